@@ -1,0 +1,56 @@
+//! Command-line interface definitions.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use replyrank::import::{ColumnMap, Format};
+
+#[derive(Parser)]
+#[command(
+    name = "replyrank",
+    version,
+    about = "Does a brand answer public complaints, and how fast?"
+)]
+pub struct Cli {
+    /// Site root: holds replyrank.toml, data/brands.toml and the store under data/
+    #[arg(long, global = true, default_value = ".")]
+    pub root: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Import archived posts or paired complaints into the store (idempotent)
+    Import {
+        /// Files to import
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// What the files are
+        #[arg(long, value_enum)]
+        format: Format,
+        /// pairs: the source name to store the rows under (e.g. app-store)
+        #[arg(long, default_value = "pairs")]
+        source: String,
+        /// pairs: column names, e.g. brand=appId,complaint_id=reviewId,complaint_at=at,reply_at=repliedAt
+        #[arg(long, default_value = "")]
+        columns: ColumnMap,
+        /// pairs: strftime format of the timestamps (default: ISO 8601 / RFC 3339, or Unix seconds)
+        #[arg(long)]
+        time_format: Option<String>,
+        /// pairs: time zone of timestamps without an offset (IANA name)
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+    },
+    /// Score every brand and write public/data/leaderboard.json
+    Score {
+        /// The instant the figures are computed at (RFC 3339 or a date); default: the newest post
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Where the site is written
+        #[arg(long, default_value = "public")]
+        output: PathBuf,
+    },
+}

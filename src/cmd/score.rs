@@ -1,0 +1,106 @@
+//! `replyrank score`: writes `<output>/data/leaderboard.json` and prints the ranking.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use replyrank::score::Leaderboard;
+
+pub fn run(root: &Path, as_of: Option<&str>, output: &Path) -> Result<()> {
+    let as_of = as_of.map(parse_as_of).transpose()?;
+    let scored = replyrank::pipeline::run(root, as_of)?;
+    for n in &scored.notices {
+        eprintln!("warning: {n}");
+    }
+    let lb = &scored.leaderboard;
+    let output = if output.is_absolute() {
+        output.to_path_buf()
+    } else {
+        root.join(output)
+    };
+    let dir = output.join("data");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("leaderboard.json");
+    let mut json = serde_json::to_string_pretty(lb)?;
+    json.push('\n');
+    std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    print!("{}", table(lb));
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn parse_as_of(s: &str) -> Result<i64> {
+    if let Ok(t) = replyrank::time::parse_rfc3339(s) {
+        return Ok(t);
+    }
+    let date: jiff::civil::Date = s.parse().with_context(|| {
+        format!("--as-of {s:?}: expected an RFC 3339 instant or a date (2017-12-01)")
+    })?;
+    Ok(jiff::tz::TimeZone::UTC
+        .to_timestamp(date.at(0, 0, 0, 0))?
+        .as_second()
+        + replyrank::time::DAY
+        - 1)
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("—".into(), |v| format!("{:.0}%", v * 100.0))
+}
+
+/// A plain-text ranking for the terminal.
+pub fn table(lb: &Leaderboard) -> String {
+    let mut out = format!(
+        "replyrank — as of {} — complaints from {} to {} ({} days)\n\n",
+        lb.as_of, lb.window.from, lb.window.to, lb.window.days
+    );
+    out += &format!(
+        "{:>4} {:<9} {:<28} {:>6} {:<15} {:>5} {:>5} {:>9} {:>6}\n",
+        "rank", "interval", "brand", "score", "95% interval", "1 h", "24 h", "median", "n"
+    );
+    for b in lb.brands.iter().filter(|b| b.eligible) {
+        let ci = b
+            .score_ci
+            .map_or("—".into(), |[lo, hi]| format!("{lo:.1}–{hi:.1}"));
+        let ri = b
+            .rank_interval
+            .map_or("—".into(), |[a, z]| format!("{a}–{z}"));
+        out += &format!(
+            "{:>4} {:<9} {:<28} {:>6.1} {:<15} {:>5} {:>5} {:>9} {:>6}\n",
+            b.rank.unwrap_or(0),
+            ri,
+            b.name.chars().take(28).collect::<String>(),
+            b.score.unwrap_or(0.0),
+            ci,
+            pct(b.answered_1h),
+            pct(b.answered_24h),
+            b.median_reply_s.map_or("not reached".into(), duration),
+            b.complaints
+        );
+    }
+    let unranked: Vec<String> = lb
+        .brands
+        .iter()
+        .filter(|b| !b.eligible && b.complaints > 0)
+        .map(|b| format!("{} ({})", b.name, b.complaints))
+        .collect();
+    if !unranked.is_empty() {
+        out += &format!(
+            "\nnot enough data ({}): {}\n",
+            unranked.len(),
+            unranked.join(", ")
+        );
+    }
+    for s in &lb.sources {
+        out += &format!("\nsource {}: {}\n", s.name, s.coverage);
+    }
+    out
+}
+
+fn duration(s: i64) -> String {
+    match s {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 86_400 => format!("{:.1} h", s as f64 / 3600.0),
+        s => format!("{:.1} d", s as f64 / 86_400.0),
+    }
+}

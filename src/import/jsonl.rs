@@ -1,0 +1,38 @@
+//! The store's own format as an import: one [`Post`] per line (see `post.rs` for the schema),
+//! so any source can be converted to it by an outside script.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use super::Row;
+use crate::post::Post;
+
+pub fn read(path: &Path, sink: &mut dyn FnMut(usize, Row)) -> Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let lines = bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.strip_suffix(b"\r").unwrap_or(l)));
+    // A file whose first line is not a JSON object is not JSON Lines at all: one error.
+    if let Some((line, first)) = lines
+        .clone()
+        .find(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+        && let Err(e) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(first)
+    {
+        bail!(
+            "{}:{line}: not JSON Lines of posts ({e}); check --format",
+            path.display()
+        );
+    }
+    for (line, l) in lines {
+        if l.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let row = serde_json::from_slice::<Post>(l)
+            .map_err(|e| format!("not a valid post: {e}"))
+            .and_then(|p| p.validate().map(|()| vec![p]));
+        sink(line, row);
+    }
+    Ok(())
+}

@@ -1,0 +1,290 @@
+//! Kaplan–Meier estimation of S(t), the share of complaints still unanswered t seconds after they
+//! were made, from right-censored observations (a complaint not answered by as-of is followed for
+//! as-of − complaint time and then censored).
+//!
+//! Conventions (`content/methodology.md`): at a tied time, answers are counted before
+//! censorings (a complaint censored at t was still waiting at t); S is a right-continuous step
+//! function, so a reply at exactly t counts as "within t"; beyond the longest follow-up S is
+//! undefined unless it has already reached 0.
+
+/// One complaint as the estimator sees it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Obs {
+    /// Seconds followed: until the first reply, or until as-of when unanswered.
+    pub t: i64,
+    pub answered: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Step {
+    t: i64,
+    /// Answers up to and including t.
+    answered: u64,
+    /// S just after t.
+    s: f64,
+    /// Greenwood's running sum Σ d / (n (n − d)) up to t (infinite once S = 0).
+    greenwood: f64,
+}
+
+/// The fitted step function.
+#[derive(Clone, Debug)]
+pub struct KaplanMeier {
+    steps: Vec<Step>,
+    /// Every distinct time with the number still followed at it (T ≥ t).
+    risk: Vec<(i64, u64)>,
+    /// Longest follow-up, answered or not.
+    t_max: i64,
+    /// Observations (total weight).
+    pub n: u64,
+}
+
+/// z for a two-sided 95% interval.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+impl KaplanMeier {
+    /// Fits S from observations (sorted here).
+    pub fn fit(obs: &[Obs]) -> KaplanMeier {
+        let mut sorted = obs.to_vec();
+        sort(&mut sorted);
+        KaplanMeier::fit_sorted(&sorted, None)
+    }
+
+    /// Fits S from observations sorted by [`sort`], each counted `weights[i]` times (a bootstrap
+    /// resample) or once.
+    pub fn fit_sorted(obs: &[Obs], weights: Option<&[u32]>) -> KaplanMeier {
+        let w = |i: usize| weights.map_or(1, |w| u64::from(w[i]));
+        let n: u64 = (0..obs.len()).map(w).sum();
+        let mut at_risk = n;
+        let mut s = 1.0;
+        let mut greenwood = 0.0;
+        let mut steps = Vec::new();
+        let mut risk = Vec::new();
+        let mut answered = 0;
+        let mut t_max = 0;
+        let mut i = 0;
+        while i < obs.len() {
+            let t = obs[i].t;
+            let (mut d, mut c) = (0u64, 0u64);
+            while i < obs.len() && obs[i].t == t {
+                if obs[i].answered {
+                    d += w(i)
+                } else {
+                    c += w(i)
+                }
+                i += 1;
+            }
+            if d + c > 0 {
+                t_max = t;
+                risk.push((t, at_risk));
+            }
+            if d > 0 {
+                answered += d;
+                let nr = at_risk as f64;
+                s *= 1.0 - d as f64 / nr;
+                greenwood += if at_risk > d {
+                    d as f64 / (nr * (at_risk - d) as f64)
+                } else {
+                    f64::INFINITY
+                };
+                steps.push(Step {
+                    t,
+                    answered,
+                    s,
+                    greenwood,
+                });
+            }
+            at_risk -= d + c;
+        }
+        KaplanMeier {
+            steps,
+            risk,
+            t_max,
+            n,
+        }
+    }
+
+    fn step_at(&self, t: i64) -> Option<&Step> {
+        let k = self.steps.partition_point(|st| st.t <= t);
+        k.checked_sub(1).map(|k| &self.steps[k])
+    }
+
+    /// S(t), or `None` when no complaint was followed that long and S had not reached 0.
+    pub fn survival(&self, t: i64) -> Option<f64> {
+        if self.n == 0 {
+            return None;
+        }
+        let s = self.step_at(t).map_or(1.0, |st| st.s);
+        (t <= self.t_max || s == 0.0).then_some(s)
+    }
+
+    /// 1 − S(t): the share of complaints answered within t seconds.
+    pub fn answered_within(&self, t: i64) -> Option<f64> {
+        self.survival(t).map(|s| 1.0 - s)
+    }
+
+    /// The smallest answer time by which a share `p` of complaints was answered
+    /// (S(t) ≤ 1 − p), or `None` when the curve never gets there.
+    pub fn quantile(&self, p: f64) -> Option<i64> {
+        let target = 1.0 - p;
+        self.steps
+            .iter()
+            .find(|st| st.s <= target + 1e-12)
+            .map(|st| st.t)
+    }
+
+    /// 95% interval for 1 − S(t): Greenwood's variance on the log-log scale. Where S(t) is 0 or 1
+    /// that scale degenerates and the exact binomial (Clopper–Pearson) bound for an all-or-none
+    /// outcome is used: m answers out of m gives [0.025^(1/m), 1]; none out of m followed that
+    /// long gives [0, 1 − 0.025^(1/m)].
+    pub fn answered_within_ci(&self, t: i64) -> Option<(f64, f64)> {
+        let s = self.survival(t)?;
+        let tail = 0.025f64;
+        if s >= 1.0 {
+            let m = self.at_risk_at(t);
+            return Some((
+                0.0,
+                if m == 0 {
+                    1.0
+                } else {
+                    1.0 - tail.powf(1.0 / m as f64)
+                },
+            ));
+        }
+        if s <= 0.0 {
+            let m = self.answered_count_by(t);
+            return Some((tail.powf(1.0 / m.max(1) as f64), 1.0));
+        }
+        let v = self.step_at(t).map_or(0.0, |st| st.greenwood);
+        let se = v.sqrt() / s.ln().abs();
+        let (s_lo, s_hi) = (s.powf((Z95 * se).exp()), s.powf((-Z95 * se).exp()));
+        Some((1.0 - s_hi, 1.0 - s_lo))
+    }
+
+    /// Complaints followed at least t seconds (T ≥ t).
+    fn at_risk_at(&self, t: i64) -> u64 {
+        let k = self.risk.partition_point(|&(ti, _)| ti < t);
+        self.risk.get(k).map_or(0, |&(_, n)| n)
+    }
+
+    /// Complaints answered within t seconds.
+    fn answered_count_by(&self, t: i64) -> u64 {
+        self.step_at(t).map_or(0, |st| st.answered)
+    }
+}
+
+/// Sorts observations by time, answers before censorings at the same time.
+pub fn sort(obs: &mut [Obs]) {
+    obs.sort_unstable_by_key(|o| (o.t, !o.answered));
+}
+
+/// The order statistic at quantile p of sorted values: `v[round(p (len − 1))]`.
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    if sorted.is_empty() {
+        return None;
+    }
+    Some(sorted[(p * (sorted.len() - 1) as f64).round() as usize])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(t: i64) -> Obs {
+        Obs { t, answered: true }
+    }
+    fn cen(t: i64) -> Obs {
+        Obs { t, answered: false }
+    }
+
+    #[test]
+    fn without_censoring_equals_empirical_distribution() {
+        let times = [5, 60, 60, 300, 3600, 3601, 7200, 86_400, 90_000, 200_000];
+        let km = KaplanMeier::fit(&times.map(ev));
+        for t in [
+            0, 5, 59, 60, 61, 3599, 3600, 3601, 86_399, 86_400, 100_000, 10_000_000,
+        ] {
+            let empirical = times.iter().filter(|&&x| x <= t).count() as f64 / times.len() as f64;
+            assert!(
+                (km.answered_within(t).unwrap() - empirical).abs() < 1e-12,
+                "t={t}"
+            );
+        }
+        assert_eq!(km.quantile(0.5), Some(3600));
+        assert_eq!(km.quantile(0.9), Some(90_000));
+    }
+
+    #[test]
+    fn censoring_follows_textbook_example() {
+        // Kaplan & Meier style example: 3 answered at 10, 1 censored at 20, 2 answered at 30,
+        // 1 censored at 40. S(10) = 4/7, S(30) = 4/7 × (1 − 2/3) = 4/21.
+        let obs = [ev(10), ev(10), ev(10), cen(20), ev(30), ev(30), cen(40)];
+        let km = KaplanMeier::fit(&obs);
+        assert!((km.survival(10).unwrap() - 4.0 / 7.0).abs() < 1e-12);
+        assert!((km.survival(29).unwrap() - 4.0 / 7.0).abs() < 1e-12);
+        assert!((km.survival(30).unwrap() - 4.0 / 21.0).abs() < 1e-12);
+        assert!((km.survival(40).unwrap() - 4.0 / 21.0).abs() < 1e-12);
+        assert_eq!(km.survival(41), None, "nobody followed past 40 s");
+        assert_eq!(km.quantile(0.5), Some(30));
+        assert_eq!(km.quantile(0.9), None);
+    }
+
+    #[test]
+    fn answers_come_before_censorings_at_tied_times() {
+        let km = KaplanMeier::fit(&[ev(10), cen(10)]);
+        assert!((km.survival(10).unwrap() - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn defined_beyond_follow_up_once_everyone_answered() {
+        let km = KaplanMeier::fit(&[ev(10), ev(20)]);
+        assert_eq!(km.answered_within(1_000_000), Some(1.0));
+        assert_eq!(KaplanMeier::fit(&[]).survival(0), None);
+    }
+
+    #[test]
+    fn greenwood_loglog_matches_hand_computation() {
+        // S(10) = 0.5 with n = 4, d = 2: V = 2 / (4 × 2) = 0.25, se = 0.5 / ln 2.
+        let km = KaplanMeier::fit(&[ev(10), ev(10), cen(50), cen(50)]);
+        let (lo, hi) = km.answered_within_ci(10).unwrap();
+        let se = 0.5 / 2f64.ln();
+        let s_lo = 0.5f64.powf((Z95 * se).exp());
+        let s_hi = 0.5f64.powf((-Z95 * se).exp());
+        assert!((lo - (1.0 - s_hi)).abs() < 1e-12 && (hi - (1.0 - s_lo)).abs() < 1e-12);
+        assert!(lo < 0.5 && 0.5 < hi);
+        // R survival::survfit(conf.type = "log-log") gives S 95% CI [0.0578, 0.845] here.
+        assert!(
+            (1.0 - hi - 0.0578).abs() < 5e-4 && (1.0 - lo - 0.845).abs() < 5e-4,
+            "{lo} {hi}"
+        );
+    }
+
+    #[test]
+    fn all_or_none_uses_exact_binomial_bound() {
+        let km = KaplanMeier::fit(&[ev(1); 30]);
+        let (lo, hi) = km.answered_within_ci(86_400).unwrap();
+        assert!((lo - 0.025f64.powf(1.0 / 30.0)).abs() < 1e-12 && hi == 1.0);
+        let km = KaplanMeier::fit(&[cen(100_000); 30]);
+        let (lo, hi) = km.answered_within_ci(86_400).unwrap();
+        assert!(lo == 0.0 && (hi - (1.0 - 0.025f64.powf(1.0 / 30.0))).abs() < 1e-12);
+    }
+
+    #[test]
+    fn weights_equal_repetition() {
+        let obs = [ev(5), cen(7), ev(9)];
+        let mut rep = vec![ev(5), ev(5), ev(5), cen(7), ev(9), ev(9)];
+        sort(&mut rep);
+        let a = KaplanMeier::fit_sorted(&obs, Some(&[3, 1, 2]));
+        let b = KaplanMeier::fit_sorted(&rep, None);
+        for t in [0, 5, 7, 9] {
+            assert_eq!(a.survival(t), b.survival(t));
+        }
+    }
+
+    #[test]
+    fn percentile_is_nearest_rank() {
+        let v: Vec<i32> = (0..1000).collect();
+        assert_eq!(percentile(&v, 0.025), Some(25));
+        assert_eq!(percentile(&v, 0.975), Some(974));
+        assert_eq!(percentile::<i32>(&[], 0.5), None);
+    }
+}

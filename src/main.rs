@@ -1,0 +1,27 @@
+//! The `replyrank` binary: a thin layer over the library.
+
+mod cli;
+mod cmd;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Import {
+            files,
+            format,
+            source,
+            columns,
+            time_format,
+            tz,
+        } => cmd::import::run(&cli.root, &files, format, source, columns, time_format, &tz),
+        cli::Command::Score { as_of, output } => {
+            cmd::score::run(&cli.root, as_of.as_deref(), &output)
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

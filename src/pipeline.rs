@@ -1,0 +1,74 @@
+//! The scoring pipeline of a site root: config + registry + store → leaderboard.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use crate::config::Config;
+use crate::corpus::Corpus;
+use crate::registry::Registry;
+use crate::score::{Inputs, Leaderboard, Method, SourceInfo};
+use crate::store::{Notice, Store};
+
+/// A scored site root, with what loading it noticed.
+pub struct Scored {
+    pub leaderboard: Leaderboard,
+    pub notices: Vec<Notice>,
+}
+
+/// Loads everything under `root` and scores it as of `as_of` (default: the newest post).
+pub fn run(root: &Path, as_of: Option<i64>) -> Result<Scored> {
+    let config = Config::load(root)?;
+    let registry = Registry::load(root)?;
+    let store = Store::open(root)?;
+    let corpus = Corpus::load(&store, &registry)?;
+    let Some(as_of) = as_of.or_else(|| corpus.newest()) else {
+        bail!(
+            "the store {} holds no posts: import some first (replyrank import FILE --format twcs)",
+            store.dir().display()
+        );
+    };
+    let pairing = crate::pair::pair(&corpus, as_of);
+    let sources: Vec<SourceInfo> = corpus
+        .sources
+        .iter()
+        .map(|name| SourceInfo {
+            name: name.clone(),
+            coverage: config.coverage(name),
+        })
+        .collect();
+    let method = Method {
+        as_of,
+        window_days: config.ranking.window_days,
+        min_complaints: config.ranking.min_complaints,
+        bootstrap: config.ranking.bootstrap,
+        seed: config.ranking.seed,
+    };
+    let data_quality = serde_json::json!({
+        "posts": corpus.quality.posts,
+        "complaints": pairing.complaints.len(),
+        "duplicate_ids": corpus.quality.duplicate_ids,
+        "invalid_lines": corpus.quality.invalid_lines,
+        "posts_after_as_of": pairing.quality.posts_after_as_of,
+        "follow_ups": pairing.quality.follow_ups,
+        "not_addressed": pairing.quality.not_addressed,
+        "missing_parents": pairing.quality.missing_parents,
+        "reply_cycles": pairing.quality.reply_cycles,
+        "negative_reply_times": pairing.quality.negative_reply_times,
+        "unregistered_accounts": corpus.quality.unregistered_accounts,
+        "store_notices": corpus.notices.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    });
+    let leaderboard = crate::score::score(
+        &pairing.complaints,
+        &Inputs {
+            registry: &registry,
+            sources: &sources,
+            method: &method,
+            data_quality,
+        },
+    );
+    Ok(Scored {
+        leaderboard,
+        notices: corpus.notices,
+    })
+}

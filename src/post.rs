@@ -1,0 +1,147 @@
+//! A post as the store keeps it: schema `replyrank.store/1`, one JSON object per line.
+//!
+//! This is also the `jsonl` import format, so any source can be converted to it. Fields:
+//!
+//! | key | type | meaning |
+//! |---|---|---|
+//! | `source` | string | source name (`twcs`, `x`, `bluesky`, `mastodon`, or a `pairs` source) |
+//! | `id` | string | post id, unique within its source |
+//! | `author` | string | author handle or the source's anonymised id (may be empty when unknown) |
+//! | `created_at` | string | RFC 3339 instant, UTC (`2017-10-31T22:10:47Z`) |
+//! | `reply_to` | string? | id of the post this one answers, same source |
+//! | `text` | string? | post text (kept for later classification; never published) |
+//! | `mentions` | [string]? | account handles mentioned (text `@handle`s or mention facets), in order |
+//! | `inbound` | bool? | the source's own flag: `false` when it says the author is a company account |
+//! | `brand` | string? | registry id of the brand that wrote the post, when the source says so |
+//! | `to_brand` | string? | registry id of the brand the post is addressed to, when the source says so |
+
+use serde::{Deserialize, Serialize};
+
+/// The store schema version written in `data/store/FORMAT` and documented above.
+pub const STORE_SCHEMA: &str = "replyrank.store/1";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Post {
+    pub source: String,
+    pub id: String,
+    pub author: String,
+    /// Seconds since the Unix epoch, UTC; written as RFC 3339.
+    #[serde(with = "rfc3339")]
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_brand: Option<String>,
+}
+
+impl Post {
+    /// The calendar month (UTC) of the post, `YYYY-MM`: the store partition it belongs to.
+    pub fn month(&self) -> String {
+        crate::time::month_of(self.created_at)
+    }
+
+    /// Checks what serde cannot: non-empty ids, a valid source name.
+    pub fn validate(&self) -> Result<(), String> {
+        if !crate::source::is_valid_name(&self.source) {
+            return Err(format!(
+                "source {:?} is not a valid source name (lowercase letters, digits, '-')",
+                self.source
+            ));
+        }
+        if self.id.is_empty() {
+            return Err("empty id".into());
+        }
+        if self.reply_to.as_deref() == Some("") {
+            return Err("empty reply_to (omit the key instead)".into());
+        }
+        Ok(())
+    }
+}
+
+/// `@handle` mentions in a text: `@` at the start or after a character that cannot be part of a
+/// handle, followed by letters, digits or `_`. Handles are returned as written, in order.
+pub fn text_mentions(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let is_handle = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while let Some(off) = memchr_at(bytes, i) {
+        let at = off;
+        let preceded_ok = at == 0 || !is_handle(bytes[at - 1]);
+        let mut end = at + 1;
+        while end < bytes.len() && is_handle(bytes[end]) {
+            end += 1;
+        }
+        if preceded_ok && end > at + 1 {
+            out.push(text[at + 1..end].to_string());
+        }
+        i = end.max(at + 1);
+    }
+    out
+}
+
+fn memchr_at(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes[from..]
+        .iter()
+        .position(|&b| b == b'@')
+        .map(|p| p + from)
+}
+
+mod rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::time::format_rfc3339(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        crate::time::parse_rfc3339(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_follow_handle_rules() {
+        assert_eq!(
+            text_mentions("@AmericanAir hi @delta, mail me@example.com @ x @_a1"),
+            vec!["AmericanAir", "delta", "_a1"]
+        );
+        assert!(text_mentions("no mentions here").is_empty());
+        assert_eq!(text_mentions("é@Tesco"), vec!["Tesco"]);
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let p = Post {
+            source: "twcs".into(),
+            id: "8".into(),
+            author: "115712".into(),
+            created_at: 1_509_486_310,
+            reply_to: None,
+            text: Some("@sprintcare is the worst".into()),
+            mentions: vec!["sprintcare".into()],
+            inbound: Some(true),
+            brand: None,
+            to_brand: None,
+        };
+        let line = serde_json::to_string(&p).unwrap();
+        assert_eq!(
+            line,
+            r#"{"source":"twcs","id":"8","author":"115712","created_at":"2017-10-31T21:45:10Z","text":"@sprintcare is the worst","mentions":["sprintcare"],"inbound":true}"#
+        );
+        assert_eq!(serde_json::from_str::<Post>(&line).unwrap(), p);
+    }
+}

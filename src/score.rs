@@ -1,0 +1,391 @@
+//! Scoring: per-brand figures, intervals and ranks from paired complaints (scoring rules v1,
+//! `content/methodology.md`). A pure function: the as-of instant and the bootstrap seed are
+//! parameters, and the same inputs give the same output, byte for byte.
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::km::{self, KaplanMeier, Obs};
+use crate::pair::Complaint;
+use crate::registry::Registry;
+use crate::time::{DAY, HOUR};
+
+pub const SCHEMA: &str = "replyrank.leaderboard/1";
+
+/// The method's parameters: everything besides the data that the figures depend on.
+#[derive(Clone, Debug, Serialize)]
+pub struct Method {
+    #[serde(skip)]
+    pub as_of: i64,
+    #[serde(skip)]
+    pub window_days: u32,
+    pub min_complaints: usize,
+    pub bootstrap: usize,
+    pub seed: u64,
+}
+
+/// A source as the leaderboard names it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceInfo {
+    pub name: String,
+    pub coverage: String,
+}
+
+/// The figures of one set of complaints (a brand's window, or one month of its history).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figures {
+    pub complaints: usize,
+    pub answered_1h: Option<f64>,
+    pub answered_24h: Option<f64>,
+    pub answered_24h_ci: Option<(f64, f64)>,
+    pub median_reply_s: Option<i64>,
+    pub p90_reply_s: Option<i64>,
+    pub score: Option<f64>,
+}
+
+/// Score = 100 × (answered within 1 h + answered within 24 h) / 2; undefined when the 24 h share is.
+pub fn score_of(km: &KaplanMeier) -> Option<f64> {
+    let a24 = km.answered_within(DAY)?;
+    let a1 = km.answered_within(HOUR)?;
+    Some(100.0 * (a1 + a24) / 2.0)
+}
+
+impl Figures {
+    pub fn of(obs: &[Obs]) -> Figures {
+        let km = KaplanMeier::fit(obs);
+        Figures {
+            complaints: obs.len(),
+            answered_1h: km.answered_within(HOUR),
+            answered_24h: km.answered_within(DAY),
+            answered_24h_ci: km.answered_within_ci(DAY),
+            median_reply_s: km.quantile(0.5),
+            p90_reply_s: km.quantile(0.9),
+            score: score_of(&km),
+        }
+    }
+}
+
+/// A complaint's observation at as-of: answered after `reply_s`, or still waiting (censored).
+pub fn observe(c: &Complaint, as_of: i64) -> Obs {
+    match c.reply_s {
+        Some(t) => Obs { t, answered: true },
+        None => Obs {
+            t: as_of - c.at,
+            answered: false,
+        },
+    }
+}
+
+/// Scores equal to one decimal share a rank: the key ranks compare.
+fn rank_key(score: f64) -> i64 {
+    (score * 10.0).round() as i64
+}
+
+/// Competition ranks (1, 2, 2, 4) of scores, highest first; `None` scores rank last.
+pub fn competition_ranks(scores: &[Option<f64>]) -> Vec<usize> {
+    let key = |s: Option<f64>| s.map_or(i64::MIN, rank_key);
+    scores
+        .iter()
+        .map(|&s| 1 + scores.iter().filter(|&&o| key(o) > key(s)).count())
+        .collect()
+}
+
+#[derive(Debug, Serialize)]
+pub struct Leaderboard {
+    pub schema: &'static str,
+    pub as_of: String,
+    pub window: Window,
+    pub method: Method,
+    pub sources: Vec<SourceSummary>,
+    pub brands: Vec<BrandEntry>,
+    pub history: BTreeMap<String, Vec<MonthEntry>>,
+    pub data_quality: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Window {
+    pub from: String,
+    pub to: String,
+    pub days: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceSummary {
+    pub name: String,
+    pub coverage: String,
+    /// Complaints from this source in the window.
+    pub complaints: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BrandEntry {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub country: String,
+    /// Complaints made in the window.
+    pub complaints: usize,
+    /// Of those, answered by as-of.
+    pub answered: usize,
+    pub answered_1h: Option<f64>,
+    pub answered_24h: Option<f64>,
+    pub answered_24h_ci: Option<[f64; 2]>,
+    pub median_reply_s: Option<i64>,
+    pub p90_reply_s: Option<i64>,
+    pub score: Option<f64>,
+    pub score_ci: Option<[f64; 2]>,
+    pub rank: Option<usize>,
+    pub rank_interval: Option<[usize; 2]>,
+    pub eligible: bool,
+    /// Why an ineligible brand is not ranked.
+    pub unranked_reason: Option<String>,
+    pub sources: Vec<String>,
+    pub coverage: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MonthEntry {
+    pub month: String,
+    pub complaints: usize,
+    pub answered_1h: Option<f64>,
+    pub answered_24h: Option<f64>,
+    pub median_reply_s: Option<i64>,
+    pub score: Option<f64>,
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let m = 10f64.powi(places);
+    (x * m).round() / m
+}
+fn share(x: Option<f64>) -> Option<f64> {
+    x.map(|v| round(v, 4))
+}
+
+/// FNV-1a, to derive each brand's bootstrap stream from the seed and its id (stable when brands
+/// are added or reordered).
+fn stream_seed(seed: u64, id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325u64 ^ seed, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Bootstrap scores of one brand: `resamples` resamples of its complaints with replacement,
+/// each scored with the same estimator. `None` where a resample's score is undefined.
+pub fn bootstrap_scores(obs: &[Obs], resamples: usize, seed: u64) -> Vec<Option<f64>> {
+    let mut sorted = obs.to_vec();
+    km::sort(&mut sorted);
+    let n = sorted.len();
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let mut weights = vec![0u32; n];
+    (0..resamples)
+        .map(|_| {
+            if n == 0 {
+                return None;
+            }
+            weights.fill(0);
+            for _ in 0..n {
+                weights[rng.random_range(0..n)] += 1;
+            }
+            score_of(&KaplanMeier::fit_sorted(&sorted, Some(&weights)))
+        })
+        .collect()
+}
+
+/// Everything `score` needs besides the complaints.
+pub struct Inputs<'a> {
+    pub registry: &'a Registry,
+    /// Source names indexed by `Complaint::source`, with their coverage.
+    pub sources: &'a [SourceInfo],
+    pub method: &'a Method,
+    pub data_quality: serde_json::Value,
+}
+
+pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
+    let m = inp.method;
+    let as_of = m.as_of;
+    let from = as_of - i64::from(m.window_days) * DAY;
+    let nb = inp.registry.brands.len();
+
+    // Observations per brand: in the window, and per month (all complaints up to as-of).
+    let mut window: Vec<Vec<Obs>> = vec![Vec::new(); nb];
+    let mut window_sources: Vec<BTreeMap<u16, usize>> = vec![BTreeMap::new(); nb];
+    let mut months: Vec<BTreeMap<String, Vec<Obs>>> = vec![BTreeMap::new(); nb];
+    let mut answered = vec![0usize; nb];
+    for c in complaints.iter().filter(|c| c.at <= as_of) {
+        let b = c.brand as usize;
+        let o = observe(c, as_of);
+        if c.at >= from {
+            window[b].push(o);
+            *window_sources[b].entry(c.source).or_default() += 1;
+            answered[b] += usize::from(o.answered);
+        }
+        months[b]
+            .entry(crate::time::month_of(c.at))
+            .or_default()
+            .push(o);
+    }
+
+    let figures: Vec<Figures> = window.par_iter().map(|o| Figures::of(o)).collect();
+    let eligible: Vec<bool> = (0..nb)
+        .map(|b| figures[b].complaints >= m.min_complaints && figures[b].score.is_some())
+        .collect();
+    let boot: Vec<Vec<Option<f64>>> = (0..nb)
+        .into_par_iter()
+        .map(|b| {
+            if window[b].is_empty() {
+                Vec::new()
+            } else {
+                bootstrap_scores(
+                    &window[b],
+                    m.bootstrap,
+                    stream_seed(m.seed, &inp.registry.brands[b].id),
+                )
+            }
+        })
+        .collect();
+
+    // Ranks, and rank intervals from the same resamples.
+    let ranked: Vec<usize> = (0..nb).filter(|&b| eligible[b]).collect();
+    let ranks = competition_ranks(&ranked.iter().map(|&b| figures[b].score).collect::<Vec<_>>());
+    let mut rank_of = vec![None; nb];
+    for (k, &b) in ranked.iter().enumerate() {
+        rank_of[b] = Some(ranks[k]);
+    }
+    let mut resample_ranks: Vec<Vec<usize>> = vec![Vec::with_capacity(m.bootstrap); nb];
+    #[allow(clippy::needless_range_loop)] // r indexes every ranked brand's resamples
+    for r in 0..m.bootstrap {
+        let scores: Vec<Option<f64>> = ranked.iter().map(|&b| boot[b][r]).collect();
+        for (k, rank) in competition_ranks(&scores).into_iter().enumerate() {
+            resample_ranks[ranked[k]].push(rank);
+        }
+    }
+
+    let mut brands: Vec<BrandEntry> = (0..nb)
+        .map(|b| {
+            let brand = &inp.registry.brands[b];
+            let f = &figures[b];
+            let mut scores: Vec<f64> = boot[b].iter().flatten().copied().collect();
+            scores.sort_by(f64::total_cmp);
+            let score_ci = (f.score.is_some() && !scores.is_empty()).then(|| {
+                [
+                    round(km::percentile(&scores, 0.025).expect("non-empty"), 2),
+                    round(km::percentile(&scores, 0.975).expect("non-empty"), 2),
+                ]
+            });
+            let rank_interval = eligible[b].then(|| {
+                let mut r = resample_ranks[b].clone();
+                r.sort_unstable();
+                [
+                    km::percentile(&r, 0.025).unwrap_or(0),
+                    km::percentile(&r, 0.975).unwrap_or(0),
+                ]
+            });
+            let unranked_reason = if eligible[b] {
+                None
+            } else if f.complaints < m.min_complaints {
+                Some(format!(
+                    "not enough data: {} complaint(s) in the window, {} needed",
+                    f.complaints, m.min_complaints
+                ))
+            } else {
+                Some("not enough data: no complaint followed for 24 h yet".into())
+            };
+            let sources: Vec<&SourceInfo> = window_sources[b]
+                .keys()
+                .map(|&s| &inp.sources[s as usize])
+                .collect();
+            BrandEntry {
+                id: brand.id.clone(),
+                name: brand.name.clone(),
+                category: brand.category.clone(),
+                country: brand.country.clone(),
+                complaints: f.complaints,
+                answered: answered[b],
+                answered_1h: share(f.answered_1h),
+                answered_24h: share(f.answered_24h),
+                answered_24h_ci: f
+                    .answered_24h_ci
+                    .map(|(lo, hi)| [round(lo, 4), round(hi, 4)]),
+                median_reply_s: f.median_reply_s,
+                p90_reply_s: f.p90_reply_s,
+                score: f.score.map(|s| round(s, 2)),
+                score_ci,
+                rank: rank_of[b],
+                rank_interval,
+                eligible: eligible[b],
+                unranked_reason,
+                sources: sources.iter().map(|s| s.name.clone()).collect(),
+                coverage: sources.iter().map(|s| s.coverage.clone()).collect(),
+            }
+        })
+        .collect();
+    brands.sort_by(|a, b| {
+        (
+            a.rank.is_none(),
+            a.rank,
+            std::cmp::Reverse(a.complaints),
+            &a.id,
+        )
+            .cmp(&(
+                b.rank.is_none(),
+                b.rank,
+                std::cmp::Reverse(b.complaints),
+                &b.id,
+            ))
+    });
+
+    let history = (0..nb)
+        .filter(|&b| !months[b].is_empty())
+        .map(|b| {
+            let entries = months[b]
+                .iter()
+                .map(|(month, obs)| {
+                    let f = Figures::of(obs);
+                    MonthEntry {
+                        month: month.clone(),
+                        complaints: f.complaints,
+                        answered_1h: share(f.answered_1h),
+                        answered_24h: share(f.answered_24h),
+                        median_reply_s: f.median_reply_s,
+                        score: f.score.map(|s| round(s, 2)),
+                    }
+                })
+                .collect();
+            (inp.registry.brands[b].id.clone(), entries)
+        })
+        .collect();
+
+    let mut per_source = vec![0usize; inp.sources.len()];
+    for ws in &window_sources {
+        for (&s, &n) in ws {
+            per_source[s as usize] += n;
+        }
+    }
+    Leaderboard {
+        schema: SCHEMA,
+        as_of: crate::time::format_rfc3339(as_of),
+        window: Window {
+            from: crate::time::format_rfc3339(from),
+            to: crate::time::format_rfc3339(as_of),
+            days: m.window_days,
+        },
+        method: m.clone(),
+        sources: inp
+            .sources
+            .iter()
+            .zip(per_source)
+            .map(|(s, complaints)| SourceSummary {
+                name: s.name.clone(),
+                coverage: s.coverage.clone(),
+                complaints,
+            })
+            .collect(),
+        brands,
+        history,
+        data_quality: inp.data_quality.clone(),
+    }
+}

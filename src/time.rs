@@ -1,0 +1,247 @@
+//! Instants as seconds since the Unix epoch (UTC), and the few text forms we read and write.
+//!
+//! The hot paths (the store's `2017-10-31T22:10:47Z` and TWCS's `Tue Oct 31 22:10:47 +0000 2017`)
+//! are parsed by hand because they run millions of times per import; every other form goes
+//! through jiff, which also checks the hand-written paths in the tests.
+
+use jiff::{Timestamp, civil, tz::TimeZone};
+
+pub const HOUR: i64 = 3600;
+pub const DAY: i64 = 86_400;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (valid for any year jiff accepts).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Checks a calendar date and time and turns it into epoch seconds.
+fn instant(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> {
+    civil::Date::new(i16::try_from(y).ok()?, mo as i8, d as i8).ok()?;
+    if !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..60).contains(&s) {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * DAY + h * HOUR + mi * 60 + s)
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0i64, |n, &c| n * 10 + i64::from(c - b'0')))
+}
+
+/// Parses an RFC 3339 instant. The store's own form (`YYYY-MM-DDTHH:MM:SSZ`) is read directly;
+/// anything else (offsets, fractions) through jiff.
+pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
+    let b = s.as_bytes();
+    if b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z'
+    {
+        let f = |r: std::ops::Range<usize>| digits(&b[r]);
+        if let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) =
+            (f(0..4), f(5..7), f(8..10), f(11..13), f(14..16), f(17..19))
+            && let Some(t) = instant(y, mo, d, h, mi, sec)
+        {
+            return Ok(t);
+        }
+    }
+    s.parse::<Timestamp>()
+        .map(|t| t.as_second())
+        .map_err(|e| format!("{s:?} is not an RFC 3339 instant like 2017-10-31T22:10:47Z ({e})"))
+}
+
+/// Writes an instant as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_rfc3339(t: i64) -> String {
+    match Timestamp::from_second(t) {
+        Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Err(_) => format!("@{t}"),
+    }
+}
+
+/// The calendar month (UTC) of an instant, `YYYY-MM`.
+pub fn month_of(t: i64) -> String {
+    match Timestamp::from_second(t) {
+        Ok(ts) => ts.strftime("%Y-%m").to_string(),
+        Err(_) => "invalid".into(),
+    }
+}
+
+/// The date (UTC) of an instant, `YYYY-MM-DD`.
+pub fn date_of(t: i64) -> String {
+    match Timestamp::from_second(t) {
+        Ok(ts) => ts.strftime("%Y-%m-%d").to_string(),
+        Err(_) => "invalid".into(),
+    }
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// Parses Twitter's classic `created_at`: `Tue Oct 31 22:10:47 +0000 2017`.
+pub fn parse_twitter_date(s: &str) -> Result<i64, String> {
+    let err = || format!("{s:?} is not a Twitter date like \"Tue Oct 31 22:10:47 +0000 2017\"");
+    let mut parts = s.split_ascii_whitespace();
+    let (Some(_dow), Some(mon), Some(day), Some(hms), Some(off), Some(year), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(err());
+    };
+    let mo = MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(mon.as_bytes()))
+        .ok_or_else(err)? as i64
+        + 1;
+    let hms = hms.as_bytes();
+    if hms.len() != 8 || hms[2] != b':' || hms[5] != b':' {
+        return Err(err());
+    }
+    let (h, mi, sec) = (
+        digits(&hms[0..2]).ok_or_else(err)?,
+        digits(&hms[3..5]).ok_or_else(err)?,
+        digits(&hms[6..8]).ok_or_else(err)?,
+    );
+    let off = off.as_bytes();
+    if off.len() != 5 || !(off[0] == b'+' || off[0] == b'-') {
+        return Err(err());
+    }
+    let off_s =
+        (digits(&off[1..3]).ok_or_else(err)? * 60 + digits(&off[3..5]).ok_or_else(err)?) * 60;
+    let off_s = if off[0] == b'-' { -off_s } else { off_s };
+    let local = instant(
+        digits(year.as_bytes()).ok_or_else(err)?,
+        mo,
+        digits(day.as_bytes()).ok_or_else(err)?,
+        h,
+        mi,
+        sec,
+    )
+    .ok_or_else(err)?;
+    Ok(local - off_s)
+}
+
+/// How `pairs` timestamps are read: a strftime format (or RFC 3339 / ISO 8601 when none) and
+/// the time zone of timestamps that carry no offset.
+pub struct TimeReader {
+    format: Option<String>,
+    tz: TimeZone,
+}
+
+impl TimeReader {
+    pub fn new(format: Option<String>, tz: &str) -> Result<TimeReader, String> {
+        let tz = TimeZone::get(tz).map_err(|e| {
+            format!("unknown time zone {tz:?} ({e}); use an IANA name such as UTC or Europe/Paris")
+        })?;
+        Ok(TimeReader { format, tz })
+    }
+
+    pub fn parse(&self, s: &str) -> Result<i64, String> {
+        let s = s.trim();
+        match &self.format {
+            Some(fmt) => {
+                let tm = jiff::fmt::strtime::parse(fmt, s)
+                    .map_err(|e| format!("{s:?} does not match --time-format {fmt:?} ({e})"))?;
+                if let Ok(ts) = tm.to_timestamp() {
+                    return Ok(ts.as_second());
+                }
+                let dt = tm
+                    .to_datetime()
+                    .map_err(|e| format!("{s:?}: incomplete date and time ({e})"))?;
+                self.local(dt, s)
+            }
+            None => {
+                if let Ok(t) = s.parse::<Timestamp>() {
+                    return Ok(t.as_second());
+                }
+                if let Ok(dt) = s.parse::<civil::DateTime>() {
+                    return self.local(dt, s);
+                }
+                if let Ok(n) = s.parse::<i64>() {
+                    return Ok(n);
+                }
+                Err(format!(
+                    "{s:?} is not an ISO 8601 date-time (2017-10-31T22:10:47Z, 2017-10-31 22:10:47) \
+                     or Unix seconds; pass --time-format for other forms"
+                ))
+            }
+        }
+    }
+
+    fn local(&self, dt: civil::DateTime, s: &str) -> Result<i64, String> {
+        self.tz
+            .to_timestamp(dt)
+            .map(|t| t.as_second())
+            .map_err(|e| format!("{s:?}: cannot place in the time zone ({e})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twitter_dates_agree_with_jiff() {
+        let t = parse_twitter_date("Tue Oct 31 22:10:47 +0000 2017").unwrap();
+        assert_eq!(
+            t,
+            "2017-10-31T22:10:47Z"
+                .parse::<Timestamp>()
+                .unwrap()
+                .as_second()
+        );
+        assert_eq!(
+            parse_twitter_date("Sat Aug 13 01:02:03 +0200 2011").unwrap(),
+            "2011-08-12T23:02:03Z"
+                .parse::<Timestamp>()
+                .unwrap()
+                .as_second()
+        );
+        assert!(parse_twitter_date("Tue Feb 30 22:10:47 +0000 2017").is_err());
+        assert!(parse_twitter_date("2017-10-31").is_err());
+    }
+
+    #[test]
+    fn hand_parser_matches_jiff_over_centuries() {
+        let mut t = -5_000_000_000i64;
+        while t < 8_000_000_000 {
+            let s = format_rfc3339(t);
+            assert_eq!(parse_rfc3339(&s).unwrap(), t, "{s}");
+            t += 7_919_993;
+        }
+        assert_eq!(
+            parse_rfc3339("2017-10-31T23:10:47+01:00").unwrap(),
+            1_509_487_847
+        );
+        assert!(parse_rfc3339("2017-13-31T23:10:47Z").is_err());
+    }
+
+    #[test]
+    fn time_reader_uses_zone_for_naive_times() {
+        let r = TimeReader::new(None, "Europe/Paris").unwrap();
+        assert_eq!(
+            r.parse("2017-10-31 23:10:47").unwrap(),
+            parse_rfc3339("2017-10-31T22:10:47Z").unwrap()
+        );
+        assert_eq!(r.parse("2017-10-31T22:10:47Z").unwrap(), 1_509_487_847);
+        let r = TimeReader::new(Some("%d/%m/%Y %H:%M".into()), "UTC").unwrap();
+        assert_eq!(r.parse("31/10/2017 22:10").unwrap(), 1_509_487_800);
+        assert!(TimeReader::new(None, "Mars/Olympus").is_err());
+    }
+}
