@@ -242,7 +242,7 @@ twitter = ["AmericanAir"]
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("brands.toml:11:") && e.contains("used twice"),
+            e.starts_with("brands.toml:12:") && e.contains("used twice"),
             "{e}"
         );
         let bad = ONE.replace("american-airlines", "American Airlines");

@@ -354,7 +354,10 @@ mod tests {
             }
         );
         let oct = fs::read_to_string(root.path().join("data/store/twcs/2017-10.jsonl")).unwrap();
-        let ids: Vec<String> = oct.lines().map(|l| serde_json::from_str::<Post>(l).unwrap().id).collect();
+        let ids: Vec<String> = oct
+            .lines()
+            .map(|l| serde_json::from_str::<Post>(l).unwrap().id)
+            .collect();
         assert_eq!(ids, ["1", "2"], "sorted by time within the batch");
         assert!(root.path().join("data/store/twcs/2017-11.jsonl").exists());
         assert_eq!(
