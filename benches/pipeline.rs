@@ -1,1 +1,1066 @@
-fn main() {}
+//! End-to-end benchmark of the real `replyrank` binary on synthetic TWCS corpora.
+//!
+//! ```text
+//! cargo bench --bench pipeline -- [--posts 100000,1000000,3000000] [--keep DIR] [--pandas]
+//! ```
+//!
+//! For each size N it generates (from a fixed seed, not timed) a corpus of about N posts in the
+//! exact format of the "Customer Support on Twitter" CSV, shaped like the real archive (108
+//! brands with Zipf-like volumes, per-brand log-normal reply delays and unanswered shares,
+//! alternating customer/brand threads, "same here" replies, cut threads, quoted texts with commas
+//! and newlines, rows in shuffled order), plus a site root (`data/brands.toml`,
+//! `replyrank.toml`). Then it runs `replyrank import FILE --format twcs` and `replyrank score` as
+//! child processes and measures the wall time and peak RSS (`wait4`'s rusage) of each step.
+//! With `--pandas` it also runs `bench/pandas_pipeline.py` on the same file, prints the speed-up
+//! and compares the deterministic per-brand figures of both leaderboards.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use serde_json::Value;
+
+const SEED: u64 = 0x7477_6373_2017_1031;
+const BRANDS: usize = 108;
+/// 2017-10-01T00:00:00Z.
+const START: i64 = 1_506_816_000;
+/// Threads start over 61 days (to 2017-12-01).
+const SPAN: u32 = 61 * 86_400;
+const HEADER: &str =
+    "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n";
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+// ---------------------------------------------------------------------------------------------
+
+struct Options {
+    posts: Vec<usize>,
+    keep: Option<PathBuf>,
+    pandas: bool,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: cargo bench --bench pipeline -- [--posts 100000,1000000,3000000] [--keep DIR] [--pandas]"
+    );
+    std::process::exit(2);
+}
+
+fn parse_count(s: &str) -> Option<usize> {
+    let s = s.trim().replace('_', "");
+    let (num, mul) = match s.to_ascii_lowercase() {
+        l if l.ends_with('k') => (l[..l.len() - 1].to_string(), 1_000.0),
+        l if l.ends_with('m') => (l[..l.len() - 1].to_string(), 1_000_000.0),
+        l => (l, 1.0),
+    };
+    let n: f64 = num.parse().ok()?;
+    (n > 0.0).then(|| (n * mul).round() as usize)
+}
+
+fn parse_args() -> Options {
+    let mut o = Options {
+        posts: vec![100_000, 1_000_000, 3_000_000],
+        keep: None,
+        pandas: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            // cargo bench passes --bench to harness = false targets
+            "--bench" => {}
+            "--pandas" => o.pandas = true,
+            "--posts" => {
+                let v = args.next().unwrap_or_else(|| usage());
+                o.posts = v
+                    .split(',')
+                    .map(|s| {
+                        parse_count(s).unwrap_or_else(|| {
+                            eprintln!("--posts: {s:?} is not a positive number");
+                            usage()
+                        })
+                    })
+                    .collect();
+            }
+            "--keep" => o.keep = Some(PathBuf::from(args.next().unwrap_or_else(|| usage()))),
+            "-h" | "--help" => usage(),
+            other => {
+                if let Some(v) = other.strip_prefix("--posts=") {
+                    o.posts = v
+                        .split(',')
+                        .map(|s| parse_count(s).unwrap_or_else(|| usage()))
+                        .collect();
+                } else if let Some(v) = other.strip_prefix("--keep=") {
+                    o.keep = Some(PathBuf::from(v));
+                } else {
+                    eprintln!("unknown argument {other:?}");
+                    usage()
+                }
+            }
+        }
+    }
+    o
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generator
+// ---------------------------------------------------------------------------------------------
+
+struct BrandModel {
+    /// Cumulative share of threads, for sampling.
+    cum: f64,
+    median_s: f64,
+    sigma: f64,
+    unanswered: f64,
+}
+
+/// One post of the synthetic corpus.
+#[derive(Clone, Copy)]
+struct Row {
+    id: u32,
+    /// Customer id (inbound) or brand index (outbound).
+    author: u32,
+    /// Seconds after START.
+    t: u32,
+    /// Tweet id of the parent, 0 for none.
+    parent: u32,
+    kids_start: u32,
+    kids_len: u16,
+    inbound: bool,
+    kind: Kind,
+    /// Brand of the thread (for mentions).
+    brand: u8,
+    /// Customer addressed by a brand reply, or quoted by a "same here" post.
+    other: u32,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// Thread start mentioning the brand's handle.
+    Root,
+    /// Thread start mentioning an anonymised account (`@123456`) instead of the handle.
+    RootAnon,
+    /// Customer replying to their own post before any answer.
+    SelfReply,
+    /// Customer replying to a brand post.
+    FollowUp,
+    /// A second customer under a brand post.
+    SameHere,
+    /// Brand reply.
+    Reply,
+}
+
+/// Thread-local row before ids are final: parent as an index into the thread, or a phantom id.
+struct Pending {
+    row: Row,
+    parent_local: Option<usize>,
+    phantom_parent: bool,
+}
+
+struct Corpus {
+    rows: Vec<Row>,
+    kids: Vec<u32>,
+    threads: usize,
+    brand_posts: usize,
+    phantom_parents: usize,
+    same_here: usize,
+    anon_roots: usize,
+}
+
+fn brand_models(rng: &mut Pcg64Mcg) -> Vec<BrandModel> {
+    let weights: Vec<f64> = (1..=BRANDS).map(|k| 1.0 / (k as f64).powf(1.05)).collect();
+    let total: f64 = weights.iter().sum();
+    let mut cum = 0.0;
+    weights
+        .iter()
+        .map(|w| {
+            cum += w / total;
+            // median reply delay log-uniform in 2 min .. 10 h
+            let median_s = (120f64.ln() + rng.random::<f64>() * (36_000f64 / 120.0).ln()).exp();
+            BrandModel {
+                cum,
+                median_s,
+                sigma: 0.8 + 0.8 * rng.random::<f64>(),
+                unanswered: 0.05 + 0.35 * rng.random::<f64>(),
+            }
+        })
+        .collect()
+}
+
+fn normal(rng: &mut Pcg64Mcg) -> f64 {
+    let u1 = 1.0 - rng.random::<f64>();
+    let u2 = rng.random::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// A log-normal delay in whole seconds, at least 1 s, at most 10 days.
+fn lognormal(rng: &mut Pcg64Mcg, median: f64, sigma: f64) -> u32 {
+    (median * (sigma * normal(rng)).exp()).clamp(1.0, 10.0 * 86_400.0) as u32
+}
+
+fn generate(target: usize, seed: u64) -> Corpus {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let brands = brand_models(&mut rng);
+    let est_threads = target / 2 + 1;
+    let customers = (est_threads as f64 * 0.6).max(1000.0) as u32;
+    let mut rows: Vec<Row> = Vec::with_capacity(target + 64);
+    let mut kids: Vec<u32> = Vec::with_capacity(target);
+    let mut thread: Vec<Pending> = Vec::with_capacity(64);
+    let mut next_id: u32 = 1;
+    let mut c = Corpus {
+        rows: Vec::new(),
+        kids: Vec::new(),
+        threads: 0,
+        brand_posts: 0,
+        phantom_parents: 0,
+        same_here: 0,
+        anon_roots: 0,
+    };
+    let blank = Row {
+        id: 0,
+        author: 0,
+        t: 0,
+        parent: 0,
+        kids_start: 0,
+        kids_len: 0,
+        inbound: true,
+        kind: Kind::Root,
+        brand: 0,
+        other: 0,
+    };
+    while rows.len() < target {
+        thread.clear();
+        c.threads += 1;
+        let u: f64 = rng.random();
+        let b = brands.partition_point(|m| m.cum < u).min(BRANDS - 1);
+        let m = &brands[b];
+        let cust = 100_000 + rng.random_range(0..customers);
+        let t0 = rng.random_range(0..SPAN);
+        let anon = rng.random::<f64>() < 0.10;
+        c.anon_roots += usize::from(anon);
+        // push(row, parent index): 1% of replies point at a parent that is not in the file
+        let push =
+            |thread: &mut Vec<Pending>, rng: &mut Pcg64Mcg, row: Row, parent: Option<usize>| {
+                let phantom = parent.is_some() && rng.random::<f64>() < 0.01;
+                thread.push(Pending {
+                    row,
+                    parent_local: if phantom { None } else { parent },
+                    phantom_parent: phantom,
+                });
+                thread.len() - 1
+            };
+        let root = push(
+            &mut thread,
+            &mut rng,
+            Row {
+                author: cust,
+                t: t0,
+                kind: if anon { Kind::RootAnon } else { Kind::Root },
+                brand: b as u8,
+                ..blank
+            },
+            None,
+        );
+        let mut last = root;
+        let mut t = t0;
+        // a customer sometimes adds to their own complaint before any answer
+        if rng.random::<f64>() < 0.04 {
+            t += lognormal(&mut rng, 300.0, 1.0);
+            last = push(
+                &mut thread,
+                &mut rng,
+                Row {
+                    author: cust,
+                    t,
+                    kind: Kind::SelfReply,
+                    brand: b as u8,
+                    ..blank
+                },
+                Some(last),
+            );
+        }
+        if rng.random::<f64>() >= m.unanswered {
+            loop {
+                t += lognormal(&mut rng, m.median_s, m.sigma);
+                let mut reply = push(
+                    &mut thread,
+                    &mut rng,
+                    Row {
+                        author: b as u32,
+                        t,
+                        inbound: false,
+                        kind: Kind::Reply,
+                        brand: b as u8,
+                        other: cust,
+                        ..blank
+                    },
+                    Some(last),
+                );
+                if rng.random::<f64>() < 0.10 {
+                    // a long answer split over two posts, the second under the first
+                    t += lognormal(&mut rng, 60.0, 0.5);
+                    reply = push(
+                        &mut thread,
+                        &mut rng,
+                        Row {
+                            author: b as u32,
+                            t,
+                            inbound: false,
+                            kind: Kind::Reply,
+                            brand: b as u8,
+                            other: cust,
+                            ..blank
+                        },
+                        Some(reply),
+                    );
+                }
+                if rng.random::<f64>() < 0.03 {
+                    // "same here" from another customer under the brand's reply
+                    c.same_here += 1;
+                    let mut other = 100_000 + rng.random_range(0..customers);
+                    if other == cust {
+                        other = if other + 1 < 100_000 + customers {
+                            other + 1
+                        } else {
+                            100_000
+                        };
+                    }
+                    let t2 = t + lognormal(&mut rng, 3600.0, 1.2);
+                    let sh = push(
+                        &mut thread,
+                        &mut rng,
+                        Row {
+                            author: other,
+                            t: t2,
+                            kind: Kind::SameHere,
+                            brand: b as u8,
+                            other: cust,
+                            ..blank
+                        },
+                        Some(reply),
+                    );
+                    if rng.random::<f64>() < 0.5 {
+                        let t3 = t2 + lognormal(&mut rng, m.median_s, m.sigma);
+                        push(
+                            &mut thread,
+                            &mut rng,
+                            Row {
+                                author: b as u32,
+                                t: t3,
+                                inbound: false,
+                                kind: Kind::Reply,
+                                brand: b as u8,
+                                other,
+                                ..blank
+                            },
+                            Some(sh),
+                        );
+                    }
+                }
+                if rng.random::<f64>() >= 0.20 {
+                    break;
+                }
+                t += lognormal(&mut rng, 900.0, 1.2);
+                last = push(
+                    &mut thread,
+                    &mut rng,
+                    Row {
+                        author: cust,
+                        t,
+                        kind: Kind::FollowUp,
+                        brand: b as u8,
+                        ..blank
+                    },
+                    Some(reply),
+                );
+                if rng.random::<f64>() >= 0.95 {
+                    break;
+                }
+            }
+        }
+        // final ids (contiguous per thread, like the real file), phantom parents get an id that
+        // is never written, children lists
+        let base = next_id;
+        next_id += thread.len() as u32;
+        for (i, p) in thread.iter_mut().enumerate() {
+            p.row.id = base + i as u32;
+        }
+        for i in 0..thread.len() {
+            let parent = match (thread[i].parent_local, thread[i].phantom_parent) {
+                (Some(j), _) => thread[j].row.id,
+                (None, true) => {
+                    c.phantom_parents += 1;
+                    next_id += 1;
+                    next_id - 1
+                }
+                (None, false) => 0,
+            };
+            let start = kids.len() as u32;
+            for (j, q) in thread.iter().enumerate() {
+                if q.parent_local == Some(i) {
+                    kids.push(base + j as u32);
+                }
+            }
+            let mut row = thread[i].row;
+            row.parent = parent;
+            row.kids_start = start;
+            row.kids_len = (kids.len() as u32 - start) as u16;
+            c.brand_posts += usize::from(!row.inbound);
+            rows.push(row);
+        }
+    }
+    c.rows = rows;
+    c.kids = kids;
+    c
+}
+
+const WORDS: [&str; 64] = [
+    "my", "order", "has", "not", "arrived", "yet", "and", "the", "app", "keeps", "crashing",
+    "when", "I", "try", "to", "log", "in", "please", "help", "been", "waiting", "for", "two",
+    "hours", "on", "hold", "flight", "delayed", "again", "no", "update", "charged", "twice",
+    "this", "month", "still", "no", "refund", "sorry", "to", "hear", "that", "can", "you", "DM",
+    "us", "your", "account", "details", "we", "will", "look", "into", "it", "right", "away",
+    "thanks", "internet", "down", "since", "morning", "package", "lost", "today",
+];
+
+fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&tmp[i..]);
+}
+
+fn push_2(buf: &mut Vec<u8>, n: u32) {
+    buf.push(b'0' + (n / 10) as u8);
+    buf.push(b'0' + (n % 10) as u8);
+}
+
+fn push_handle(buf: &mut Vec<u8>, brand: u8) {
+    buf.extend_from_slice(b"Brand");
+    let n = u32::from(brand) + 1;
+    buf.push(b'0' + (n / 100) as u8);
+    push_2(buf, n % 100);
+}
+
+/// (year, month, day) of days since 1970-01-01 (Howard Hinnant's civil_from_days).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+const DOW: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
+const MON: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// `Tue Oct 31 22:10:47 +0000 2017`
+fn push_twitter_date(buf: &mut Vec<u8>, t: i64) {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400) as u32;
+    let (y, m, d) = civil_from_days(days);
+    buf.extend_from_slice(DOW[days.rem_euclid(7) as usize]);
+    buf.push(b' ');
+    buf.extend_from_slice(MON[m as usize - 1]);
+    buf.push(b' ');
+    push_2(buf, d);
+    buf.push(b' ');
+    push_2(buf, secs / 3600);
+    buf.push(b':');
+    push_2(buf, secs / 60 % 60);
+    buf.push(b':');
+    push_2(buf, secs % 60);
+    buf.extend_from_slice(b" +0000 ");
+    push_u64(buf, y as u64);
+}
+
+/// The text of a post into `text`; returns whether the CSV field must be quoted.
+fn make_text(text: &mut Vec<u8>, rng: &mut Pcg64Mcg, row: &Row) -> bool {
+    text.clear();
+    let mut quote = false;
+    match row.kind {
+        Kind::Root if rng.random::<f64>() < 0.2 => {
+            // mention in the middle: "order lost again @Brand007 please help"
+            for _ in 0..rng.random_range(1..4) {
+                text.extend_from_slice(WORDS[rng.random_range(0..WORDS.len())].as_bytes());
+                text.push(b' ');
+            }
+            text.push(b'@');
+            push_handle(text, row.brand);
+        }
+        Kind::Root | Kind::FollowUp => {
+            text.push(b'@');
+            push_handle(text, row.brand);
+        }
+        Kind::RootAnon => {
+            text.push(b'@');
+            push_u64(text, 100_000 + u64::from(row.brand) * 7919 % 900_000);
+        }
+        Kind::SelfReply => {
+            text.extend_from_slice(b"also");
+        }
+        Kind::SameHere => {
+            text.push(b'@');
+            push_handle(text, row.brand);
+            text.extend_from_slice(b" @");
+            push_u64(text, u64::from(row.other));
+            text.extend_from_slice(b" same here,");
+            quote = true;
+        }
+        Kind::Reply => {
+            text.push(b'@');
+            push_u64(text, u64::from(row.other));
+        }
+    }
+    // 40-140 characters; about a quarter of the texts have commas, 1% a quoted word and 0.5%
+    // an embedded newline (all of which make the CSV field quoted)
+    let len = rng.random_range(40..=140usize);
+    let comma_p = if rng.random::<f64>() < 0.25 {
+        0.15
+    } else {
+        0.0
+    };
+    let mut newline = rng.random::<f64>() < 0.005;
+    let mut quoted = rng.random::<f64>() < 0.01;
+    while text.len() < len {
+        let w = WORDS[rng.random_range(0..WORDS.len())].as_bytes();
+        let sep: &[u8] = if newline && text.len() > 20 {
+            b"\n"
+        } else if rng.random::<f64>() < comma_p {
+            b", "
+        } else {
+            b" "
+        };
+        let q = quoted && text.len() > 10;
+        if text.len() + sep.len() + w.len() + 2 * usize::from(q) > 140 {
+            break;
+        }
+        text.extend_from_slice(sep);
+        if q {
+            text.push(b'"');
+            text.extend_from_slice(w);
+            text.push(b'"');
+        } else {
+            text.extend_from_slice(w);
+        }
+        if sep != b" " || q {
+            quote = true;
+        }
+        newline &= sep != b"\n";
+        quoted &= !q;
+    }
+    if row.kind == Kind::Reply && text.len() + 4 <= 140 && rng.random::<f64>() < 0.3 {
+        text.extend_from_slice(b" ^");
+        text.push(b'A' + rng.random_range(0..26u8));
+        text.push(b'B' + rng.random_range(0..24u8));
+    }
+    quote
+}
+
+fn write_csv(c: &Corpus, path: &Path, seed: u64) -> std::io::Result<u64> {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0x5eed);
+    let mut order: Vec<u32> = (0..c.rows.len() as u32).collect();
+    order.shuffle(&mut rng);
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    out.write_all(HEADER.as_bytes())?;
+    let mut line: Vec<u8> = Vec::with_capacity(512);
+    let mut text: Vec<u8> = Vec::with_capacity(256);
+    let mut bytes = HEADER.len() as u64;
+    for &i in &order {
+        let r = &c.rows[i as usize];
+        line.clear();
+        push_u64(&mut line, u64::from(r.id));
+        line.push(b',');
+        if r.inbound {
+            push_u64(&mut line, u64::from(r.author));
+            line.extend_from_slice(b",True,");
+        } else {
+            push_handle(&mut line, r.author as u8);
+            line.extend_from_slice(b",False,");
+        }
+        push_twitter_date(&mut line, START + i64::from(r.t));
+        line.push(b',');
+        if make_text(&mut text, &mut rng, r) {
+            line.push(b'"');
+            for &b in &text {
+                if b == b'"' {
+                    line.push(b'"');
+                }
+                line.push(b);
+            }
+            line.push(b'"');
+        } else {
+            line.extend_from_slice(&text);
+        }
+        line.push(b',');
+        let kids = &c.kids[r.kids_start as usize..r.kids_start as usize + r.kids_len as usize];
+        if kids.len() > 1 {
+            line.push(b'"');
+        }
+        for (k, id) in kids.iter().enumerate() {
+            if k > 0 {
+                line.push(b',');
+            }
+            push_u64(&mut line, u64::from(*id));
+        }
+        if kids.len() > 1 {
+            line.push(b'"');
+        }
+        line.push(b',');
+        if r.parent != 0 {
+            push_u64(&mut line, u64::from(r.parent));
+            line.extend_from_slice(b".0");
+        }
+        line.push(b'\n');
+        out.write_all(&line)?;
+        bytes += line.len() as u64;
+    }
+    out.flush()?;
+    Ok(bytes)
+}
+
+fn write_site(root: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(root.join("data"))?;
+    let mut toml = String::with_capacity(BRANDS * 140);
+    const CATEGORIES: [&str; 6] = ["retail", "airline", "telecom", "tech", "bank", "transport"];
+    for k in 1..=BRANDS {
+        toml += &format!(
+            "[[brand]]\nid = \"brand{k:03}\"\nname = \"Brand {k:03}\"\ncategory = \"{}\"\n\
+             country = \"US\"\ntimezone = \"UTC\"\n[brand.accounts]\ntwitter = [\"Brand{k:03}\"]\n\n",
+            CATEGORIES[k % CATEGORIES.len()]
+        );
+    }
+    fs::write(root.join("data/brands.toml"), toml)?;
+    fs::write(
+        root.join("replyrank.toml"),
+        "[ranking]\nwindow_days = 90\nmin_complaints = 30\nbootstrap = 1000\nseed = 1\n",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring child processes
+// ---------------------------------------------------------------------------------------------
+
+struct Measured {
+    wall: Duration,
+    /// Peak resident set size of the child, KiB.
+    maxrss_kib: i64,
+}
+
+impl Measured {
+    fn secs(&self) -> f64 {
+        self.wall.as_secs_f64()
+    }
+    fn rss_mb(&self) -> f64 {
+        self.maxrss_kib as f64 / 1024.0
+    }
+}
+
+/// Runs `cmd` with stdout/stderr to files, reaping it with `wait4` for its own rusage. Exits the
+/// benchmark with the child's stderr when it fails.
+fn run_measured(label: &str, mut cmd: Command, stdout: &Path, stderr: &Path) -> Measured {
+    let open =
+        |p: &Path| File::create(p).unwrap_or_else(|e| panic!("cannot create {}: {e}", p.display()));
+    cmd.stdin(Stdio::null())
+        .stdout(open(stdout))
+        .stderr(open(stderr));
+    let t0 = Instant::now();
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("{label}: cannot start {:?}: {e}", cmd.get_program()));
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data; wait4 fills it and status for our own child.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r == pid {
+            break;
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            panic!("{label}: wait4({pid}) failed: {err}");
+        }
+    }
+    let wall = t0.elapsed();
+    // Already reaped: dropping the handle neither waits nor kills.
+    drop(child);
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    if !ok {
+        let how = if libc::WIFEXITED(status) {
+            format!("exit status {}", libc::WEXITSTATUS(status))
+        } else if libc::WIFSIGNALED(status) {
+            format!("signal {}", libc::WTERMSIG(status))
+        } else {
+            format!("wait status {status}")
+        };
+        let err = fs::read_to_string(stderr).unwrap_or_default();
+        let out = fs::read_to_string(stdout).unwrap_or_default();
+        eprintln!(
+            "\nFAILED: {label} ({how}) after {:.2} s: {cmd:?}",
+            wall.as_secs_f64()
+        );
+        eprintln!("--- stderr ---\n{}", tail(&err, 4000));
+        eprintln!("--- stdout ---\n{}", tail(&out, 2000));
+        std::process::exit(1);
+    }
+    Measured {
+        wall,
+        maxrss_kib: ru.ru_maxrss,
+    }
+}
+
+fn tail(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut i = s.len() - max;
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    &s[i..]
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let Ok(rd) = fs::read_dir(p) else {
+        return 0;
+    };
+    rd.filter_map(Result::ok)
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
+// ---------------------------------------------------------------------------------------------
+// pandas cross-check
+// ---------------------------------------------------------------------------------------------
+
+fn pandas_script() -> Result<PathBuf, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/pandas_pipeline.py");
+    if !script.exists() {
+        return Err(format!("{} is missing", script.display()));
+    }
+    let ok = Command::new("python3")
+        .args(["-c", "import pandas, numpy"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return Err("python3 cannot import pandas".into());
+    }
+    Ok(script)
+}
+
+fn read_json(p: &Path) -> Value {
+    let text = fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: bad JSON: {e}", p.display()))
+}
+
+/// Compares the deterministic per-brand figures; returns (brands compared, mismatch lines).
+fn compare(pandas: &Value, ours: &Value) -> (usize, Vec<String>) {
+    let empty = Vec::new();
+    let list = |v: &Value| v["brands"].as_array().unwrap_or(&empty).clone();
+    let ours_by_id: HashMap<String, Value> = list(ours)
+        .into_iter()
+        .filter_map(|b| Some((b["id"].as_str()?.to_string(), b)))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut bad = Vec::new();
+    let float_eq = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-3,
+        (None, None) => a.is_null() && b.is_null(),
+        _ => false,
+    };
+    let pb = list(pandas);
+    for p in &pb {
+        let id = p["id"].as_str().unwrap_or("?").to_string();
+        seen.insert(id.clone());
+        let Some(o) = ours_by_id.get(&id) else {
+            bad.push(format!("{id}: in pandas output only"));
+            continue;
+        };
+        for f in ["complaints", "median_reply_s", "p90_reply_s", "rank"] {
+            if p[f] != o[f] {
+                bad.push(format!("{id}.{f}: pandas {} vs replyrank {}", p[f], o[f]));
+            }
+        }
+        for f in ["answered_1h", "answered_24h"] {
+            if !float_eq(&p[f], &o[f]) {
+                bad.push(format!("{id}.{f}: pandas {} vs replyrank {}", p[f], o[f]));
+            }
+        }
+    }
+    for (id, o) in &ours_by_id {
+        if !seen.contains(id) && o["complaints"].as_u64().unwrap_or(0) > 0 {
+            bad.push(format!(
+                "{id}: replyrank has {} complaints, pandas lists no such brand",
+                o["complaints"]
+            ));
+        }
+    }
+    bad.sort();
+    (pb.len(), bad)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Result1 {
+    posts: usize,
+    csv_mb: f64,
+    import: Measured,
+    score: Measured,
+    pandas: Option<Measured>,
+    mismatches: Option<usize>,
+}
+
+fn bench_size(n: usize, work: &Path, pandas: Option<&Path>) -> Result1 {
+    let bin = env!("CARGO_BIN_EXE_replyrank");
+    let root = work.join("root");
+    // a kept directory from an earlier run: start from an empty store
+    for d in ["data/store", "public"] {
+        let p = root.join(d);
+        if p.exists() {
+            fs::remove_dir_all(&p).unwrap_or_else(|e| panic!("cannot remove {}: {e}", p.display()));
+        }
+    }
+    write_site(&root).expect("cannot write the site root");
+    let csv = work.join("twcs.csv");
+
+    eprintln!("\n== {n} posts: generating {} ...", csv.display());
+    let t = Instant::now();
+    let corpus = generate(n, SEED);
+    let bytes = write_csv(&corpus, &csv, SEED).expect("cannot write the CSV");
+    let posts = corpus.rows.len();
+    eprintln!(
+        "   generated {posts} posts in {} threads ({:.2} posts/thread, {:.1}% brand posts, \
+         {} cut threads, {} same-here, {} anonymised mentions), {:.1} MB in {:.1} s",
+        corpus.threads,
+        posts as f64 / corpus.threads as f64,
+        100.0 * corpus.brand_posts as f64 / posts as f64,
+        corpus.phantom_parents,
+        corpus.same_here,
+        corpus.anon_roots,
+        bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    drop(corpus);
+    // Flush the freshly written CSV so its writeback does not compete with the measured steps
+    // (the import syncs its own files, which would otherwise wait for it too).
+    // SAFETY: sync() has no preconditions.
+    unsafe { libc::sync() };
+
+    let mut cmd = Command::new(bin);
+    cmd.arg("--root")
+        .arg(&root)
+        .arg("import")
+        .arg(&csv)
+        .args(["--format", "twcs"]);
+    let import = run_measured(
+        "replyrank import",
+        cmd,
+        &work.join("import.out"),
+        &work.join("import.err"),
+    );
+    let summary = fs::read_to_string(work.join("import.out")).unwrap_or_default();
+    for l in summary.lines().take(4) {
+        eprintln!("   import: {}", l.chars().take(200).collect::<String>());
+    }
+    eprintln!(
+        "   import {:.2} s, peak RSS {:.0} MB; store {:.1} MB",
+        import.secs(),
+        import.rss_mb(),
+        dir_size(&root.join("data/store")) as f64 / 1e6
+    );
+
+    // SAFETY: as above; the store is flushed before the timed score step.
+    unsafe { libc::sync() };
+    let mut cmd = Command::new(bin);
+    cmd.arg("--root").arg(&root).arg("score");
+    let score = run_measured(
+        "replyrank score",
+        cmd,
+        &work.join("score.out"),
+        &work.join("score.err"),
+    );
+    let lb_path = root.join("public/data/leaderboard.json");
+    let lb = read_json(&lb_path);
+    let brands = lb["brands"].as_array().map_or(&[][..], Vec::as_slice);
+    let eligible = brands.iter().filter(|b| b["eligible"] == true).count();
+    eprintln!(
+        "   score {:.2} s, peak RSS {:.0} MB; {eligible} of {} brands ranked; data_quality {}",
+        score.secs(),
+        score.rss_mb(),
+        brands.len(),
+        lb["data_quality"]
+    );
+
+    let mut result = Result1 {
+        posts,
+        csv_mb: bytes as f64 / 1e6,
+        import,
+        score,
+        pandas: None,
+        mismatches: None,
+    };
+    if let Some(script) = pandas {
+        let out = work.join("pandas.json");
+        let mut cmd = Command::new("python3");
+        cmd.arg(script)
+            .arg("--csv")
+            .arg(&csv)
+            .arg("--brands")
+            .arg(root.join("data/brands.toml"))
+            .arg("--out")
+            .arg(&out)
+            .args(["--bootstrap", "1000", "--seed", "1"]);
+        let m = run_measured(
+            "pandas_pipeline.py",
+            cmd,
+            &work.join("pandas.out"),
+            &work.join("pandas.err"),
+        );
+        let pj = read_json(&out);
+        let total = result.import.secs() + result.score.secs();
+        eprintln!(
+            "   pandas {:.2} s (read {:.2}, pair {:.2}, score {:.2}), peak RSS {:.0} MB; \
+             speed-up {:.1}x",
+            m.secs(),
+            pj["timings"]["read"].as_f64().unwrap_or(f64::NAN),
+            pj["timings"]["pair"].as_f64().unwrap_or(f64::NAN),
+            pj["timings"]["score"].as_f64().unwrap_or(f64::NAN),
+            m.rss_mb(),
+            m.secs() / total
+        );
+        if pj["as_of"] != lb["as_of"] {
+            eprintln!(
+                "   note: as_of differs: pandas {} vs replyrank {}",
+                pj["as_of"], lb["as_of"]
+            );
+        }
+        let (compared, bad) = compare(&pj, &lb);
+        eprintln!(
+            "   cross-check: {compared} brands compared, {} mismatches",
+            bad.len()
+        );
+        for b in bad.iter().take(8) {
+            eprintln!("     {b}");
+        }
+        result.pandas = Some(m);
+        result.mismatches = Some(bad.len());
+    }
+    result
+}
+
+fn main() {
+    let opts = parse_args();
+    let pandas = if opts.pandas {
+        match pandas_script() {
+            Ok(s) => Some(s),
+            Err(why) => {
+                println!("pandas comparison skipped: pip install pandas ({why})");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+
+    let mut results = Vec::new();
+    let _tmp; // keeps the temporary directory alive until the end
+    let base = match &opts.keep {
+        Some(d) => d.clone(),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("replyrank-bench-")
+                .tempdir()
+                .expect("cannot create a temporary directory");
+            let p = t.path().to_path_buf();
+            _tmp = t;
+            p
+        }
+    };
+    for &n in &opts.posts {
+        let work = base.join(format!("posts-{n}"));
+        fs::create_dir_all(&work).expect("cannot create the work directory");
+        results.push(bench_size(n, &work, pandas.as_deref()));
+    }
+
+    println!(
+        "\nreplyrank pipeline benchmark — {cpu}, nproc = {nproc}, binary {}",
+        env!("CARGO_BIN_EXE_replyrank")
+    );
+    if let Some(d) = &opts.keep {
+        println!("corpora kept under {}", d.display());
+    }
+    println!();
+    let with_pandas = results.iter().any(|r| r.pandas.is_some());
+    let mut head = String::from(
+        "| posts | CSV MB | import s | score s | total s | posts/s | peak RSS import MB | peak RSS score MB |",
+    );
+    let mut rule = String::from("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    if with_pandas {
+        head += " pandas s | pandas peak RSS MB | speed-up | cross-check mismatches |";
+        rule += "---:|---:|---:|---:|";
+    }
+    println!("{head}\n{rule}");
+    for r in &results {
+        let total = r.import.secs() + r.score.secs();
+        let mut line = format!(
+            "| {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} |",
+            r.posts,
+            r.csv_mb,
+            r.import.secs(),
+            r.score.secs(),
+            total,
+            r.posts as f64 / total,
+            r.import.rss_mb(),
+            r.score.rss_mb()
+        );
+        if with_pandas {
+            match &r.pandas {
+                Some(p) => {
+                    line += &format!(
+                        " {:.2} | {:.0} | {:.1}x | {} |",
+                        p.secs(),
+                        p.rss_mb(),
+                        p.secs() / total,
+                        r.mismatches.unwrap_or(0)
+                    )
+                }
+                None => line += " — | — | — | — |",
+            }
+        }
+        println!("{line}");
+    }
+}

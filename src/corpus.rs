@@ -69,17 +69,6 @@ impl Corpus {
         (&self.sources[s], &self.ids[s][p - self.offsets[s]])
     }
 
-    /// The global index of a post by source and id, if present.
-    pub fn index(&self, source: &str, id: &str) -> Option<u32> {
-        let s = self.sources.iter().position(|x| x == source)?;
-        let i = self.ids[s].get_index_of(id)?;
-        Some((self.offsets[s] + i) as u32).filter(|&g| self.present(g))
-    }
-
-    pub fn present(&self, post: u32) -> bool {
-        self.posts[post as usize].at != i64::MIN
-    }
-
     /// Newest post time, if any post is present.
     pub fn newest(&self) -> Option<i64> {
         self.posts

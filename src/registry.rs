@@ -3,7 +3,7 @@
 //! A post is brand-authored when its author is one of these accounts (matched without regard to
 //! case); every other author is a customer. Errors name the file, line and key.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -174,14 +174,6 @@ impl Registry {
         }
     }
 
-    /// All registered handles on a network, lowercase.
-    pub fn handles(&self, network: Network) -> HashSet<String> {
-        self.by_account
-            .keys()
-            .filter(|(n, _)| *n == network)
-            .map(|(_, h)| h.clone())
-            .collect()
-    }
 }
 
 fn is_slug(s: &str) -> bool {

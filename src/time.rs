@@ -77,14 +77,6 @@ pub fn month_of(t: i64) -> String {
     }
 }
 
-/// The date (UTC) of an instant, `YYYY-MM-DD`.
-pub fn date_of(t: i64) -> String {
-    match Timestamp::from_second(t) {
-        Ok(ts) => ts.strftime("%Y-%m-%d").to_string(),
-        Err(_) => "invalid".into(),
-    }
-}
-
 const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
