@@ -173,7 +173,6 @@ impl Registry {
             self.by_account.get(&(network, h.to_string())).copied()
         }
     }
-
 }
 
 fn is_slug(s: &str) -> bool {
