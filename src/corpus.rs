@@ -53,7 +53,7 @@ pub struct LoadQuality {
 pub struct Corpus {
     pub sources: Vec<String>,
     pub posts: Vec<Meta>,
-    ids: Vec<IndexSet<Box<str>>>,
+    ids: Vec<Interner>,
     /// Offset of each source's first post in `posts`.
     offsets: Vec<usize>,
     pub quality: LoadQuality,
@@ -78,14 +78,26 @@ impl Corpus {
             .max()
     }
 
-    /// Reads every partition of the store.
+    /// Reads every partition of the store. Lines are parsed in parallel, block by block, and
+    /// added in file order, so the result does not depend on the number of threads.
     pub fn load(store: &Store, registry: &Registry) -> Result<Corpus> {
+        use rayon::prelude::*;
         let mut b = CorpusBuilder::new(registry);
         for file in store.partitions(None)? {
-            crate::store::read_lines(&file, |line, bytes| {
-                match serde_json::from_slice::<Line>(bytes) {
-                    Ok(l) => b.add(&l),
-                    Err(e) => b.bad_line(&file, line, e.to_string()),
+            crate::store::line_blocks(&file, |chunks| {
+                let parsed: Vec<Vec<(usize, Result<Line, String>)>> = chunks
+                    .par_iter()
+                    .map(|&(first, chunk)| {
+                        crate::store::lines_of(first, chunk)
+                            .map(|(n, l)| (n, serde_json::from_slice::<Line>(l).map_err(|e| e.to_string())))
+                            .collect()
+                    })
+                    .collect();
+                for (line, parsed) in parsed.into_iter().flatten() {
+                    match parsed {
+                        Ok(l) => b.add(&l),
+                        Err(e) => b.bad_line(&file, line, e),
+                    }
                 }
             })?;
         }
@@ -143,11 +155,13 @@ pub struct Line<'a> {
     to_brand: Option<Cow<'a, str>>,
 }
 
+type Interner = IndexSet<Box<str>, rustc_hash::FxBuildHasher>;
+
 struct SourceState {
     name: String,
     network: Network,
-    ids: IndexSet<Box<str>>,
-    authors: IndexSet<Box<str>>,
+    ids: Interner,
+    authors: Interner,
     posts: Vec<Meta>,
     anonymous: u32,
 }
@@ -169,10 +183,22 @@ const ABSENT: Meta = Meta {
     source: 0,
 };
 
-fn intern(set: &mut IndexSet<Box<str>>, s: &str) -> u32 {
+fn intern(set: &mut Interner, s: &str) -> u32 {
     match set.get_index_of(s) {
         Some(i) => i as u32,
         None => set.insert_full(s.into()).0 as u32,
+    }
+}
+
+/// Interns a handle ignoring ASCII case, without allocating for short lowercase handles.
+fn intern_handle(set: &mut Interner, s: &str) -> u32 {
+    let mut buf = [0u8; 64];
+    if s.len() <= buf.len() {
+        buf[..s.len()].copy_from_slice(s.as_bytes());
+        buf[..s.len()].make_ascii_lowercase();
+        intern(set, std::str::from_utf8(&buf[..s.len()]).expect("ASCII case change keeps UTF-8"))
+    } else {
+        intern(set, &s.to_ascii_lowercase())
     }
 }
 
@@ -206,8 +232,8 @@ impl<'r> CorpusBuilder<'r> {
                 self.sources.push(SourceState {
                     name: l.source.to_string(),
                     network: crate::source::network(&l.source),
-                    ids: IndexSet::new(),
-                    authors: IndexSet::new(),
+                    ids: Interner::default(),
+                    authors: Interner::default(),
                     posts: Vec::new(),
                     anonymous: 0,
                 });
@@ -230,10 +256,8 @@ impl<'r> CorpusBuilder<'r> {
                 &mut src.authors,
                 &format!("\u{0}anonymous {}", src.anonymous),
             )
-        } else if l.author.bytes().any(|b| b.is_ascii_uppercase()) {
-            intern(&mut src.authors, &l.author.to_lowercase())
         } else {
-            intern(&mut src.authors, &l.author)
+            intern_handle(&mut src.authors, &l.author)
         };
         let mut by_brand = registry
             .by_account(src.network, &l.author)

@@ -4,6 +4,8 @@
 //! case); every other author is a customer. Errors name the file, line and key.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -52,7 +54,32 @@ impl Accounts {
 pub struct Registry {
     pub brands: Vec<Brand>,
     by_id: HashMap<String, usize>,
-    by_account: HashMap<(Network, String), usize>,
+    /// Lowercase handle → brand, one map per network (Twitter, Bluesky, Mastodon).
+    by_account: [FxHashMap<String, usize>; 3],
+}
+
+fn slot(network: Network) -> Option<usize> {
+    match network {
+        Network::Twitter => Some(0),
+        Network::Bluesky => Some(1),
+        Network::Mastodon => Some(2),
+        Network::None => None,
+    }
+}
+
+/// Looks `s` up in `map` ignoring ASCII case, without allocating for short handles.
+pub fn get_ignore_case<'m, V>(map: &'m FxHashMap<String, V>, s: &str) -> Option<&'m V> {
+    if !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return map.get(s);
+    }
+    let mut buf = [0u8; 64];
+    if s.len() <= buf.len() {
+        buf[..s.len()].copy_from_slice(s.as_bytes());
+        buf[..s.len()].make_ascii_lowercase();
+        map.get(std::str::from_utf8(&buf[..s.len()]).expect("ASCII case change keeps UTF-8"))
+    } else {
+        map.get(&s.to_ascii_lowercase())
+    }
 }
 
 #[derive(Deserialize)]
@@ -136,14 +163,15 @@ impl Registry {
                             at(accounts_span.clone())
                         );
                     }
-                    if let Some(&other) = registry.by_account.get(&(net, h.to_lowercase())) {
+                    let map = &mut registry.by_account[slot(net).expect("a network")];
+                    if let Some(&other) = map.get(&h.to_ascii_lowercase()) {
                         bail!(
                             "{}: account {handle:?} of {id:?} already belongs to {:?}",
                             at(accounts_span.clone()),
                             registry.brands[other].id
                         );
                     }
-                    registry.by_account.insert((net, h.to_lowercase()), idx);
+                    map.insert(h.to_ascii_lowercase(), idx);
                 }
             }
             registry.by_id.insert(id.clone(), idx);
@@ -163,15 +191,10 @@ impl Registry {
         self.by_id.get(id).copied()
     }
 
-    /// The brand owning `handle` on `network`, ignoring case and a leading `@`.
+    /// The brand owning `handle` on `network`, ignoring ASCII case and a leading `@`.
     pub fn by_account(&self, network: Network, handle: &str) -> Option<usize> {
-        let h = handle.trim_start_matches('@');
-        if h.bytes().any(|b| b.is_ascii_uppercase()) || !h.is_ascii() {
-            self.by_account.get(&(network, h.to_lowercase())).copied()
-        } else {
-            // Avoid an allocation in the common lowercase case.
-            self.by_account.get(&(network, h.to_string())).copied()
-        }
+        let map = &self.by_account[slot(network)?];
+        get_ignore_case(map, handle.trim_start_matches('@')).copied()
     }
 }
 

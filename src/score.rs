@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::km::{self, KaplanMeier, Obs};
+use crate::km::{self, KaplanMeier, Obs, TwoPoints};
 use crate::pair::Complaint;
 use crate::registry::Registry;
 use crate::time::{DAY, HOUR};
@@ -48,10 +48,12 @@ pub struct Figures {
 }
 
 /// Score = 100 × (answered within 1 h + answered within 24 h) / 2; undefined when the 24 h share is.
+pub fn score_from(answered_1h: Option<f64>, answered_24h: Option<f64>) -> Option<f64> {
+    Some(100.0 * (answered_1h? + answered_24h?) / 2.0)
+}
+
 pub fn score_of(km: &KaplanMeier) -> Option<f64> {
-    let a24 = km.answered_within(DAY)?;
-    let a1 = km.answered_within(HOUR)?;
-    Some(100.0 * (a1 + a24) / 2.0)
+    score_from(km.answered_within(HOUR), km.answered_within(DAY))
 }
 
 impl Figures {
@@ -178,19 +180,15 @@ fn stream_seed(seed: u64, id: &str) -> u64 {
 pub fn bootstrap_scores(obs: &[Obs], resamples: usize, seed: u64) -> Vec<Option<f64>> {
     let mut sorted = obs.to_vec();
     km::sort(&mut sorted);
-    let n = sorted.len();
+    let points = TwoPoints::new(&sorted, HOUR, DAY);
+    let counts = points.counts();
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
-    let mut weights = vec![0u32; n];
+    let mut weights = Vec::with_capacity(counts.len());
     (0..resamples)
         .map(|_| {
-            if n == 0 {
-                return None;
-            }
-            weights.fill(0);
-            for _ in 0..n {
-                weights[rng.random_range(0..n)] += 1;
-            }
-            score_of(&KaplanMeier::fit_sorted(&sorted, Some(&weights)))
+            points.resample(&counts, &mut rng, &mut weights);
+            let (a1, a24) = points.answered_within(&weights);
+            score_from(a1, a24)
         })
         .collect()
 }

@@ -10,12 +10,13 @@
 //! store detects it, reports it, moves the fragment to `<partition>.torn` and truncates the file
 //! back to its last complete line. Nothing already stored is rewritten.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::post::{Post, STORE_SCHEMA};
 
@@ -141,20 +142,27 @@ impl Store {
     }
 
     /// The ids already stored for a source, for de-duplication.
-    pub fn ids(&self, source: &str) -> Result<HashSet<String>> {
+    pub fn ids(&self, source: &str) -> Result<FxHashSet<Box<str>>> {
+        use rayon::prelude::*;
         #[derive(serde::Deserialize)]
-        struct Id {
-            id: String,
+        struct Id<'a> {
+            #[serde(borrow)]
+            id: std::borrow::Cow<'a, str>,
         }
-        let mut ids = HashSet::new();
+        let mut ids = FxHashSet::default();
         for file in self.partitions(Some(source))? {
-            let bytes =
-                fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                if let Ok(Id { id }) = serde_json::from_slice(line) {
-                    ids.insert(id);
-                }
-            }
+            line_blocks(&file, |chunks| {
+                let found: Vec<Vec<Box<str>>> = chunks
+                    .par_iter()
+                    .map(|&(first, chunk)| {
+                        lines_of(first, chunk)
+                            .filter_map(|(_, l)| serde_json::from_slice::<Id>(l).ok())
+                            .map(|Id { id }| Box::from(id.as_ref()))
+                            .collect()
+                    })
+                    .collect();
+                ids.extend(found.into_iter().flatten());
+            })?;
         }
         Ok(ids)
     }
@@ -172,7 +180,7 @@ impl Store {
 /// (time, id) order; every touched partition is synced before `push` returns.
 pub struct Appender<'s> {
     store: &'s Store,
-    seen: HashMap<String, HashSet<String>>,
+    seen: FxHashMap<String, FxHashSet<Box<str>>>,
     pub count: AppendCount,
 }
 
@@ -180,38 +188,43 @@ impl<'s> Appender<'s> {
     pub fn new(store: &'s Store) -> Appender<'s> {
         Appender {
             store,
-            seen: HashMap::new(),
+            seen: FxHashMap::default(),
             count: AppendCount::default(),
         }
     }
 
     pub fn push(&mut self, posts: Vec<Post>) -> Result<()> {
-        let mut by_partition: BTreeMap<(String, String), Vec<Post>> = BTreeMap::new();
+        // Sources in a batch are few (usually one): group without cloning per post.
+        let mut by_source: Vec<(String, Vec<Post>)> = Vec::new();
         for p in posts {
-            if !self.seen.contains_key(&p.source) {
-                let ids = self.store.ids(&p.source)?;
-                self.seen.insert(p.source.clone(), ids);
-            }
-            let seen = self.seen.get_mut(&p.source).expect("loaded above");
-            if seen.insert(p.id.clone()) {
-                by_partition
-                    .entry((p.source.clone(), p.month()))
-                    .or_default()
-                    .push(p);
-            } else {
-                self.count.duplicates += 1;
+            match by_source.iter_mut().find(|(s, _)| *s == p.source) {
+                Some((_, v)) => v.push(p),
+                None => by_source.push((p.source.clone(), vec![p])),
             }
         }
-        for ((source, month), mut posts) in by_partition {
+        for (source, posts) in by_source {
+            if !self.seen.contains_key(&source) {
+                let ids = self.store.ids(&source)?;
+                self.seen.insert(source.clone(), ids);
+            }
+            let seen = self.seen.get_mut(&source).expect("loaded above");
+            let mut by_month: BTreeMap<i64, Vec<Post>> = BTreeMap::new();
+            for p in posts {
+                if seen.insert(Box::from(p.id.as_str())) {
+                    by_month.entry(crate::time::month_index(p.created_at)).or_default().push(p);
+                } else {
+                    self.count.duplicates += 1;
+                }
+            }
             let dir = self.store.dir.join(&source);
             fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            posts.sort_by(|a, b| {
-                a.created_at
-                    .cmp(&b.created_at)
-                    .then_with(|| a.id.cmp(&b.id))
-            });
-            write_lines(&dir.join(format!("{month}.jsonl")), &posts)?;
-            self.count.imported += posts.len();
+            for (_, mut posts) in by_month {
+                use rayon::slice::ParallelSliceMut;
+                posts.par_sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+                let name = format!("{}.jsonl", posts[0].month());
+                write_lines(&dir.join(name), &posts)?;
+                self.count.imported += posts.len();
+            }
         }
         Ok(())
     }
@@ -223,20 +236,29 @@ pub struct AppendCount {
     pub duplicates: usize,
 }
 
+/// Appends posts as JSON lines (serialised in parallel, written in order) and syncs the file.
 fn write_lines(path: &Path, posts: &[Post]) -> Result<()> {
-    let file = OpenOptions::new()
+    use rayon::prelude::*;
+    let chunks: Vec<Vec<u8>> = posts
+        .par_chunks(4096)
+        .map(|chunk| {
+            let mut buf = Vec::with_capacity(chunk.len() * 256);
+            for p in chunk {
+                serde_json::to_writer(&mut buf, p).expect("a post always serialises");
+                buf.push(b'\n');
+            }
+            buf
+        })
+        .collect();
+    let mut file = OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .with_context(|| format!("cannot open {} for appending", path.display()))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    for p in posts {
-        serde_json::to_writer(&mut w, p)?;
-        w.write_all(b"\n")?;
+    for c in &chunks {
+        file.write_all(c).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let file = w.into_inner().map_err(|e| e.into_error())?;
-    file.sync_data()
-        .with_context(|| format!("cannot sync {}", path.display()))?;
+    file.sync_data().with_context(|| format!("cannot sync {}", path.display()))?;
     Ok(())
 }
 
@@ -295,18 +317,67 @@ fn repair_torn_tail(path: &Path) -> Result<Option<Notice>> {
     }))
 }
 
-/// Reads every line of a partition, calling `each(line_number, bytes)` for non-empty lines.
-pub fn read_lines(path: &Path, mut each: impl FnMut(usize, &[u8])) -> Result<()> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        if !line.is_empty() {
-            each(i + 1, line);
+/// Reads a partition in blocks of about 32 MiB and hands each block to `each` as line-aligned
+/// chunks of about 1 MiB, with the line number each chunk starts at, so the caller can parse the
+/// chunks in parallel and still consume them in file order. Memory stays bounded by the block
+/// size whatever the file size.
+pub fn line_blocks(path: &Path, mut each: impl FnMut(&[(usize, &[u8])])) -> Result<()> {
+    const BLOCK: usize = 32 << 20;
+    const CHUNK: usize = 1 << 20;
+    let mut file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + CHUNK);
+    let mut first_line = 1usize;
+    loop {
+        let start = buf.len();
+        buf.resize(start + BLOCK, 0);
+        let mut filled = start;
+        while filled < buf.len() {
+            let n = file
+                .read(&mut buf[filled..])
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        let eof = filled < buf.len();
+        buf.truncate(filled);
+        let end = if eof {
+            buf.len()
+        } else {
+            buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+        };
+        let mut chunks: Vec<(usize, &[u8])> = Vec::new();
+        let mut at = 0;
+        let mut line = first_line;
+        while at < end {
+            let mut stop = (at + CHUNK).min(end);
+            if stop < end {
+                stop = buf[stop..end]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(end, |i| stop + i + 1);
+            }
+            chunks.push((line, &buf[at..stop]));
+            line += buf[at..stop].iter().filter(|&&b| b == b'\n').count();
+            at = stop;
+        }
+        each(&chunks);
+        first_line = line;
+        buf.drain(..end);
+        if eof {
+            return Ok(());
         }
     }
-    Ok(())
+}
+
+/// The non-empty lines of a chunk from [`line_blocks`], with their line numbers.
+pub fn lines_of(first_line: usize, chunk: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    chunk
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
+        .map(move |(i, l)| (first_line + i, l))
 }
 
 #[cfg(test)]

@@ -61,20 +61,42 @@ pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
         .map_err(|e| format!("{s:?} is not an RFC 3339 instant like 2017-10-31T22:10:47Z ({e})"))
 }
 
-/// Writes an instant as `YYYY-MM-DDTHH:MM:SSZ`.
+/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Writes an instant as `YYYY-MM-DDTHH:MM:SSZ` (years 0–9999; others through jiff).
 pub fn format_rfc3339(t: i64) -> String {
-    match Timestamp::from_second(t) {
-        Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        Err(_) => format!("@{t}"),
+    let (y, mo, d) = civil_from_days(t.div_euclid(DAY));
+    if !(0..=9999).contains(&y) {
+        return match Timestamp::from_second(t) {
+            Ok(ts) => ts.to_string(),
+            Err(_) => format!("@{t}"),
+        };
     }
+    let s = t.rem_euclid(DAY);
+    format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z", s / HOUR, s % HOUR / 60, s % 60)
+}
+
+/// The calendar month (UTC) of an instant as a number that orders like the months do.
+pub fn month_index(t: i64) -> i64 {
+    let (y, m, _) = civil_from_days(t.div_euclid(DAY));
+    y * 12 + m - 1
 }
 
 /// The calendar month (UTC) of an instant, `YYYY-MM`.
 pub fn month_of(t: i64) -> String {
-    match Timestamp::from_second(t) {
-        Ok(ts) => ts.strftime("%Y-%m").to_string(),
-        Err(_) => "invalid".into(),
-    }
+    let (y, m, _) = civil_from_days(t.div_euclid(DAY));
+    format!("{y:04}-{m:02}")
 }
 
 const MONTHS: [&[u8; 3]; 12] = [
@@ -214,6 +236,9 @@ mod tests {
         let mut t = -5_000_000_000i64;
         while t < 8_000_000_000 {
             let s = format_rfc3339(t);
+            let ts = Timestamp::from_second(t).unwrap();
+            assert_eq!(s, ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+            assert_eq!(month_of(t), ts.strftime("%Y-%m").to_string());
             assert_eq!(parse_rfc3339(&s).unwrap(), t, "{s}");
             t += 7_919_993;
         }

@@ -138,3 +138,34 @@ fn bootstrap_interval_covers_the_truth_about_95_percent() {
     let rate = covered as f64 / trials as f64;
     assert!((0.90..=0.99).contains(&rate), "coverage {rate}");
 }
+
+proptest! {
+    /// The bootstrap's block evaluation agrees with the reference Kaplan–Meier on any weights.
+    #[test]
+    fn two_point_blocks_agree_with_kaplan_meier(
+        raw in prop::collection::vec((prop_oneof![0i64..7200, Just(3600), Just(DAY), 3000..90_000i64], any::<bool>()), 1..50),
+        weights_seed in prop::collection::vec(0u32..4, 50),
+    ) {
+        let mut obs: Vec<Obs> = raw.iter().map(|&(t, answered)| Obs { t, answered }).collect();
+        replyrank::km::sort(&mut obs);
+        let w: Vec<u32> = (0..obs.len()).map(|i| weights_seed[i]).collect();
+        let km = KaplanMeier::fit_sorted(&obs, Some(&w));
+        let points = replyrank::km::TwoPoints::new(&obs, 3600, DAY);
+        // Block weights: sum the per-observation weights over each block, in order.
+        let counts = points.counts();
+        let mut block_w = Vec::new();
+        let mut i = 0;
+        for c in counts {
+            block_w.push((i..i + c as usize).map(|k| u64::from(w[k])).sum::<u64>());
+            i += c as usize;
+        }
+        let (a1, a24) = points.answered_within(&block_w);
+        let close = |x: Option<f64>, y: Option<f64>| match (x, y) {
+            (Some(x), Some(y)) => (x - y).abs() < 1e-9,
+            (None, None) => true,
+            _ => false,
+        };
+        prop_assert!(close(a1, km.answered_within(3600)), "{a1:?} {:?}", km.answered_within(3600));
+        prop_assert!(close(a24, km.answered_within(DAY)), "{a24:?} {:?}", km.answered_within(DAY));
+    }
+}

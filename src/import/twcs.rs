@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
 
 use super::{Row, normalise_id};
 use crate::post::{Post, text_mentions};
@@ -62,13 +63,27 @@ pub fn read(path: &Path, sink: &mut dyn FnMut(usize, Row)) -> Result<()> {
     let [id_c, author_c, inbound_c, at_c, text_c, parent_c] =
         REQUIRED.map(|n| col(n).expect("checked"));
     let width = names.len();
-    let mut record = csv::ByteRecord::new();
+    let cols = [id_c, author_c, inbound_c, at_c, text_c, parent_c];
+    // Records are read in order and parsed into posts in parallel, a batch at a time.
+    let mut batch: Vec<(usize, csv::ByteRecord)> = Vec::with_capacity(BATCH);
+    let flush = |batch: &mut Vec<(usize, csv::ByteRecord)>, sink: &mut dyn FnMut(usize, Row)| {
+        let rows: Vec<(usize, Row)> = batch
+            .par_iter()
+            .map(|(line, r)| (*line, parse_row(r, width, cols).map(|p| vec![p])))
+            .collect();
+        for (line, row) in rows {
+            sink(line, row);
+        }
+        batch.clear();
+    };
     loop {
         let line = csv.position().line() as usize;
+        let mut record = csv::ByteRecord::new();
         match csv.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
+                flush(&mut batch, sink);
                 sink(line, Err(format!("unreadable CSV row ({e})")));
                 continue;
             }
@@ -78,27 +93,20 @@ pub fn read(path: &Path, sink: &mut dyn FnMut(usize, Row)) -> Result<()> {
             continue; // blank line
         }
         if record.len() != width {
-            sink(
-                line,
-                Err(format!(
-                    "has {} fields where the header has {width}",
-                    record.len()
-                )),
-            );
+            flush(&mut batch, sink);
+            sink(line, Err(format!("has {} fields where the header has {width}", record.len())));
             continue;
         }
-        sink(
-            line,
-            parse_row(
-                &record,
-                width,
-                [id_c, author_c, inbound_c, at_c, text_c, parent_c],
-            )
-            .map(|p| vec![p]),
-        );
+        batch.push((line, record));
+        if batch.len() == BATCH {
+            flush(&mut batch, sink);
+        }
     }
+    flush(&mut batch, sink);
     Ok(())
 }
+
+const BATCH: usize = 50_000;
 
 fn trim_cr(f: &[u8]) -> &[u8] {
     f.strip_suffix(b"\r").unwrap_or(f)
