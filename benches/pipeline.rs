@@ -454,19 +454,6 @@ fn push_handle(buf: &mut Vec<u8>, brand: u8) {
     push_2(buf, n % 100);
 }
 
-/// (year, month, day) of days since 1970-01-01 (Howard Hinnant's civil_from_days).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 const DOW: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
 const MON: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
@@ -476,7 +463,8 @@ const MON: [&[u8; 3]; 12] = [
 fn push_twitter_date(buf: &mut Vec<u8>, t: i64) {
     let days = t.div_euclid(86_400);
     let secs = t.rem_euclid(86_400) as u32;
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = replyrank::time::civil_from_days(days);
+    let (m, d) = (m as u32, d as u32);
     buf.extend_from_slice(DOW[days.rem_euclid(7) as usize]);
     buf.push(b' ');
     buf.extend_from_slice(MON[m as usize - 1]);

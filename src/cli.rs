@@ -17,6 +17,10 @@ pub struct Cli {
     #[arg(long, global = true, default_value = ".")]
     pub root: PathBuf,
 
+    /// Print each step's time to stderr
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -2,14 +2,17 @@
 //! brand (if any) wrote it or is named in it — with ids and authors interned to integers.
 //!
 //! Built from the store (streaming each partition, text skipped) or, in tests, from posts in
-//! memory; both go through [`CorpusBuilder::add`], so they resolve brands the same way.
+//! memory. Both go through the same two steps: [`prepare`] (pure, run in parallel: parse the
+//! time, resolve brands, hash the strings) and [`CorpusBuilder::add`] (in file order: intern).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 use std::path::Path;
 
 use anyhow::Result;
-use indexmap::IndexSet;
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 use serde::Deserialize;
 
 use crate::post::Post;
@@ -22,6 +25,7 @@ pub const NONE: u32 = u32::MAX;
 /// One post as pairing sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct Meta {
+    /// Seconds since the epoch; `i64::MIN` for an id only ever seen as a parent (absent).
     pub at: i64,
     /// Interned author, unique across sources; an empty author gets an id of its own.
     pub author: u32,
@@ -45,8 +49,7 @@ pub struct LoadQuality {
     /// Lines that are not valid posts (file:line in the notices).
     pub invalid_lines: usize,
     /// Authors the source flags as company accounts, and brand ids named by posts, that the
-    /// registry does not know: `source:name` → posts. Their posts are counted as customers' or
-    /// not scored; add them to `data/brands.toml` to rank them.
+    /// registry does not know: `source:name` → posts. Add them to `data/brands.toml` to rank them.
     pub unregistered_accounts: BTreeMap<String, usize>,
 }
 
@@ -66,7 +69,7 @@ impl Corpus {
     pub fn id(&self, post: u32) -> (&str, &str) {
         let p = post as usize;
         let s = self.offsets.partition_point(|&o| o <= p) - 1;
-        (&self.sources[s], &self.ids[s][p - self.offsets[s]])
+        (&self.sources[s], self.ids[s].get(p - self.offsets[s]))
     }
 
     /// Newest post time, if any post is present.
@@ -78,29 +81,51 @@ impl Corpus {
             .max()
     }
 
-    /// Reads every partition of the store. Lines are parsed in parallel, block by block, and
-    /// added in file order, so the result does not depend on the number of threads.
+    /// Reads every partition of the store. A reader thread parses blocks of lines in parallel
+    /// while this thread adds the previous block in file order, so the result does not depend
+    /// on the number of threads.
     pub fn load(store: &Store, registry: &Registry) -> Result<Corpus> {
         use rayon::prelude::*;
-        let mut b = CorpusBuilder::new(registry);
-        for file in store.partitions(None)? {
-            crate::store::line_blocks(&file, |chunks| {
-                let parsed: Vec<Vec<(usize, Result<Line, String>)>> = chunks
-                    .par_iter()
-                    .map(|&(first, chunk)| {
-                        crate::store::lines_of(first, chunk)
-                            .map(|(n, l)| (n, serde_json::from_slice::<Line>(l).map_err(|e| e.to_string())))
-                            .collect()
-                    })
-                    .collect();
-                for (line, parsed) in parsed.into_iter().flatten() {
-                    match parsed {
-                        Ok(l) => b.add(&l),
-                        Err(e) => b.bad_line(&file, line, e),
+        type Block = (usize, Vec<(usize, Result<Prepared<'static>, String>)>);
+        let files = store.partitions(None)?;
+        let mut b = CorpusBuilder {
+            expected_posts: crate::store::estimated_posts(&files),
+            ..CorpusBuilder::default()
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(2);
+        std::thread::scope(|scope| -> Result<()> {
+            let files = &files;
+            let reader = scope.spawn(move || -> Result<()> {
+                for (f, file) in files.iter().enumerate() {
+                    crate::store::line_blocks(file, |chunks| {
+                        let block = chunks
+                            .par_iter()
+                            .flat_map_iter(|&(first, chunk)| {
+                                crate::store::lines_of(first, chunk).map(|(n, l)| {
+                                    let p = serde_json::from_slice::<Line>(l)
+                                        .map_err(|e| e.to_string())
+                                        .and_then(|l| prepare(registry, l))
+                                        .map(Prepared::into_owned);
+                                    (n, p)
+                                })
+                            })
+                            .collect();
+                        // A closed channel means the consumer failed; it reports why.
+                        let _ = tx.send((f, block));
+                    })?;
+                }
+                Ok(())
+            });
+            for (f, block) in rx {
+                for (line, p) in block {
+                    match p {
+                        Ok(p) => b.add(p),
+                        Err(e) => b.bad_line(&files[f], line, e),
                     }
                 }
-            })?;
-        }
+            }
+            reader.join().expect("the store reader does not panic")
+        })?;
         let mut corpus = b.finish();
         let mut notices = store.notices.clone();
         notices.append(&mut corpus.notices);
@@ -110,9 +135,9 @@ impl Corpus {
 
     /// A corpus of posts held in memory (tests, examples).
     pub fn from_posts(registry: &Registry, posts: &[Post]) -> Corpus {
-        let mut b = CorpusBuilder::new(registry);
+        let mut b = CorpusBuilder::default();
         for p in posts {
-            b.add(&Line {
+            let line = Line {
                 source: Cow::Borrowed(&p.source),
                 id: Cow::Borrowed(&p.id),
                 author: Cow::Borrowed(&p.author),
@@ -121,12 +146,16 @@ impl Corpus {
                 mentions: p
                     .mentions
                     .iter()
-                    .map(|m| Cow::Borrowed(m.as_str()))
+                    .map(|m| Cow::Borrowed(m.as_ref()))
                     .collect(),
                 inbound: p.inbound,
                 brand: p.brand.as_deref().map(Cow::Borrowed),
                 to_brand: p.to_brand.as_deref().map(Cow::Borrowed),
-            });
+            };
+            match prepare(registry, line) {
+                Ok(p) => b.add(p),
+                Err(_) => b.quality.invalid_lines += 1,
+            }
         }
         b.finish()
     }
@@ -155,19 +184,153 @@ pub struct Line<'a> {
     to_brand: Option<Cow<'a, str>>,
 }
 
-type Interner = IndexSet<Box<str>, rustc_hash::FxBuildHasher>;
+/// A line with everything that needs no shared state already worked out.
+pub struct Prepared<'a> {
+    source: Cow<'a, str>,
+    id: (u64, Cow<'a, str>),
+    /// Lowercase author, or `None` when empty (an anonymous, distinct customer).
+    author: Option<(u64, Cow<'a, str>)>,
+    at: i64,
+    parent: Option<(u64, Cow<'a, str>)>,
+    by_brand: u32,
+    to_brand: u32,
+    /// Unregistered brand-like names this line shows.
+    unregistered: Vec<String>,
+}
+
+impl Prepared<'_> {
+    fn into_owned(self) -> Prepared<'static> {
+        let own = |(h, s): (u64, Cow<'_, str>)| (h, Cow::Owned(s.into_owned()));
+        Prepared {
+            source: match crate::source::BUILTIN
+                .iter()
+                .find(|b| b.name == self.source)
+            {
+                Some(b) => Cow::Borrowed(b.name),
+                None => Cow::Owned(self.source.into_owned()),
+            },
+            id: own(self.id),
+            author: self.author.map(own),
+            at: self.at,
+            parent: self.parent.map(own),
+            by_brand: self.by_brand,
+            to_brand: self.to_brand,
+            unregistered: self.unregistered,
+        }
+    }
+}
+
+fn hashed(s: Cow<'_, str>) -> (u64, Cow<'_, str>) {
+    (FxBuildHasher.hash_one(s.as_ref()), s)
+}
+
+fn lowercase(s: Cow<'_, str>) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        s
+    }
+}
+
+/// Parses the time, resolves brands and hashes the strings of one line: no shared state, so
+/// lines are prepared in parallel.
+pub fn prepare<'a>(registry: &Registry, l: Line<'a>) -> Result<Prepared<'a>, String> {
+    let at = crate::time::parse_rfc3339(&l.created_at)?;
+    let network: Network = crate::source::network(&l.source);
+    let mut unregistered = Vec::new();
+    let mut by_brand = registry
+        .by_account(network, &l.author)
+        .map_or(NONE, |b| b as u32);
+    if let Some(b) = &l.brand {
+        match registry.by_id(b) {
+            Some(i) => by_brand = i as u32,
+            None => unregistered.push(format!("{}:{b}", l.source)),
+        }
+    }
+    if by_brand == NONE && l.inbound == Some(false) && !l.author.is_empty() {
+        unregistered.push(format!("{}:{}", l.source, l.author));
+    }
+    let mut to_brand = NONE;
+    if let Some(b) = &l.to_brand {
+        match registry.by_id(b) {
+            Some(i) => to_brand = i as u32,
+            None => unregistered.push(format!("{}:{b}", l.source)),
+        }
+    }
+    if to_brand == NONE {
+        to_brand = l
+            .mentions
+            .iter()
+            .find_map(|m| registry.by_account(network, m))
+            .map_or(NONE, |b| b as u32);
+    }
+    Ok(Prepared {
+        author: (!l.author.is_empty()).then(|| hashed(lowercase(l.author))),
+        id: hashed(l.id),
+        parent: l.reply_to.map(hashed),
+        source: l.source,
+        at,
+        by_brand,
+        to_brand,
+        unregistered,
+    })
+}
+
+/// Strings interned to dense indices, stored end to end in one buffer; hashes come precomputed.
+#[derive(Default)]
+struct Interner {
+    table: HashTable<(u32, u64)>,
+    bytes: String,
+    ends: Vec<usize>,
+}
+
+impl Interner {
+    fn with_capacity(n: usize) -> Interner {
+        Interner {
+            table: HashTable::with_capacity(n),
+            bytes: String::with_capacity(n * 12),
+            ends: Vec::with_capacity(n),
+        }
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn intern(&mut self, (hash, s): &(u64, Cow<'_, str>)) -> u32 {
+        let Interner { table, bytes, ends } = self;
+        let get = |i: u32| {
+            let i = i as usize;
+            &bytes[if i == 0 { 0 } else { ends[i - 1] }..ends[i]]
+        };
+        if let Some(&(i, _)) = table.find(*hash, |&(i, h)| h == *hash && get(i) == s.as_ref()) {
+            return i;
+        }
+        let i = ends.len() as u32;
+        bytes.push_str(s);
+        ends.push(bytes.len());
+        table.insert_unique(*hash, (i, *hash), |&(_, h)| h);
+        i
+    }
+}
 
 struct SourceState {
     name: String,
-    network: Network,
     ids: Interner,
     authors: Interner,
     posts: Vec<Meta>,
     anonymous: u32,
 }
 
-pub struct CorpusBuilder<'r> {
-    registry: &'r Registry,
+#[derive(Default)]
+pub struct CorpusBuilder {
+    /// Size hint for the tables of a new source.
+    expected_posts: usize,
     sources: Vec<SourceState>,
     quality: LoadQuality,
     notices: Vec<Notice>,
@@ -183,35 +346,7 @@ const ABSENT: Meta = Meta {
     source: 0,
 };
 
-fn intern(set: &mut Interner, s: &str) -> u32 {
-    match set.get_index_of(s) {
-        Some(i) => i as u32,
-        None => set.insert_full(s.into()).0 as u32,
-    }
-}
-
-/// Interns a handle ignoring ASCII case, without allocating for short lowercase handles.
-fn intern_handle(set: &mut Interner, s: &str) -> u32 {
-    let mut buf = [0u8; 64];
-    if s.len() <= buf.len() {
-        buf[..s.len()].copy_from_slice(s.as_bytes());
-        buf[..s.len()].make_ascii_lowercase();
-        intern(set, std::str::from_utf8(&buf[..s.len()]).expect("ASCII case change keeps UTF-8"))
-    } else {
-        intern(set, &s.to_ascii_lowercase())
-    }
-}
-
-impl<'r> CorpusBuilder<'r> {
-    pub fn new(registry: &'r Registry) -> CorpusBuilder<'r> {
-        CorpusBuilder {
-            registry,
-            sources: Vec::new(),
-            quality: LoadQuality::default(),
-            notices: Vec::new(),
-        }
-    }
-
+impl CorpusBuilder {
     fn bad_line(&mut self, file: &Path, line: usize, error: String) {
         self.quality.invalid_lines += 1;
         self.notices.push(Notice::BadLine {
@@ -221,28 +356,25 @@ impl<'r> CorpusBuilder<'r> {
         });
     }
 
-    pub fn add(&mut self, l: &Line) {
-        let Ok(at) = crate::time::parse_rfc3339(&l.created_at) else {
-            self.quality.invalid_lines += 1;
-            return;
-        };
-        let s = match self.sources.iter().position(|s| s.name == l.source) {
+    pub fn add(&mut self, p: Prepared) {
+        for name in p.unregistered {
+            *self.quality.unregistered_accounts.entry(name).or_default() += 1;
+        }
+        let s = match self.sources.iter().position(|s| s.name == p.source) {
             Some(s) => s,
             None => {
                 self.sources.push(SourceState {
-                    name: l.source.to_string(),
-                    network: crate::source::network(&l.source),
-                    ids: Interner::default(),
-                    authors: Interner::default(),
-                    posts: Vec::new(),
+                    name: p.source.to_string(),
+                    ids: Interner::with_capacity(self.expected_posts),
+                    authors: Interner::with_capacity(self.expected_posts / 4),
+                    posts: Vec::with_capacity(self.expected_posts),
                     anonymous: 0,
                 });
                 self.sources.len() - 1
             }
         };
-        let registry = self.registry;
         let src = &mut self.sources[s];
-        let idx = intern(&mut src.ids, &l.id) as usize;
+        let idx = src.ids.intern(&p.id) as usize;
         if idx >= src.posts.len() {
             src.posts.resize(idx + 1, ABSENT);
         }
@@ -250,62 +382,25 @@ impl<'r> CorpusBuilder<'r> {
             self.quality.duplicate_ids += 1;
             return;
         }
-        let author = if l.author.is_empty() {
-            src.anonymous += 1;
-            intern(
-                &mut src.authors,
-                &format!("\u{0}anonymous {}", src.anonymous),
-            )
-        } else {
-            intern_handle(&mut src.authors, &l.author)
-        };
-        let mut by_brand = registry
-            .by_account(src.network, &l.author)
-            .map_or(NONE, |b| b as u32);
-        let mut note = |name: &str| {
-            *self
-                .quality
-                .unregistered_accounts
-                .entry(format!("{}:{name}", src.name))
-                .or_default() += 1;
-        };
-        if let Some(b) = &l.brand {
-            match registry.by_id(b) {
-                Some(i) => by_brand = i as u32,
-                None => note(b),
+        let author = match &p.author {
+            Some(a) => src.authors.intern(a),
+            None => {
+                src.anonymous += 1;
+                let name = format!("\u{0}anonymous {}", src.anonymous);
+                src.authors.intern(&hashed(Cow::Owned(name)))
             }
-        }
-        if by_brand == NONE && l.inbound == Some(false) && !l.author.is_empty() {
-            note(&l.author);
-        }
-        let mut to_brand = NONE;
-        if let Some(b) = &l.to_brand {
-            match registry.by_id(b) {
-                Some(i) => to_brand = i as u32,
-                None => note(b),
-            }
-        }
-        if to_brand == NONE {
-            to_brand = l
-                .mentions
-                .iter()
-                .find_map(|m| registry.by_account(src.network, m))
-                .map_or(NONE, |b| b as u32);
-        }
-        let parent = l
-            .reply_to
-            .as_deref()
-            .map_or(NONE, |p| intern(&mut src.ids, p));
+        };
+        let parent = p.parent.as_ref().map_or(NONE, |h| src.ids.intern(h));
         if parent != NONE && parent as usize >= src.posts.len() {
             src.posts.resize(parent as usize + 1, ABSENT);
         }
         src.posts[idx] = Meta {
-            at,
+            at: p.at,
             author,
             parent,
             parent_missing: false,
-            by_brand,
-            to_brand,
+            by_brand: p.by_brand,
+            to_brand: p.to_brand,
             source: s as u16,
         };
         self.quality.posts += 1;
@@ -320,7 +415,6 @@ impl<'r> CorpusBuilder<'r> {
         for src in self.sources {
             let base = posts.len();
             offsets.push(base);
-            let n_authors = src.authors.len() as u32;
             for m in &src.posts {
                 let mut m = *m;
                 if m.at != i64::MIN {
@@ -336,7 +430,7 @@ impl<'r> CorpusBuilder<'r> {
                 }
                 posts.push(m);
             }
-            author_base += n_authors;
+            author_base += src.authors.len() as u32;
             names.push(src.name);
             ids.push(src.ids);
         }

@@ -206,7 +206,11 @@ impl TwoPoints {
             let answered = o.answered && band < 4;
             match blocks.last_mut() {
                 Some(b) if b.band == band && b.answered == answered => b.count += 1,
-                _ => blocks.push(Block { answered, band, count: 1 }),
+                _ => blocks.push(Block {
+                    answered,
+                    band,
+                    count: 1,
+                }),
             }
         }
         TwoPoints { blocks }
@@ -241,7 +245,10 @@ impl TwoPoints {
             }
             at_risk -= w;
         }
-        ((seen1 || s1 == 0.0).then_some(1.0 - s1), (seen2 || s2 == 0.0).then_some(1.0 - s2))
+        (
+            (seen1 || s1 == 0.0).then_some(1.0 - s1),
+            (seen2 || s2 == 0.0).then_some(1.0 - s2),
+        )
     }
 
     /// A resample with replacement of the observations, as block counts: multinomial over the
@@ -257,7 +264,10 @@ impl TwoPoints {
                 draws_left
             } else {
                 let p = c as f64 / mass_left as f64;
-                rand_distr::Distribution::sample(&rand_distr::Binomial::new(draws_left, p).expect("0 < p < 1"), rng)
+                rand_distr::Distribution::sample(
+                    &rand_distr::Binomial::new(draws_left, p).expect("0 < p < 1"),
+                    rng,
+                )
             };
             out.push(w);
             draws_left -= w;

@@ -22,7 +22,7 @@ fn main() {
             tz,
         } => cmd::import::run(&cli.root, &files, format, source, columns, time_format, &tz),
         cli::Command::Score { as_of, output } => {
-            cmd::score::run(&cli.root, as_of.as_deref(), &output)
+            cmd::score::run(&cli.root, as_of.as_deref(), &output, cli.verbose)
         }
     };
     if let Err(e) = result {

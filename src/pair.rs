@@ -13,6 +13,8 @@
 
 use std::cmp::Ordering;
 
+use rayon::prelude::*;
+
 use crate::corpus::{Corpus, NONE};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -92,101 +94,123 @@ pub fn pair(corpus: &Corpus, as_of: i64) -> Pairing {
     }
     let kids = |v: u32| &children[start[v as usize] as usize..start[v as usize + 1] as usize];
 
-    // Depth-first walk from the roots: for each post, whether an ancestor has the same author
-    // (follow-up) and the brand of its nearest brand-authored ancestor.
+    // Threads are independent: walk them in parallel, each depth-first from its root, knowing
+    // at every post whether an ancestor has the same author (a follow-up) and the brand of the
+    // nearest brand-written ancestor.
     let n_authors = posts
         .iter()
         .filter(|p| p.author != NONE)
         .map(|p| p.author as usize + 1)
         .max()
         .unwrap_or(0);
-    let mut on_path = vec![0u32; n_authors];
-    let mut follow_up = vec![false; n];
-    let mut brand_above = vec![NONE; n];
-    let mut visited = 0usize;
-    // Stack entries: (post, exiting?).
-    let mut stack: Vec<(u32, bool)> = Vec::new();
-    for &r in &roots {
-        stack.push((r, false));
-        while let Some((v, exiting)) = stack.pop() {
-            let m = &posts[v as usize];
-            if exiting {
-                on_path[m.author as usize] -= 1;
-                continue;
-            }
-            visited += 1;
-            follow_up[v as usize] = on_path[m.author as usize] > 0;
-            on_path[m.author as usize] += 1;
-            stack.push((v, true));
-            let below = if m.by_brand != NONE {
-                m.by_brand
-            } else {
-                brand_above[v as usize]
-            };
-            for &c in kids(v) {
-                brand_above[c as usize] = below;
-                stack.push((c, false));
-            }
-        }
+    let found: Vec<Found> = roots
+        .par_chunks(4096)
+        .map_init(
+            || vec![0u32; n_authors],
+            |on_path, chunk| {
+                let mut f = Found::default();
+                for &r in chunk {
+                    walk_thread(corpus, r, &kids, on_path, &mut f);
+                }
+                f
+            },
+        )
+        .collect();
+    let mut complaints = Vec::new();
+    let mut visited = 0;
+    for f in found {
+        complaints.extend(f.complaints);
+        visited += f.visited;
+        q.follow_ups += f.follow_ups;
+        q.not_addressed += f.not_addressed;
+        q.negative_reply_times += f.negative_reply_times;
     }
     q.reply_cycles = (0..n).filter(|&i| present(i)).count() - visited;
-
-    // Each complaint, and its first reply through complainant-only chains.
-    let mut complaints = Vec::new();
-    let mut walk: Vec<u32> = Vec::new();
-    for &r in &roots {
-        walk.clear();
-        walk.push(r);
-        // Visit the tree again in any order; only posts that were reached above matter.
-        let mut i = 0;
-        while i < walk.len() {
-            let v = walk[i];
-            i += 1;
-            walk.extend_from_slice(kids(v));
-            let m = &posts[v as usize];
-            if m.by_brand != NONE {
-                continue;
-            }
-            if follow_up[v as usize] {
-                q.follow_ups += 1;
-                continue;
-            }
-            let named = if brand_above[v as usize] != NONE {
-                brand_above[v as usize]
-            } else {
-                m.to_brand
-            };
-            let reply = first_reply(corpus, v, named, &kids);
-            let brand = if named != NONE {
-                named
-            } else {
-                reply.map_or(NONE, |r| posts[r as usize].by_brand)
-            };
-            if brand == NONE {
-                q.not_addressed += 1;
-                continue;
-            }
-            let reply_s = reply.map(|r| {
-                let d = posts[r as usize].at - m.at;
-                if d < 0 {
-                    q.negative_reply_times += 1;
-                }
-                d.max(0)
-            });
-            complaints.push(Complaint {
-                post: v,
-                source: m.source,
-                brand,
-                at: m.at,
-                first_reply: reply,
-                reply_s,
-            });
-        }
-    }
     complaints.sort_by_key(|c| c.post);
     Pairing {
         complaints,
         quality: q,
+    }
+}
+
+/// What walking some threads found.
+#[derive(Default)]
+struct Found {
+    complaints: Vec<Complaint>,
+    visited: usize,
+    follow_ups: usize,
+    not_addressed: usize,
+    negative_reply_times: usize,
+}
+
+/// Walks one thread from its root. `on_path` counts, per author, the posts on the path from the
+/// root to the current post; it is all zeros again on return.
+fn walk_thread<'a>(
+    corpus: &Corpus,
+    root: u32,
+    kids: &impl Fn(u32) -> &'a [u32],
+    on_path: &mut [u32],
+    f: &mut Found,
+) {
+    let posts = &corpus.posts;
+    // Stack entries: (post, brand of the nearest brand-written ancestor, exiting?).
+    let mut stack: Vec<(u32, u32, bool)> = vec![(root, NONE, false)];
+    while let Some((v, brand_above, exiting)) = stack.pop() {
+        let m = &posts[v as usize];
+        if exiting {
+            on_path[m.author as usize] -= 1;
+            continue;
+        }
+        f.visited += 1;
+        let follow_up = on_path[m.author as usize] > 0;
+        on_path[m.author as usize] += 1;
+        stack.push((v, brand_above, true));
+        let below = if m.by_brand != NONE {
+            m.by_brand
+        } else {
+            brand_above
+        };
+        // Children in reverse, so they are visited in order.
+        for &c in kids(v).iter().rev() {
+            stack.push((c, below, false));
+        }
+        if m.by_brand != NONE {
+            continue;
+        }
+        if follow_up {
+            f.follow_ups += 1;
+            continue;
+        }
+        let named = if brand_above != NONE {
+            brand_above
+        } else {
+            m.to_brand
+        };
+        let reply = first_reply(corpus, v, named, kids);
+        let brand = if named != NONE {
+            named
+        } else {
+            reply.map_or(NONE, |r| posts[r as usize].by_brand)
+        };
+        if brand == NONE {
+            f.not_addressed += 1;
+            continue;
+        }
+        let reply_s = reply.map(|r| {
+            let d = posts[r as usize].at - m.at;
+            if d < 0 {
+                f.negative_reply_times += 1;
+            }
+            d.max(0)
+        });
+        f.complaints.push(Complaint {
+            post: v,
+            source: m.source,
+            brand,
+            at: m.at,
+            first_reply: reply,
+            reply_s,
+        });
     }
 }
 

@@ -17,11 +17,15 @@ pub struct Scored {
 }
 
 /// Loads everything under `root` and scores it as of `as_of` (default: the newest post).
-pub fn run(root: &Path, as_of: Option<i64>) -> Result<Scored> {
+/// With `verbose`, each step's time goes to stderr.
+pub fn run(root: &Path, as_of: Option<i64>, verbose: bool) -> Result<Scored> {
+    let mut clock = Steps::new(verbose);
     let config = Config::load(root)?;
     let registry = Registry::load(root)?;
     let store = Store::open(root)?;
+    clock.step("open config, registry and store");
     let corpus = Corpus::load(&store, &registry)?;
+    clock.step("load the store");
     let Some(as_of) = as_of.or_else(|| corpus.newest()) else {
         bail!(
             "the store {} holds no posts: import some first (replyrank import FILE --format twcs)",
@@ -29,6 +33,7 @@ pub fn run(root: &Path, as_of: Option<i64>) -> Result<Scored> {
         );
     };
     let pairing = crate::pair::pair(&corpus, as_of);
+    clock.step("pair complaints and first replies");
     let sources: Vec<SourceInfo> = corpus
         .sources
         .iter()
@@ -67,8 +72,31 @@ pub fn run(root: &Path, as_of: Option<i64>) -> Result<Scored> {
             data_quality,
         },
     );
+    clock.step("score, intervals and ranks");
     Ok(Scored {
         leaderboard,
         notices: corpus.notices,
     })
+}
+
+/// Times the steps of a run, printing each to stderr when verbose.
+pub struct Steps {
+    verbose: bool,
+    last: std::time::Instant,
+}
+
+impl Steps {
+    pub fn new(verbose: bool) -> Steps {
+        Steps {
+            verbose,
+            last: std::time::Instant::now(),
+        }
+    }
+
+    pub fn step(&mut self, what: &str) {
+        if self.verbose {
+            eprintln!("{:>8.3} s  {what}", self.last.elapsed().as_secs_f64());
+        }
+        self.last = std::time::Instant::now();
+    }
 }

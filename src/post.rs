@@ -15,35 +15,42 @@
 //! | `brand` | string? | registry id of the brand that wrote the post, when the source says so |
 //! | `to_brand` | string? | registry id of the brand the post is addressed to, when the source says so |
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// The store schema version written in `data/store/FORMAT` and documented above.
 pub const STORE_SCHEMA: &str = "replyrank.store/1";
 
+/// A post. Text fields borrow from the input they were read from where they can (an import
+/// batch, a store line), so millions of posts can be read and written without copying.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Post {
-    pub source: String,
-    pub id: String,
-    pub author: String,
+pub struct Post<'a> {
+    #[serde(borrow)]
+    pub source: Cow<'a, str>,
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub author: Cow<'a, str>,
     /// Seconds since the Unix epoch, UTC; written as RFC 3339.
     #[serde(with = "rfc3339")]
     pub created_at: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mentions: Vec<String>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbound: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brand: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to_brand: Option<String>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub to_brand: Option<Cow<'a, str>>,
 }
 
-impl Post {
+impl Post<'_> {
     /// The calendar month (UTC) of the post, `YYYY-MM`: the store partition it belongs to.
     pub fn month(&self) -> String {
         crate::time::month_of(self.created_at)
@@ -69,7 +76,7 @@ impl Post {
 
 /// `@handle` mentions in a text: `@` at the start or after a character that cannot be part of a
 /// handle, followed by letters, digits or `_`. Handles are returned as written, in order.
-pub fn text_mentions(text: &str) -> Vec<String> {
+pub fn text_mentions(text: &str) -> Vec<Cow<'_, str>> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let is_handle = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
@@ -82,7 +89,7 @@ pub fn text_mentions(text: &str) -> Vec<String> {
             end += 1;
         }
         if preceded_ok && end > at + 1 {
-            out.push(text[at + 1..end].to_string());
+            out.push(Cow::Borrowed(&text[at + 1..end]));
         }
         i = end.max(at + 1);
     }
@@ -100,7 +107,11 @@ mod rfc3339 {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::time::format_rfc3339(*t))
+        let mut buf = [0u8; 20];
+        match crate::time::write_rfc3339(*t, &mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.serialize_str(&crate::time::format_rfc3339(*t)),
+        }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
@@ -132,7 +143,7 @@ mod tests {
             created_at: 1_509_486_310,
             reply_to: None,
             text: Some("@sprintcare is the worst".into()),
-            mentions: vec!["sprintcare".into()],
+            mentions: text_mentions("@sprintcare is the worst"),
             inbound: Some(true),
             brand: None,
             to_brand: None,

@@ -149,8 +149,10 @@ impl Store {
             #[serde(borrow)]
             id: std::borrow::Cow<'a, str>,
         }
-        let mut ids = FxHashSet::default();
-        for file in self.partitions(Some(source))? {
+        let files = self.partitions(Some(source))?;
+        let mut ids =
+            FxHashSet::with_capacity_and_hasher(estimated_posts(&files), Default::default());
+        for file in files {
             line_blocks(&file, |chunks| {
                 let found: Vec<Vec<Box<str>>> = chunks
                     .par_iter()
@@ -168,19 +170,30 @@ impl Store {
     }
 
     /// Appends posts not already stored (see [`Appender`]) and syncs them.
-    pub fn append(&mut self, posts: Vec<Post>) -> Result<AppendCount> {
+    pub fn append(&mut self, posts: Vec<Post<'_>>) -> Result<AppendCount> {
         let mut appender = Appender::new(self);
         appender.push(posts)?;
-        Ok(appender.count)
+        appender.finish()
     }
 }
 
 /// Writes batches of posts to the store, skipping those whose (source, id) is already stored or
 /// already written by this appender. Within a batch, new posts of a partition are written in
 /// (time, id) order; every touched partition is synced before `push` returns.
+/// Serialised lines for one partition, for the writer thread.
+type Lines = (PathBuf, Vec<Vec<u8>>);
+
 pub struct Appender<'s> {
     store: &'s Store,
     seen: FxHashMap<String, FxHashSet<Box<str>>>,
+    /// Serialised lines go to a writer thread, which keeps each partition open until
+    /// [`Appender::finish`] has it synced.
+    writer: Option<(
+        std::sync::mpsc::SyncSender<Lines>,
+        std::thread::JoinHandle<Result<()>>,
+    )>,
+    /// Size hint: how many new posts to make room for.
+    expected_new: usize,
     pub count: AppendCount,
 }
 
@@ -189,42 +202,115 @@ impl<'s> Appender<'s> {
         Appender {
             store,
             seen: FxHashMap::default(),
+            writer: None,
+            expected_new: 0,
             count: AppendCount::default(),
         }
     }
 
-    pub fn push(&mut self, posts: Vec<Post>) -> Result<()> {
-        // Sources in a batch are few (usually one): group without cloning per post.
-        let mut by_source: Vec<(String, Vec<Post>)> = Vec::new();
-        for p in posts {
-            match by_source.iter_mut().find(|(s, _)| *s == p.source) {
-                Some((_, v)) => v.push(p),
-                None => by_source.push((p.source.clone(), vec![p])),
+    /// Makes room for about `n` new posts, so the de-duplication table is sized once.
+    pub fn expect(&mut self, n: usize) {
+        self.expected_new = n;
+    }
+
+    /// Syncs every partition written to and returns the counts. Until it returns, a crash can
+    /// lose the posts written so far (re-importing brings them back) but never damage what was
+    /// stored before: lines are appended whole, and a torn last line is repaired on the next run.
+    pub fn finish(mut self) -> Result<AppendCount> {
+        if let Some((tx, handle)) = self.writer.take() {
+            drop(tx);
+            handle.join().expect("the store writer does not panic")?;
+        }
+        Ok(self.count)
+    }
+
+    /// Hands lines for a partition to the writer thread, starting it on first use.
+    fn write(&mut self, path: PathBuf, chunks: Vec<Vec<u8>>) -> Result<()> {
+        let (tx, _) = self.writer.get_or_insert_with(|| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Lines>(4);
+            let handle = std::thread::spawn(move || -> Result<()> {
+                let mut open: BTreeMap<PathBuf, File> = BTreeMap::new();
+                for (path, chunks) in rx {
+                    let file = match open.entry(path.clone()) {
+                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(e) => e.insert(
+                            OpenOptions::new()
+                                .create(true)
+                                .append(true)
+                                .open(&path)
+                                .with_context(|| {
+                                    format!("cannot open {} for appending", path.display())
+                                })?,
+                        ),
+                    };
+                    for c in &chunks {
+                        file.write_all(c)
+                            .with_context(|| format!("cannot write {}", path.display()))?;
+                    }
+                }
+                for (path, file) in &open {
+                    file.sync_data()
+                        .with_context(|| format!("cannot sync {}", path.display()))?;
+                }
+                Ok(())
+            });
+            (tx, handle)
+        });
+        if tx.send((path, chunks)).is_err() {
+            // The writer stopped on an error: finish() reports it.
+            let (_, handle) = self.writer.take().expect("started above");
+            handle.join().expect("the store writer does not panic")?;
+            bail!("the store writer stopped");
+        }
+        Ok(())
+    }
+
+    pub fn push(&mut self, posts: Vec<Post<'_>>) -> Result<()> {
+        use rayon::prelude::*;
+        // The new posts as sort keys: partition (source, month), then (time, id); posts are
+        // large and never moved.
+        let mut fresh: Vec<(&str, i64, i64, &str, u32)> = Vec::with_capacity(posts.len());
+        for (i, p) in posts.iter().enumerate() {
+            if !self.seen.contains_key(p.source.as_ref()) {
+                let mut ids = self.store.ids(&p.source)?;
+                ids.reserve(self.expected_new);
+                self.seen.insert(p.source.to_string(), ids);
+            }
+            let seen = self.seen.get_mut(p.source.as_ref()).expect("loaded above");
+            if seen.contains(p.id.as_ref()) {
+                self.count.duplicates += 1;
+            } else {
+                seen.insert(Box::from(p.id.as_ref()));
+                let month = crate::time::month_index(p.created_at);
+                fresh.push((
+                    p.source.as_ref(),
+                    month,
+                    p.created_at,
+                    p.id.as_ref(),
+                    i as u32,
+                ));
             }
         }
-        for (source, posts) in by_source {
-            if !self.seen.contains_key(&source) {
-                let ids = self.store.ids(&source)?;
-                self.seen.insert(source.clone(), ids);
-            }
-            let seen = self.seen.get_mut(&source).expect("loaded above");
-            let mut by_month: BTreeMap<i64, Vec<Post>> = BTreeMap::new();
-            for p in posts {
-                if seen.insert(Box::from(p.id.as_str())) {
-                    by_month.entry(crate::time::month_index(p.created_at)).or_default().push(p);
-                } else {
-                    self.count.duplicates += 1;
-                }
-            }
-            let dir = self.store.dir.join(&source);
+        fresh.par_sort_unstable();
+        for run in fresh.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            let first = &posts[run[0].4 as usize];
+            let dir = self.store.dir.join(first.source.as_ref());
             fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            for (_, mut posts) in by_month {
-                use rayon::slice::ParallelSliceMut;
-                posts.par_sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
-                let name = format!("{}.jsonl", posts[0].month());
-                write_lines(&dir.join(name), &posts)?;
-                self.count.imported += posts.len();
-            }
+            let path = dir.join(format!("{}.jsonl", first.month()));
+            let chunks: Vec<Vec<u8>> = run
+                .par_chunks(2048)
+                .map(|chunk| {
+                    let mut buf = Vec::with_capacity(chunk.len() * 320);
+                    for &(.., i) in chunk {
+                        serde_json::to_writer(&mut buf, &posts[i as usize])
+                            .expect("a post always serialises");
+                        buf.push(b'\n');
+                    }
+                    buf
+                })
+                .collect();
+            self.write(path, chunks)?;
+            self.count.imported += run.len();
         }
         Ok(())
     }
@@ -234,32 +320,6 @@ impl<'s> Appender<'s> {
 pub struct AppendCount {
     pub imported: usize,
     pub duplicates: usize,
-}
-
-/// Appends posts as JSON lines (serialised in parallel, written in order) and syncs the file.
-fn write_lines(path: &Path, posts: &[Post]) -> Result<()> {
-    use rayon::prelude::*;
-    let chunks: Vec<Vec<u8>> = posts
-        .par_chunks(4096)
-        .map(|chunk| {
-            let mut buf = Vec::with_capacity(chunk.len() * 256);
-            for p in chunk {
-                serde_json::to_writer(&mut buf, p).expect("a post always serialises");
-                buf.push(b'\n');
-            }
-            buf
-        })
-        .collect();
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("cannot open {} for appending", path.display()))?;
-    for c in &chunks {
-        file.write_all(c).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    file.sync_data().with_context(|| format!("cannot sync {}", path.display()))?;
-    Ok(())
 }
 
 /// If `path` does not end with a newline, moves the bytes after its last newline to
@@ -345,7 +405,7 @@ pub fn line_blocks(path: &Path, mut each: impl FnMut(&[(usize, &[u8])])) -> Resu
         let end = if eof {
             buf.len()
         } else {
-            buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+            memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
         };
         let mut chunks: Vec<(usize, &[u8])> = Vec::new();
         let mut at = 0;
@@ -353,13 +413,10 @@ pub fn line_blocks(path: &Path, mut each: impl FnMut(&[(usize, &[u8])])) -> Resu
         while at < end {
             let mut stop = (at + CHUNK).min(end);
             if stop < end {
-                stop = buf[stop..end]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(end, |i| stop + i + 1);
+                stop = memchr::memchr(b'\n', &buf[stop..end]).map_or(end, |i| stop + i + 1);
             }
             chunks.push((line, &buf[at..stop]));
-            line += buf[at..stop].iter().filter(|&&b| b == b'\n').count();
+            line += memchr::memchr_iter(b'\n', &buf[at..stop]).count();
             at = stop;
         }
         each(&chunks);
@@ -369,6 +426,17 @@ pub fn line_blocks(path: &Path, mut each: impl FnMut(&[(usize, &[u8])])) -> Resu
             return Ok(());
         }
     }
+}
+
+/// About how many posts partition files hold (a stored post takes about 240 bytes), to size
+/// hash tables once instead of growing them.
+pub fn estimated_posts(files: &[PathBuf]) -> usize {
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    (bytes / 240) as usize
 }
 
 /// The non-empty lines of a chunk from [`line_blocks`], with their line numbers.
@@ -384,7 +452,7 @@ pub fn lines_of(first_line: usize, chunk: &[u8]) -> impl Iterator<Item = (usize,
 mod tests {
     use super::*;
 
-    fn post(id: &str, at: i64) -> Post {
+    fn post(id: &str, at: i64) -> Post<'_> {
         Post {
             source: "twcs".into(),
             id: id.into(),
@@ -425,7 +493,7 @@ mod tests {
             }
         );
         let oct = fs::read_to_string(root.path().join("data/store/twcs/2017-10.jsonl")).unwrap();
-        let ids: Vec<String> = oct
+        let ids: Vec<std::borrow::Cow<str>> = oct
             .lines()
             .map(|l| serde_json::from_str::<Post>(l).unwrap().id)
             .collect();

@@ -62,7 +62,7 @@ pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
 }
 
 /// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -76,15 +76,47 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 /// Writes an instant as `YYYY-MM-DDTHH:MM:SSZ` (years 0–9999; others through jiff).
 pub fn format_rfc3339(t: i64) -> String {
-    let (y, mo, d) = civil_from_days(t.div_euclid(DAY));
-    if !(0..=9999).contains(&y) {
-        return match Timestamp::from_second(t) {
+    let mut buf = [0u8; 20];
+    match write_rfc3339(t, &mut buf) {
+        Some(s) => s.to_string(),
+        None => match Timestamp::from_second(t) {
             Ok(ts) => ts.to_string(),
             Err(_) => format!("@{t}"),
-        };
+        },
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` into a buffer, without allocating; `None` outside years 0–9999.
+pub fn write_rfc3339(t: i64, buf: &mut [u8; 20]) -> Option<&str> {
+    let (y, mo, d) = civil_from_days(t.div_euclid(DAY));
+    if !(0..=9999).contains(&y) {
+        return None;
     }
     let s = t.rem_euclid(DAY);
-    format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z", s / HOUR, s % HOUR / 60, s % 60)
+    let mut put = |at: usize, v: i64, width: usize| {
+        let mut v = v;
+        for k in (0..width).rev() {
+            buf[at + k] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, y, 4);
+    put(5, mo, 2);
+    put(8, d, 2);
+    put(11, s / HOUR, 2);
+    put(14, s % HOUR / 60, 2);
+    put(17, s % 60, 2);
+    for (at, c) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'Z'),
+    ] {
+        buf[at] = c;
+    }
+    std::str::from_utf8(buf).ok()
 }
 
 /// The calendar month (UTC) of an instant as a number that orders like the months do.

@@ -36,15 +36,18 @@ twitter = ["TelCo", "TelCoHelp"]
 }
 
 /// A post `minutes` after T0.
-fn p(id: &str, author: &str, minutes: i64, reply_to: Option<&str>, text: &str) -> Post {
+fn p(id: &str, author: &str, minutes: i64, reply_to: Option<&str>, text: &str) -> Post<'static> {
     Post {
         source: "twcs".into(),
-        id: id.into(),
-        author: author.into(),
+        id: id.to_string().into(),
+        author: author.to_string().into(),
         created_at: T0 + minutes * 60,
-        reply_to: reply_to.map(Into::into),
-        text: Some(text.into()),
-        mentions: text_mentions(text),
+        reply_to: reply_to.map(|r| r.to_string().into()),
+        text: Some(text.to_string().into()),
+        mentions: text_mentions(text)
+            .into_iter()
+            .map(|m| m.into_owned().into())
+            .collect(),
         inbound: None,
         brand: None,
         to_brand: None,
@@ -362,7 +365,7 @@ fn scored(r: &Paired, as_of_minutes: i64, min: usize) -> replyrank::score::Leade
 }
 
 /// `n` complaints to `brand`, answered after the given minutes (`None`: never).
-fn threads(brand: &str, start_id: usize, minutes_to_reply: &[Option<i64>]) -> Vec<Post> {
+fn threads(brand: &str, start_id: usize, minutes_to_reply: &[Option<i64>]) -> Vec<Post<'static>> {
     let mut out = Vec::new();
     for (k, reply) in minutes_to_reply.iter().enumerate() {
         let id = start_id + 2 * k;

@@ -6,9 +6,9 @@ use anyhow::{Context, Result};
 
 use replyrank::score::Leaderboard;
 
-pub fn run(root: &Path, as_of: Option<&str>, output: &Path) -> Result<()> {
+pub fn run(root: &Path, as_of: Option<&str>, output: &Path, verbose: bool) -> Result<()> {
     let as_of = as_of.map(parse_as_of).transpose()?;
-    let scored = replyrank::pipeline::run(root, as_of)?;
+    let scored = replyrank::pipeline::run(root, as_of, verbose)?;
     for n in &scored.notices {
         eprintln!("warning: {n}");
     }

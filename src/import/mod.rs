@@ -30,10 +30,6 @@ pub enum Format {
     Jsonl,
 }
 
-/// Rows are written to the store in batches of this many posts, so memory stays flat however
-/// large the file.
-const BATCH: usize = 100_000;
-
 /// What importing one file did.
 #[derive(Debug, Default)]
 pub struct FileReport {
@@ -79,9 +75,15 @@ impl FileReport {
     }
 }
 
-/// A reader hands each row to the sink: `Ok(post)` (two posts for a paired row) or the reason
-/// it was rejected.
-pub(crate) type Row = Result<Vec<Post>, String>;
+/// One row's outcome: its posts (two for a paired row), or why it was rejected.
+pub(crate) type Row<'a> = Result<Vec<Post<'a>>, String>;
+
+/// Readers hand rows over a batch at a time, with their line numbers, in file order. Posts may
+/// borrow from the batch's input, so each batch is stored before the next one is read.
+pub(crate) type Sink<'s> = dyn FnMut(Vec<(usize, Row<'_>)>) -> Result<()> + 's;
+
+/// Rows per batch: memory stays flat however large the file.
+pub(crate) const BATCH: usize = 50_000;
 
 /// Imports one file into the store.
 pub fn import_file(
@@ -96,57 +98,53 @@ pub fn import_file(
         ..FileReport::default()
     };
     let mut appender = Appender::new(store);
-    let mut batch: Vec<Post> = Vec::with_capacity(BATCH);
-    let mut failed: Option<anyhow::Error> = None;
-    let mut sink = |line: usize, row: Row| {
-        report.read += 1;
-        match row {
-            Ok(posts) => {
-                for p in &posts {
-                    note_unregistered(registry, p, &mut report.unregistered);
-                }
-                batch.extend(posts);
-                if batch.len() >= BATCH && failed.is_none() {
-                    if let Err(e) = appender.push(std::mem::take(&mut batch)) {
-                        failed = Some(e);
+    // A TWCS row takes about 160 bytes.
+    appender.expect(std::fs::metadata(path).map_or(0, |m| m.len() as usize / 160));
+    let mut sink = |rows: Vec<(usize, Row<'_>)>| -> Result<()> {
+        report.read += rows.len();
+        let mut posts = Vec::with_capacity(rows.len());
+        for (line, row) in rows {
+            match row {
+                Ok(ps) => {
+                    for p in &ps {
+                        note_unregistered(registry, p, &mut report.unregistered);
                     }
+                    posts.extend(ps);
                 }
+                Err(reason) => report.rejected.push((line, reason)),
             }
-            Err(reason) => report.rejected.push((line, reason)),
         }
+        appender.push(posts)
     };
     match format {
         Format::Twcs => twcs::read(path, &mut sink)?,
         Format::Pairs => pairs::read(path, pairs, &mut sink)?,
         Format::Jsonl => jsonl::read(path, &mut sink)?,
     }
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    appender.push(batch)?;
-    report.imported = appender.count.imported;
-    report.duplicates = appender.count.duplicates;
+    let count = appender.finish()?;
+    report.imported = count.imported;
+    report.duplicates = count.duplicates;
     Ok(report)
 }
 
 fn note_unregistered(registry: &Registry, p: &Post, out: &mut BTreeMap<String, usize>) {
     let network = crate::source::network(&p.source);
     if p.inbound == Some(false) && registry.by_account(network, &p.author).is_none() {
-        *out.entry(p.author.clone()).or_default() += 1;
+        *out.entry(p.author.to_string()).or_default() += 1;
     }
     for id in [&p.brand, &p.to_brand].into_iter().flatten() {
         if registry.by_id(id).is_none() {
-            *out.entry(id.clone()).or_default() += 1;
+            *out.entry(id.to_string()).or_default() += 1;
         }
     }
 }
 
 /// Normalises a numeric id written by a spreadsheet or pandas: `"3.0"` → `"3"`.
-pub(crate) fn normalise_id(raw: &str) -> Result<String, String> {
+pub(crate) fn normalise_id(raw: &str) -> Result<&str, String> {
     let s = raw.trim();
     let int = s.strip_suffix(".0").unwrap_or(s);
     if !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(int.to_string())
+        Ok(int)
     } else {
         Err(format!("id {raw:?} is not a whole number"))
     }

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::Row;
+use std::borrow::Cow;
+
+use super::{BATCH, Row, Sink};
 use crate::post::Post;
 use crate::time::TimeReader;
 
@@ -77,7 +79,7 @@ impl Default for PairsOptions {
     }
 }
 
-pub fn read(path: &Path, opts: &PairsOptions, sink: &mut dyn FnMut(usize, Row)) -> Result<()> {
+pub fn read(path: &Path, opts: &PairsOptions, sink: &mut Sink) -> Result<()> {
     if !crate::source::is_valid_name(&opts.source) {
         bail!(
             "--source {:?}: a source name is lowercase letters, digits and '-'",
@@ -123,39 +125,33 @@ pub fn read(path: &Path, opts: &PairsOptions, sink: &mut dyn FnMut(usize, Row)) 
         );
     }
     let [brand_c, id_c, at_c, reply_c] = cols;
+    let mut rows: Vec<(usize, Row)> = Vec::with_capacity(BATCH);
     let mut record = csv::StringRecord::new();
     loop {
         let line = csv.position().line() as usize;
-        match csv.read_record(&mut record) {
+        let row = match csv.read_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                sink(line, Err(format!("unreadable CSV row ({e})")));
-                continue;
-            }
+            Ok(true) if record.len() < header.len() => Err(format!(
+                "has {} fields where the header has {}",
+                record.len(),
+                header.len()
+            )),
+            Ok(true) => row(&record, [brand_c, id_c, at_c, reply_c], opts),
+            Err(e) => Err(format!("unreadable CSV row ({e})")),
+        };
+        rows.push((record.position().map_or(line, |p| p.line() as usize), row));
+        if rows.len() == BATCH {
+            sink(std::mem::take(&mut rows))?;
         }
-        let line = record.position().map_or(line, |p| p.line() as usize);
-        if record.len() < header.len() {
-            sink(
-                line,
-                Err(format!(
-                    "has {} fields where the header has {}",
-                    record.len(),
-                    header.len()
-                )),
-            );
-            continue;
-        }
-        sink(line, row(&record, [brand_c, id_c, at_c, reply_c], opts));
     }
-    Ok(())
+    sink(rows)
 }
 
-fn row(
+fn row<'o>(
     r: &csv::StringRecord,
     [brand_c, id_c, at_c, reply_c]: [usize; 4],
-    opts: &PairsOptions,
-) -> Row {
+    opts: &'o PairsOptions,
+) -> Row<'o> {
     let brand = r[brand_c].trim();
     if brand.is_empty() {
         return Err("empty brand".into());
@@ -179,29 +175,29 @@ fn row(
         )
     };
     let complaint = Post {
-        source: opts.source.clone(),
-        id: id.to_string(),
-        author: String::new(),
+        source: Cow::Borrowed(&opts.source),
+        id: Cow::Owned(id.to_string()),
+        author: Cow::Borrowed(""),
         created_at: at,
         reply_to: None,
         text: None,
         mentions: vec![],
         inbound: None,
         brand: None,
-        to_brand: Some(brand.to_string()),
+        to_brand: Some(Cow::Owned(brand.to_string())),
     };
     let mut posts = vec![complaint];
     if let Some(reply_at) = reply_at {
         posts.push(Post {
-            source: opts.source.clone(),
-            id: format!("{id}/reply"),
-            author: String::new(),
+            source: Cow::Borrowed(&opts.source),
+            id: Cow::Owned(format!("{id}/reply")),
+            author: Cow::Borrowed(""),
             created_at: reply_at,
-            reply_to: Some(id.to_string()),
+            reply_to: Some(Cow::Owned(id.to_string())),
             text: None,
             mentions: vec![],
             inbound: None,
-            brand: Some(brand.to_string()),
+            brand: Some(Cow::Owned(brand.to_string())),
             to_brand: None,
         });
     }

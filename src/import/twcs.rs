@@ -11,7 +11,9 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 
-use super::{Row, normalise_id};
+use std::borrow::Cow;
+
+use super::{BATCH, Row, Sink, normalise_id};
 use crate::post::{Post, text_mentions};
 
 const REQUIRED: [&str; 6] = [
@@ -23,7 +25,7 @@ const REQUIRED: [&str; 6] = [
     "in_response_to_tweet_id",
 ];
 
-pub fn read(path: &Path, sink: &mut dyn FnMut(usize, Row)) -> Result<()> {
+pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut csv = csv::ReaderBuilder::new()
@@ -64,55 +66,58 @@ pub fn read(path: &Path, sink: &mut dyn FnMut(usize, Row)) -> Result<()> {
         REQUIRED.map(|n| col(n).expect("checked"));
     let width = names.len();
     let cols = [id_c, author_c, inbound_c, at_c, text_c, parent_c];
-    // Records are read in order and parsed into posts in parallel, a batch at a time.
-    let mut batch: Vec<(usize, csv::ByteRecord)> = Vec::with_capacity(BATCH);
-    let flush = |batch: &mut Vec<(usize, csv::ByteRecord)>, sink: &mut dyn FnMut(usize, Row)| {
-        let rows: Vec<(usize, Row)> = batch
-            .par_iter()
-            .map(|(line, r)| (*line, parse_row(r, width, cols).map(|p| vec![p])))
-            .collect();
-        for (line, row) in rows {
-            sink(line, row);
-        }
-        batch.clear();
-    };
-    loop {
-        let line = csv.position().line() as usize;
-        let mut record = csv::ByteRecord::new();
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                flush(&mut batch, sink);
-                sink(line, Err(format!("unreadable CSV row ({e})")));
-                continue;
+    // A reader thread splits records while this one parses batches in parallel and stores them.
+    type Batch = Vec<(usize, Result<csv::ByteRecord, String>)>;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut batch: Batch = Vec::with_capacity(BATCH);
+            loop {
+                let line = csv.position().line() as usize;
+                let mut record = csv::ByteRecord::new();
+                let item = match csv.read_byte_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) if record.len() == 1 && trim_cr(&record[0]).is_empty() => continue,
+                    Ok(true) if record.len() != width => Err(format!(
+                        "has {} fields where the header has {width}",
+                        record.len()
+                    )),
+                    Ok(true) => Ok(record),
+                    Err(e) => Err(format!("unreadable CSV row ({e})")),
+                };
+                let line = match &item {
+                    Ok(r) => r.position().map_or(line, |p| p.line() as usize),
+                    Err(_) => line,
+                };
+                batch.push((line, item));
+                if batch.len() == BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
+                    return; // the consumer stopped on an error
+                }
             }
+            let _ = tx.send(batch);
+        });
+        for batch in rx {
+            let rows: Vec<(usize, Row)> = batch
+                .par_iter()
+                .map(|(line, item)| {
+                    let row = match item {
+                        Ok(r) => parse_row(r, width, cols).map(|p| vec![p]),
+                        Err(reason) => Err(reason.clone()),
+                    };
+                    (*line, row)
+                })
+                .collect();
+            sink(rows)?;
         }
-        let line = record.position().map_or(line, |p| p.line() as usize);
-        if record.len() == 1 && trim_cr(&record[0]).is_empty() {
-            continue; // blank line
-        }
-        if record.len() != width {
-            flush(&mut batch, sink);
-            sink(line, Err(format!("has {} fields where the header has {width}", record.len())));
-            continue;
-        }
-        batch.push((line, record));
-        if batch.len() == BATCH {
-            flush(&mut batch, sink);
-        }
-    }
-    flush(&mut batch, sink);
-    Ok(())
+        Ok(())
+    })
 }
-
-const BATCH: usize = 50_000;
 
 fn trim_cr(f: &[u8]) -> &[u8] {
     f.strip_suffix(b"\r").unwrap_or(f)
 }
 
-fn parse_row(r: &csv::ByteRecord, width: usize, cols: [usize; 6]) -> Result<Post, String> {
+fn parse_row(r: &csv::ByteRecord, width: usize, cols: [usize; 6]) -> Result<Post<'_>, String> {
     let [id_c, author_c, inbound_c, at_c, text_c, parent_c] = cols;
     let field = |i: usize| -> Result<&str, String> {
         let raw = if i + 1 == width {
@@ -142,13 +147,13 @@ fn parse_row(r: &csv::ByteRecord, width: usize, cols: [usize; 6]) -> Result<Post
         Some(normalise_id(parent).map_err(|e| format!("in_response_to_tweet_id: {e}"))?)
     };
     Ok(Post {
-        source: "twcs".into(),
-        id,
-        author: author.to_string(),
+        source: Cow::Borrowed("twcs"),
+        id: Cow::Borrowed(id),
+        author: Cow::Borrowed(author),
         created_at,
-        reply_to,
+        reply_to: reply_to.map(Cow::Borrowed),
         mentions: text_mentions(text),
-        text: Some(text.to_string()),
+        text: Some(Cow::Borrowed(text)),
         inbound: Some(inbound),
         brand: None,
         to_brand: None,
