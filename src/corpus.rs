@@ -237,26 +237,20 @@ fn lowercase(s: Cow<'_, str>) -> Cow<'_, str> {
 pub fn prepare<'a>(registry: &Registry, l: Line<'a>) -> Result<Prepared<'a>, String> {
     let at = crate::time::parse_rfc3339(&l.created_at)?;
     let network: Network = crate::source::network(&l.source);
-    let mut unregistered = Vec::new();
-    let mut by_brand = registry
-        .by_account(network, &l.author)
+    let unregistered = registry
+        .unknown_names(
+            network,
+            &l.author,
+            l.inbound,
+            [l.brand.as_deref(), l.to_brand.as_deref()],
+        )
+        .map(|name| format!("{}:{name}", l.source))
+        .collect();
+    let brand_id = |id: &Option<Cow<str>>| id.as_deref().and_then(|b| registry.by_id(b));
+    let by_brand = brand_id(&l.brand)
+        .or_else(|| registry.by_account(network, &l.author))
         .map_or(NONE, |b| b as u32);
-    if let Some(b) = &l.brand {
-        match registry.by_id(b) {
-            Some(i) => by_brand = i as u32,
-            None => unregistered.push(format!("{}:{b}", l.source)),
-        }
-    }
-    if by_brand == NONE && l.inbound == Some(false) && !l.author.is_empty() {
-        unregistered.push(format!("{}:{}", l.source, l.author));
-    }
-    let mut to_brand = NONE;
-    if let Some(b) = &l.to_brand {
-        match registry.by_id(b) {
-            Some(i) => to_brand = i as u32,
-            None => unregistered.push(format!("{}:{b}", l.source)),
-        }
-    }
+    let mut to_brand = brand_id(&l.to_brand).map_or(NONE, |b| b as u32);
     if to_brand == NONE {
         to_brand = l
             .mentions

@@ -191,6 +191,28 @@ impl Registry {
         self.by_id.get(id).copied()
     }
 
+    /// Brand-like names a post shows that the registry does not know: its author when the
+    /// source flags it as a company account (`inbound = false`) and no brand owns it, and any
+    /// brand id the post names (`brand`, `to_brand`) that is not registered. Such names are
+    /// reported by name and count, never silently dropped.
+    pub fn unknown_names<'p>(
+        &self,
+        network: Network,
+        author: &'p str,
+        inbound: Option<bool>,
+        brand_ids: [Option<&'p str>; 2],
+    ) -> impl Iterator<Item = &'p str> {
+        let author = (inbound == Some(false)
+            && !author.is_empty()
+            && self.by_account(network, author).is_none())
+        .then_some(author);
+        let ids = brand_ids
+            .into_iter()
+            .flatten()
+            .filter(|id| self.by_id(id).is_none());
+        author.into_iter().chain(ids.collect::<Vec<_>>())
+    }
+
     /// The brand owning `handle` on `network`, ignoring ASCII case and a leading `@`.
     pub fn by_account(&self, network: Network, handle: &str) -> Option<usize> {
         let map = &self.by_account[slot(network)?];

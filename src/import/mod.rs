@@ -129,13 +129,14 @@ pub fn import_file(
 
 fn note_unregistered(registry: &Registry, p: &Post, out: &mut BTreeMap<String, usize>) {
     let network = crate::source::network(&p.source);
-    if p.inbound == Some(false) && registry.by_account(network, &p.author).is_none() {
-        *out.entry(p.author.to_string()).or_default() += 1;
-    }
-    for id in [&p.brand, &p.to_brand].into_iter().flatten() {
-        if registry.by_id(id).is_none() {
-            *out.entry(id.to_string()).or_default() += 1;
-        }
+    let names = registry.unknown_names(
+        network,
+        &p.author,
+        p.inbound,
+        [p.brand.as_deref(), p.to_brand.as_deref()],
+    );
+    for name in names {
+        *out.entry(name.to_string()).or_default() += 1;
     }
 }
 
