@@ -48,6 +48,32 @@ pub enum Command {
         #[arg(long, default_value = "UTC")]
         tz: String,
     },
+    /// Score the store and build the static site (the main job)
+    Build {
+        /// Where the site is written; earlier snapshots under archive/ are kept
+        #[arg(long, default_value = "public")]
+        output: PathBuf,
+        /// Where the site will be published (overrides base_url in replyrank.toml)
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The instant the figures are computed at (RFC 3339 or a date); default: the newest post
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Validate config, registry, templates and methodology, and check every internal link of the built site
+    Check {
+        /// The built site to check
+        #[arg(long, default_value = "public")]
+        output: PathBuf,
+    },
+    /// Build, serve the site on localhost, and rebuild when content, templates, config or data change
+    Serve {
+        #[arg(long, default_value = "public")]
+        output: PathBuf,
+        /// Port on 127.0.0.1
+        #[arg(long, default_value_t = 1111)]
+        port: u16,
+    },
     /// Score every brand and write public/data/leaderboard.json
     Score {
         /// The instant the figures are computed at (RFC 3339 or a date); default: the newest post

@@ -2,6 +2,11 @@
 //! error that names the key and its line, so a typo never turns into a silent default.
 //!
 //! ```toml
+//! base_url = "https://example.org/replyrank/"  # where the site is published (for citations)
+//! title = "replyrank"                          # the site's name
+//! languages = ["en", "fr"]                     # the first is served at /, the others at /<lang>/
+//! publisher = "replyrank"                      # who publishes it, for citations
+//!
 //! [ranking]
 //! window_days = 90        # complaints made in the trailing N days up to as-of are ranked
 //! min_complaints = 30     # fewer complaints in the window: listed as "not enough data"
@@ -20,12 +25,32 @@ use serde::Deserialize;
 
 pub const FILE_NAME: &str = "replyrank.toml";
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    pub base_url: String,
+    pub title: String,
+    pub publisher: String,
+    pub languages: Vec<String>,
     pub ranking: Ranking,
     pub sources: BTreeMap<String, SourceConfig>,
 }
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            base_url: "https://example.org/replyrank/".into(),
+            title: "replyrank".into(),
+            publisher: "replyrank".into(),
+            languages: vec!["en".into(), "fr".into()],
+            ranking: Ranking::default(),
+            sources: BTreeMap::new(),
+        }
+    }
+}
+
+/// Interface languages the built-in templates are translated into.
+pub const LANGUAGES: [&str; 2] = ["en", "fr"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -67,7 +92,7 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let config: Config =
+        let mut config: Config =
             toml::from_str(text).map_err(|e| toml_error(&path.display().to_string(), text, &e))?;
         if config.ranking.window_days == 0 {
             bail!(
@@ -81,6 +106,24 @@ impl Config {
                 path.display(),
                 config.ranking.bootstrap
             );
+        }
+        if config.languages.is_empty() {
+            bail!(
+                "{}: languages must name at least one language",
+                path.display()
+            );
+        }
+        for lang in &config.languages {
+            if !LANGUAGES.contains(&lang.as_str()) {
+                bail!(
+                    "{}: language {lang:?} has no translation; available: {}",
+                    path.display(),
+                    LANGUAGES.join(", ")
+                );
+            }
+        }
+        if !config.base_url.ends_with('/') {
+            config.base_url.push('/');
         }
         for name in config.sources.keys() {
             if !crate::source::is_valid_name(name) {

@@ -117,6 +117,14 @@ impl KaplanMeier {
         (t <= self.t_max || s == 0.0).then_some(s)
     }
 
+    /// S at each of `times` (ascending), while defined: the curve a chart draws.
+    pub fn curve(&self, times: &[i64]) -> Vec<(i64, f64)> {
+        times
+            .iter()
+            .map_while(|&t| self.survival(t).map(|s| (t, s)))
+            .collect()
+    }
+
     /// 1 − S(t): the share of complaints answered within t seconds.
     pub fn answered_within(&self, t: i64) -> Option<f64> {
         self.survival(t).map(|s| 1.0 - s)

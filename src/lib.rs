@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod post;
 pub mod registry;
 pub mod score;
+pub mod site;
 pub mod source;
 pub mod store;
 pub mod time;

@@ -21,6 +21,13 @@ fn main() {
             time_format,
             tz,
         } => cmd::import::run(&cli.root, &files, format, source, columns, time_format, &tz),
+        cli::Command::Build {
+            output,
+            base_url,
+            as_of,
+        } => cmd::build::run(&cli.root, &output, base_url, as_of.as_deref(), cli.verbose),
+        cli::Command::Check { output } => cmd::check::run(&cli.root, &output),
+        cli::Command::Serve { output, port } => cmd::serve::run(&cli.root, &output, port),
         cli::Command::Score { as_of, output } => {
             cmd::score::run(&cli.root, as_of.as_deref(), &output, cli.verbose)
         }

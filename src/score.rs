@@ -96,6 +96,51 @@ pub fn competition_ranks(scores: &[Option<f64>]) -> Vec<usize> {
         .collect()
 }
 
+/// Times (s) at which a brand's curve is published: 1 min to 7 days, roughly log-spaced.
+pub const CURVE_TIMES: [i64; 22] = [
+    60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10_800, 14_400, 21_600, 28_800,
+    43_200, 64_800, 86_400, 129_600, 172_800, 345_600, 604_800,
+];
+
+/// Upper bounds (s) of the reply-time bins of the distribution chart; the last bin is open.
+pub const REPLY_BINS: [i64; 6] = [300, 900, 3600, 3 * 3600, 86_400, i64::MAX];
+
+/// What a brand page draws besides the figures: the Kaplan–Meier curve and the distribution of
+/// reply times. Published in the brand's JSON download, not in leaderboard.json.
+#[derive(Clone, Debug, Serialize)]
+pub struct BrandDetail {
+    /// (t seconds, share still waiting) at [`CURVE_TIMES`], while defined.
+    pub still_waiting: Vec<(i64, f64)>,
+    /// Answered complaints per bin of [`REPLY_BINS`], then those still waiting at as-of.
+    pub reply_times: Vec<usize>,
+}
+
+impl BrandDetail {
+    fn of(obs: &[Obs]) -> BrandDetail {
+        let km = KaplanMeier::fit(obs);
+        let mut reply_times = vec![0; REPLY_BINS.len() + 1];
+        for o in obs {
+            let bin = if o.answered {
+                REPLY_BINS
+                    .iter()
+                    .position(|&b| o.t < b)
+                    .unwrap_or(REPLY_BINS.len() - 1)
+            } else {
+                REPLY_BINS.len()
+            };
+            reply_times[bin] += 1;
+        }
+        BrandDetail {
+            still_waiting: km
+                .curve(&CURVE_TIMES)
+                .into_iter()
+                .map(|(t, s)| (t, round(s, 4)))
+                .collect(),
+            reply_times,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Leaderboard {
     pub schema: &'static str,
@@ -106,6 +151,9 @@ pub struct Leaderboard {
     pub brands: Vec<BrandEntry>,
     pub history: BTreeMap<String, Vec<MonthEntry>>,
     pub data_quality: serde_json::Value,
+    /// Per brand id: the curve and distribution behind its charts.
+    #[serde(skip)]
+    pub details: BTreeMap<String, BrandDetail>,
 }
 
 #[derive(Debug, Serialize)]
@@ -357,6 +405,15 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
         })
         .collect();
 
+    let details = (0..nb)
+        .filter(|&b| !window[b].is_empty())
+        .map(|b| {
+            (
+                inp.registry.brands[b].id.clone(),
+                BrandDetail::of(&window[b]),
+            )
+        })
+        .collect();
     let mut per_source = vec![0usize; inp.sources.len()];
     for ws in &window_sources {
         for (&s, &n) in ws {
@@ -385,5 +442,6 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
         brands,
         history,
         data_quality: inp.data_quality.clone(),
+        details,
     }
 }

@@ -1,4 +1,7 @@
 //! One file per subcommand.
 
+pub mod build;
+pub mod check;
 pub mod import;
 pub mod score;
+pub mod serve;

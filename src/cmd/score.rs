@@ -29,7 +29,7 @@ pub fn run(root: &Path, as_of: Option<&str>, output: &Path, verbose: bool) -> Re
     Ok(())
 }
 
-fn parse_as_of(s: &str) -> Result<i64> {
+pub fn parse_as_of(s: &str) -> Result<i64> {
     if let Ok(t) = replyrank::time::parse_rfc3339(s) {
         return Ok(t);
     }

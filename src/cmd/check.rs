@@ -1,0 +1,39 @@
+//! `replyrank check`: validates what a build reads, then every internal link of a built site.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+pub fn run(root: &Path, output: &Path) -> Result<()> {
+    let config = replyrank::config::Config::load(root)?;
+    let registry = replyrank::registry::Registry::load(root)?;
+    for (i, code) in config.languages.iter().enumerate() {
+        replyrank::site::lang::Lang::load(root, code, i == 0)?;
+    }
+    replyrank::site::check_templates(root)?;
+    println!(
+        "config, {} brands, {} language(s), templates and methodology: ok",
+        registry.brands.len(),
+        config.languages.len()
+    );
+    let output = if output.is_absolute() {
+        output.to_path_buf()
+    } else {
+        root.join(output)
+    };
+    if !output.join("index.html").exists() {
+        bail!(
+            "{} holds no built site: run replyrank build first",
+            output.display()
+        );
+    }
+    let (checked, broken) = replyrank::site::check_links(&output)?;
+    for b in &broken {
+        eprintln!("broken link in {}: {}", b.page.display(), b.link);
+    }
+    if !broken.is_empty() {
+        bail!("{} of {checked} internal links are broken", broken.len());
+    }
+    println!("{checked} internal links: all resolve");
+    Ok(())
+}

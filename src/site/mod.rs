@@ -1,0 +1,156 @@
+//! The static site: `replyrank build` scores the store and renders every page, chart and
+//! download into the output directory, plus a dated snapshot under `archive/<as-of date>/`.
+//!
+//! The build is a fixed sequence of steps (score → load templates → render pages → downloads →
+//! write, keeping earlier snapshots → archive, feeds, sitemap), each timed with `--verbose`.
+//! Every internal link is relative and names its file (`brand/x/index.html`), so the site works
+//! under any sub-path and when opened from disk. Only counts and brand data reach the site: the
+//! renderer never sees a post, an author or a customer id.
+
+mod charts;
+pub mod lang;
+mod links;
+mod methodology;
+mod pages;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+pub use links::check_links;
+pub use methodology::check_worked_example;
+
+use crate::config::Config;
+use crate::pipeline::Steps;
+
+/// How to build.
+pub struct Options {
+    pub output: PathBuf,
+    /// Overrides `base_url` of the config (where the site will be published).
+    pub base_url: Option<String>,
+    pub as_of: Option<i64>,
+    pub verbose: bool,
+}
+
+/// Loads the templates of a site root (its own, else the built-in ones) and its methodology
+/// page, reporting the first error.
+pub fn check_templates(root: &Path) -> Result<()> {
+    pages::templates(root)?;
+    methodology::load(root)?;
+    Ok(())
+}
+
+/// What a build wrote.
+pub struct Report {
+    pub output: PathBuf,
+    pub files: usize,
+    pub pages: usize,
+    pub snapshot: String,
+    pub ranked: usize,
+}
+
+/// Files of the site: path relative to the output root → content.
+pub type Site = BTreeMap<String, Vec<u8>>;
+
+/// Builds the site of `root` into `opts.output`.
+pub fn build(root: &Path, opts: &Options) -> Result<Report> {
+    let mut clock = Steps::new(opts.verbose);
+    let mut config = Config::load(root)?;
+    if let Some(url) = &opts.base_url {
+        config.base_url = if url.ends_with('/') {
+            url.clone()
+        } else {
+            format!("{url}/")
+        };
+    }
+    let scored = crate::pipeline::run(root, opts.as_of, opts.verbose)?;
+    for n in &scored.notices {
+        eprintln!("warning: {n}");
+    }
+    let lb = scored.leaderboard;
+    let langs = config
+        .languages
+        .iter()
+        .enumerate()
+        .map(|(i, code)| lang::Lang::load(root, code, i == 0))
+        .collect::<Result<Vec<_>>>()?;
+    let templates = pages::templates(root)?;
+    let methodology = methodology::load(root)?;
+    clock.step("load templates, translations and content");
+
+    let snapshot = lb.as_of[..10].to_string();
+    let ctx = pages::Ctx {
+        config: &config,
+        lb: &lb,
+        langs: &langs,
+        templates: &templates,
+        snapshot: &snapshot,
+        methodology: &methodology,
+    };
+    let mut site = pages::render(&ctx)?;
+    clock.step("render pages and charts");
+    pages::downloads(&ctx, &mut site)?;
+    clock.step("write downloads");
+
+    // Write: clear the output except earlier snapshots, then the site and its snapshot.
+    let out = &opts.output;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for entry in std::fs::read_dir(out)? {
+        let path = entry?.path();
+        if path.file_name().is_some_and(|n| n == "archive") {
+            continue;
+        }
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        }
+        .with_context(|| format!("cannot clear {}", path.display()))?;
+    }
+    let snapshot_dir = format!("archive/{snapshot}/");
+    let mut files = 0;
+    let mut write = |path: &str, bytes: &[u8]| -> Result<()> {
+        let p = out.join(path);
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
+        files += 1;
+        Ok(())
+    };
+    let snapshot_exists = out.join(&snapshot_dir).exists();
+    if snapshot_exists {
+        std::fs::remove_dir_all(out.join(&snapshot_dir))?;
+    }
+    for (path, bytes) in &site {
+        write(path, bytes)?;
+        write(&format!("{snapshot_dir}{path}"), bytes)?;
+    }
+    for lang in &langs {
+        // A snapshot's "archive" link leads back to the live archive page.
+        let back = pages::archive_redirect(&ctx, lang)?;
+        write(
+            &format!("{snapshot_dir}{}archive/index.html", lang.prefix),
+            &back,
+        )?;
+    }
+    clock.step("write pages and snapshot");
+
+    let snapshots = pages::snapshots(out)?;
+    let mut extra = Site::new();
+    pages::archive_and_feeds(&ctx, &snapshots, &site, &mut extra)?;
+    for (path, bytes) in &extra {
+        write(path, bytes)?;
+    }
+    clock.step("archive, feed, sitemap");
+    let pages = site.keys().filter(|p| p.ends_with(".html")).count();
+    Ok(Report {
+        output: out.clone(),
+        files,
+        pages,
+        snapshot,
+        ranked: lb.brands.iter().filter(|b| b.eligible).count(),
+    })
+}
