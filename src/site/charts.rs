@@ -3,6 +3,7 @@
 //! stating its finding, for screen readers; the data behind it is printed next to it.
 
 use anyhow::{Result, anyhow};
+use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
 const INK: RGBColor = RGBColor(0x1f, 0x2a, 0x37);
@@ -57,6 +58,9 @@ pub struct Labels<'a> {
     pub y: &'a str,
 }
 
+/// Time ticks of the curve: 1 min, 10 min, 1 h, 6 h, 24 h, 7 days.
+const TICKS: [i64; 6] = [60, 600, 3600, 6 * 3600, 86_400, 604_800];
+
 /// The Kaplan–Meier curve: share still waiting (%) against time since the complaint, on a log
 /// axis, with 1 h and 24 h marked.
 pub fn still_waiting(
@@ -72,23 +76,20 @@ pub fn still_waiting(
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(52)
-            .build_cartesian_2d((60f64..604_800f64).log_scale(), 0f64..100f64)
+            .build_cartesian_2d(
+                (60f64..604_800f64)
+                    .log_scale()
+                    .with_key_points(TICKS.iter().map(|&t| t as f64).collect()),
+                0f64..100f64,
+            )
             .map_err(err)?;
-        let ticks = [60i64, 600, 3600, 6 * 3600, 86_400, 604_800];
         chart
             .configure_mesh()
             .light_line_style(GRID)
             .bold_line_style(GRID)
             .axis_style(INK)
             .label_style(("sans-serif", 13).into_font().color(&INK))
-            .x_labels(8)
-            .x_label_formatter(&|x| {
-                let x = *x as i64;
-                ticks
-                    .iter()
-                    .find(|&&t| (t - x).abs() * 20 < t)
-                    .map_or(String::new(), |&t| tick(t))
-            })
+            .x_label_formatter(&|x| tick(x.round() as i64))
             .y_label_formatter(&|y| format!("{y:.0}%"))
             .x_desc(l.x)
             .y_desc(l.y)
@@ -131,12 +132,12 @@ pub fn bars(values: &[(String, f64)], l: &Labels) -> Result<String> {
         let root = SVGBackend::with_string(&mut svg, (640, 260)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let top = values.iter().map(|v| v.1).fold(1.0, f64::max) * 1.1;
-        let n = values.len().max(1);
+        let last = values.len().saturating_sub(1) as u32;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(52)
-            .build_cartesian_2d(0f64..n as f64, 0f64..top)
+            .build_cartesian_2d((0..last).into_segmented(), 0f64..top)
             .map_err(err)?;
         chart
             .configure_mesh()
@@ -145,16 +146,12 @@ pub fn bars(values: &[(String, f64)], l: &Labels) -> Result<String> {
             .bold_line_style(GRID)
             .axis_style(INK)
             .label_style(("sans-serif", 13).into_font().color(&INK))
-            .x_labels(n + 1)
-            .x_label_formatter(&|x| {
-                let i = (*x - 0.5).round();
-                if (x - 0.5 - i).abs() < 1e-6 && i >= 0.0 {
-                    values
-                        .get(i as usize)
-                        .map_or(String::new(), |v| v.0.clone())
-                } else {
-                    String::new()
-                }
+            .x_labels(values.len())
+            .x_label_formatter(&|x| match x {
+                SegmentValue::CenterOf(i) => values
+                    .get(*i as usize)
+                    .map_or(String::new(), |v| v.0.clone()),
+                _ => String::new(),
             })
             .y_label_formatter(&|y| format!("{y:.0}"))
             .x_desc(l.x)
@@ -162,12 +159,12 @@ pub fn bars(values: &[(String, f64)], l: &Labels) -> Result<String> {
             .draw()
             .map_err(err)?;
         chart
-            .draw_series(values.iter().enumerate().map(|(i, v)| {
-                Rectangle::new(
-                    [(i as f64 + 0.15, 0.0), (i as f64 + 0.85, v.1)],
-                    BAR.filled(),
-                )
-            }))
+            .draw_series(
+                Histogram::vertical(&chart)
+                    .style(BAR.filled())
+                    .margin(6)
+                    .data(values.iter().enumerate().map(|(i, v)| (i as u32, v.1))),
+            )
             .map_err(err)?;
         root.present().map_err(err)?;
     }
@@ -180,12 +177,12 @@ pub fn line(values: &[(String, Option<f64>)], l: &Labels) -> Result<String> {
     {
         let root = SVGBackend::with_string(&mut svg, (640, 260)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let n = values.len().max(1);
+        let last = values.len().saturating_sub(1) as u32;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(52)
-            .build_cartesian_2d(0f64..n as f64, 0f64..100f64)
+            .build_cartesian_2d((0..last).into_segmented(), 0f64..100f64)
             .map_err(err)?;
         chart
             .configure_mesh()
@@ -194,32 +191,32 @@ pub fn line(values: &[(String, Option<f64>)], l: &Labels) -> Result<String> {
             .bold_line_style(GRID)
             .axis_style(INK)
             .label_style(("sans-serif", 13).into_font().color(&INK))
-            .x_labels(n + 1)
-            .x_label_formatter(&|x| {
-                let i = (*x - 0.5).round();
-                if (x - 0.5 - i).abs() < 1e-6 && i >= 0.0 {
-                    values
-                        .get(i as usize)
-                        .map_or(String::new(), |v| v.0.clone())
-                } else {
-                    String::new()
-                }
+            .x_labels(values.len())
+            .x_label_formatter(&|x| match x {
+                SegmentValue::CenterOf(i) => values
+                    .get(*i as usize)
+                    .map_or(String::new(), |v| v.0.clone()),
+                _ => String::new(),
             })
             .y_label_formatter(&|y| format!("{y:.0}"))
             .x_desc(l.x)
             .y_desc(l.y)
             .draw()
             .map_err(err)?;
-        let points: Vec<(f64, f64)> = values
+        let points: Vec<(SegmentValue<u32>, f64)> = values
             .iter()
             .enumerate()
-            .filter_map(|(i, v)| v.1.map(|s| (i as f64 + 0.5, s)))
+            .filter_map(|(i, v)| v.1.map(|s| (SegmentValue::CenterOf(i as u32), s)))
             .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), LINE.stroke_width(3)))
             .map_err(err)?;
         chart
-            .draw_series(points.iter().map(|&p| Circle::new(p, 4, LINE.filled())))
+            .draw_series(
+                points
+                    .iter()
+                    .map(|p| Circle::new(p.clone(), 4, LINE.filled())),
+            )
             .map_err(err)?;
         root.present().map_err(err)?;
     }

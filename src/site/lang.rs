@@ -127,13 +127,31 @@ impl Lang {
                 }
             }
             s if s < 86_400 => format!("{}\u{a0}h", (s as f64 / 3600.0).round()),
-            s => {
-                let days = self.decimal(s as f64 / 86_400.0);
-                if self.french() {
-                    format!("{days}\u{a0}jours")
-                } else {
-                    format!("{days}\u{a0}days")
+            s if s % 86_400 == 0 => {
+                let d = s / 86_400;
+                format!(
+                    "{d}\u{a0}{}",
+                    self.t(if d == 1 { "day" } else { "days" }, &[])
+                )
+            }
+            s => format!(
+                "{}\u{a0}{}",
+                self.decimal(s as f64 / 86_400.0),
+                self.t("days", &[])
+            ),
+        }
+    }
+
+    /// The name of a registry category, translated when the language knows it.
+    pub fn category(&self, slug: &str) -> String {
+        match self.strings.get(&format!("category_{slug}")) {
+            Some(name) => name.clone(),
+            None => {
+                let mut s = slug.replace('-', " ");
+                if let Some(first) = s.get_mut(0..1) {
+                    first.make_ascii_uppercase();
                 }
+                s
             }
         }
     }
@@ -213,7 +231,11 @@ mod tests {
             en.duration(Some(5 * 3600 + 48 * 60)),
             "5\u{a0}h\u{a0}48\u{a0}min"
         );
-        assert_eq!(fr.duration(Some(2 * 86_400)), "2,0\u{a0}jours");
+        assert_eq!(fr.duration(Some(2 * 86_400)), "2\u{a0}jours");
+        assert_eq!(en.duration(Some(86_400)), "1\u{a0}day");
+        assert_eq!(en.duration(Some(200_000)), "2.3\u{a0}days");
+        assert_eq!(en.duration(Some(86_400)), "1\u{a0}day");
+        assert_eq!(en.duration(Some(200_000)), "2.3\u{a0}days");
         assert_eq!(en.duration(None), "not reached");
         assert_eq!(fr.duration(None), "non atteint");
         assert_eq!(en.date(1_512_327_156), "3\u{a0}December 2017");

@@ -278,12 +278,7 @@ fn key(x: Option<f64>) -> String {
 }
 
 fn category_name(lang: &Lang, c: &str) -> String {
-    let _ = lang;
-    let mut s = c.replace('-', " ");
-    if let Some(first) = s.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
-    s
+    lang.category(c)
 }
 
 impl Ctx<'_> {
@@ -370,7 +365,9 @@ impl Ctx<'_> {
             .collect()
     }
 
-    fn coverage(&self, brands: &[&BrandEntry]) -> Vec<String> {
+    /// Coverage statements of the sources behind `brands`: the config's own text, else the
+    /// language's translation of a built-in source's statement.
+    fn coverage(&self, lang: &Lang, brands: &[&BrandEntry]) -> Vec<String> {
         let used: BTreeSet<&str> = brands
             .iter()
             .flat_map(|b| b.sources.iter().map(String::as_str))
@@ -379,7 +376,16 @@ impl Ctx<'_> {
             .sources
             .iter()
             .filter(|s| used.contains(s.name.as_str()))
-            .map(|s| s.coverage.clone())
+            .map(|s| {
+                let configured = self
+                    .config
+                    .sources
+                    .get(&s.name)
+                    .and_then(|c| c.coverage.clone());
+                configured
+                    .or_else(|| lang.strings.get(&format!("coverage_{}", s.name)).cloned())
+                    .unwrap_or_else(|| s.coverage.clone())
+            })
             .collect()
     }
 
@@ -416,7 +422,7 @@ impl Ctx<'_> {
         );
         let page_data = TablePage {
             lead: lead.clone(),
-            coverage: self.coverage(brands),
+            coverage: self.coverage(lang, brands),
             filters,
             categories: categories
                 .iter()
@@ -743,12 +749,16 @@ impl Ctx<'_> {
                 .zip(h.iter().map(|m| m.complaints as f64))
                 .collect();
             let title = lang.t("chart_volume_title", &[]);
+            let total: usize = h.iter().map(|m| m.complaints).sum();
+            let peak = h.iter().map(|m| m.complaints).max().unwrap_or(0);
             let desc = lang.t(
-                "chart_history_desc",
+                "chart_volume_desc",
                 &[
                     ("name", &b.name),
+                    ("total", &lang.int(total)),
                     ("first", &months[0]),
                     ("last", &months[months.len() - 1]),
+                    ("peak", &lang.int(peak)),
                 ],
             );
             let svg = charts::bars(
@@ -781,7 +791,7 @@ impl Ctx<'_> {
             brand: b,
             ranking,
             category_ranking,
-            coverage: self.coverage(&[b]),
+            coverage: self.coverage(lang, &[b]),
             figures,
             charts: charts_out,
             badge_href: format!("{root}badge/{}.svg", b.id),
@@ -878,7 +888,7 @@ pub fn render(ctx: &Ctx) -> Result<Site> {
                         lang.t("col_answered_1h", &[]),
                         lang.pct(b.answered_1h)
                     ),
-                    coverage_short: ctx.coverage(&[b]).join(" "),
+                    coverage_short: ctx.coverage(lang, &[b]).join(" "),
                     brand_url: pretty(
                         &ctx.config.base_url,
                         &format!("{p}brand/{}/index.html", b.id),
