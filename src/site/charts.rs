@@ -158,13 +158,20 @@ pub fn bars(values: &[(String, f64)], l: &Labels) -> Result<String> {
             .y_desc(l.y)
             .draw()
             .map_err(err)?;
+        // Drawn in order (plotters' Histogram iterates a hash map: not deterministic).
         chart
-            .draw_series(
-                Histogram::vertical(&chart)
-                    .style(BAR.filled())
-                    .margin(6)
-                    .data(values.iter().enumerate().map(|(i, v)| (i as u32, v.1))),
-            )
+            .draw_series(values.iter().enumerate().map(|(i, v)| {
+                let i = i as u32;
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 0.0),
+                        (SegmentValue::Exact(i + 1), v.1),
+                    ],
+                    BAR.filled(),
+                );
+                bar.set_margin(0, 0, 6, 6);
+                bar
+            }))
             .map_err(err)?;
         root.present().map_err(err)?;
     }

@@ -1,0 +1,336 @@
+//! `replyrank build` on the shipped data, into temporary directories: the files a reader and a
+//! journalist rely on are there, every link resolves, downloads parse, snapshots are kept, and
+//! no customer data reaches the site.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_replyrank");
+
+/// A site root holding a copy of the repository's registry, store and content.
+fn site_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_dir(&repo.join("data"), &root.path().join("data"));
+    copy_dir(&repo.join("content"), &root.path().join("content"));
+    root
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dst = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dst)
+        } else {
+            std::fs::copy(&p, &dst).map(|_| ()).unwrap()
+        }
+    }
+}
+
+fn rr(root: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn builds_a_citable_site_whose_links_all_resolve() {
+    let root = site_root();
+    let out = ok(rr(
+        root.path(),
+        &[
+            "build",
+            "--base-url",
+            "https://someone.github.io/leaderboard",
+        ],
+    ));
+    assert!(
+        out.contains("15 brands ranked, snapshot archive/2017-12-03/"),
+        "{out}"
+    );
+    let public = root.path().join("public");
+    for f in [
+        "index.html",
+        "fr/index.html",
+        "brand/american-airlines/index.html",
+        "fr/brand/american-airlines/index.html",
+        "category/airline/index.html",
+        "country/us/index.html",
+        "fr/country/gb/index.html",
+        "methodology/index.html",
+        "data/index.html",
+        "data/leaderboard.csv",
+        "data/leaderboard.json",
+        "data/brands/american-airlines.json",
+        "data/README.txt",
+        "badge/american-airlines.svg",
+        "embed/american-airlines/index.html",
+        "atom.xml",
+        "sitemap.xml",
+        "robots.txt",
+        "404.html",
+        "fr/404.html",
+        "archive/index.html",
+        "assets/site.css",
+        "assets/site.js",
+        "archive/2017-12-03/index.html",
+        "archive/2017-12-03/brand/american-airlines/index.html",
+        "archive/2017-12-03/data/leaderboard.csv",
+    ] {
+        assert!(public.join(f).is_file(), "missing {f}");
+    }
+    let check = ok(rr(root.path(), &["check"]));
+    assert!(check.contains("internal links: all resolve"), "{check}");
+
+    // Every page says its language, its date, how to cite it, and links the method.
+    for page in files(&public)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+    {
+        let html = read(page);
+        if html.contains("http-equiv=\"refresh\"") {
+            continue; // a snapshot's pointer to the live archive
+        }
+        assert!(
+            html.contains("<html lang=\"en\">") || html.contains("<html lang=\"fr\">"),
+            "{}",
+            page.display()
+        );
+        assert!(html.contains("2017"), "date on {}", page.display());
+        if !page.to_string_lossy().contains("/embed/") {
+            assert!(html.contains("@misc{"), "BibTeX on {}", page.display());
+            assert!(
+                html.contains("og:title") && html.contains("twitter:card"),
+                "meta on {}",
+                page.display()
+            );
+        }
+    }
+
+    let board = read(&public.join("index.html"));
+    assert!(
+        board.contains("Chipotle") && board.contains("biased upward"),
+        "coverage next to the figures"
+    );
+    assert!(board.contains("1–5"), "Chipotle's rank interval");
+    let aa = read(&public.join("brand/american-airlines/index.html"));
+    assert!(aa.contains("American Airlines answered 98% of complaints within a day; half of them within 8\u{a0}min."), "finding");
+    assert!(
+        aa.contains("Rank 2 of 15 overall (95% interval 1–6).")
+            && aa.contains("Rank 1 of 4 in Airline.")
+    );
+    assert_eq!(
+        aa.matches("<title id=").count(),
+        4,
+        "four charts, each titled"
+    );
+    assert_eq!(aa.matches("<desc id=").count(), 4);
+    assert!(
+        aa.contains(
+            "https://someone.github.io/leaderboard/archive/2017-12-03/brand/american-airlines/"
+        ),
+        "dated URL"
+    );
+    assert!(aa.contains("<link rel=\"canonical\" href=\"https://someone.github.io/leaderboard/brand/american-airlines/\">"));
+    let fr = read(&public.join("fr/brand/american-airlines/index.html"));
+    assert!(
+        fr.contains(
+            "American Airlines a répondu à 98\u{202f}% des plaintes en moins d&#39;un jour"
+        ),
+        "French finding"
+    );
+    assert!(fr.contains("au 3\u{a0}décembre 2017"));
+    let badge = read(&public.join("badge/american-airlines.svg"));
+    assert!(badge.contains("replies: 98% in 24 h"), "{badge}");
+    let methodology = read(&public.join("methodology/index.html"));
+    assert!(methodology.contains("Kaplan–Meier") && methodology.contains("<table>"));
+}
+
+#[test]
+fn downloads_parse_and_agree() {
+    let root = site_root();
+    ok(rr(root.path(), &["build"]));
+    let public = root.path().join("public");
+    let json: serde_json::Value =
+        serde_json::from_str(&read(&public.join("data/leaderboard.json"))).unwrap();
+    let brands = json["brands"].as_array().unwrap();
+    let mut csv = csv::Reader::from_path(public.join("data/leaderboard.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), brands.len());
+    let first = &rows[0];
+    assert_eq!(&first[3], "chipotle");
+    assert_eq!(&first[0], "1");
+    assert_eq!(
+        first[15].parse::<f64>().unwrap(),
+        brands[0]["score"].as_f64().unwrap()
+    );
+    for b in brands {
+        let id = b["id"].as_str().unwrap();
+        let file: serde_json::Value =
+            serde_json::from_str(&read(&public.join(format!("data/brands/{id}.json")))).unwrap();
+        assert_eq!(file["schema"], "replyrank.brand/1");
+        assert_eq!(file["brand"], *b);
+    }
+    let apple: serde_json::Value =
+        serde_json::from_str(&read(&public.join("data/brands/apple.json"))).unwrap();
+    assert_eq!(apple["still_waiting"][0][0], 60);
+    assert_eq!(
+        apple["reply_times"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>(),
+        89
+    );
+}
+
+#[test]
+fn no_customer_data_reaches_the_site() {
+    let root = site_root();
+    ok(rr(root.path(), &["build"]));
+    // Every customer id and a piece of every customer text of the shipped store.
+    let mut customers = std::collections::BTreeSet::new();
+    let mut texts = Vec::new();
+    for f in files(&root.path().join("data/store"))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+    {
+        for line in read(f).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["inbound"] == true {
+                customers.insert(v["author"].as_str().unwrap().to_string());
+                let text = v["text"].as_str().unwrap_or_default();
+                let words: Vec<&str> = text
+                    .split_whitespace()
+                    .filter(|w| !w.starts_with('@'))
+                    .take(6)
+                    .collect();
+                if words.len() == 6 {
+                    texts.push(words.join(" "));
+                }
+            }
+        }
+    }
+    assert!(customers.len() > 1000 && texts.len() > 1000);
+    // One pass over the output: its tokens, and its text for the phrase checks.
+    let mut all = String::new();
+    for f in files(&root.path().join("public")) {
+        all.push_str(&String::from_utf8_lossy(&std::fs::read(&f).unwrap()));
+        all.push('\n');
+    }
+    let tokens: std::collections::BTreeSet<&str> = all
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|t| t.len() >= 6)
+        .collect();
+    for c in &customers {
+        assert!(
+            !tokens.contains(c.as_str()),
+            "customer id {c} is on the site"
+        );
+    }
+    let finder_input = all.as_bytes();
+    for t in texts.iter().step_by(10) {
+        assert!(
+            memchr::memmem::find(finder_input, t.as_bytes()).is_none(),
+            "customer text {t:?} is on the site"
+        );
+    }
+}
+
+#[test]
+fn snapshots_are_kept_and_the_feed_names_the_moves() {
+    let root = site_root();
+    ok(rr(root.path(), &["build", "--as-of", "2017-11-20"]));
+    ok(rr(root.path(), &["build"]));
+    let public = root.path().join("public");
+    assert!(
+        public.join("archive/2017-11-20/index.html").is_file(),
+        "earlier snapshot kept"
+    );
+    assert!(public.join("archive/2017-12-03/index.html").is_file());
+    let feed = read(&public.join("atom.xml"));
+    assert_eq!(feed.matches("<entry>").count(), 2);
+    assert!(feed.contains("Biggest moves since 2017-11-20:"), "{feed}");
+    let archive = read(&public.join("archive/index.html"));
+    assert!(
+        archive.contains("archive/2017-11-20/index.html")
+            && archive.contains("archive/2017-12-03/index.html")
+    );
+    let check = ok(rr(root.path(), &["check"]));
+    assert!(check.contains("all resolve"), "{check}");
+}
+
+#[test]
+fn same_data_same_site() {
+    let root = site_root();
+    ok(rr(root.path(), &["build", "--output", "a"]));
+    ok(rr(root.path(), &["build", "--output", "b"]));
+    let (a, b) = (files(&root.path().join("a")), files(&root.path().join("b")));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            std::fs::read(x).unwrap(),
+            std::fs::read(y).unwrap(),
+            "{}",
+            x.display()
+        );
+    }
+}
+
+#[test]
+fn a_root_template_overrides_the_built_in_one() {
+    let root = site_root();
+    std::fs::create_dir_all(root.path().join("templates")).unwrap();
+    std::fs::write(
+        root.path().join("templates/404.html"),
+        "{% extends \"base.html\" %}{% block main %}<h1>Nothing here, friend</h1>{% endblock main %}",
+    )
+    .unwrap();
+    ok(rr(root.path(), &["build"]));
+    assert!(read(&root.path().join("public/404.html")).contains("Nothing here, friend"));
+    std::fs::write(root.path().join("templates/404.html"), "{% if %}").unwrap();
+    let out = rr(root.path(), &["check"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("404.html"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
