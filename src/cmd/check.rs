@@ -28,8 +28,11 @@ pub fn run(root: &Path, output: &Path) -> Result<()> {
         );
     }
     let (checked, broken) = replyrank::site::check_links(&output)?;
-    for b in &broken {
+    for b in broken.iter().take(20) {
         eprintln!("broken link in {}: {}", b.page.display(), b.link);
+    }
+    if broken.len() > 20 {
+        eprintln!("… and {} more", broken.len() - 20);
     }
     if !broken.is_empty() {
         bail!("{} of {checked} internal links are broken", broken.len());

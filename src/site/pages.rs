@@ -28,7 +28,11 @@ const TEMPLATES: [(&str, &str); 10] = [
     ("embed.html", include_str!("../../templates/embed.html")),
     ("404.html", include_str!("../../templates/404.html")),
 ];
-const ASSETS: [(&str, &str); 2] = [
+const ASSETS: [(&str, &str); 3] = [
+    (
+        "assets/favicon.svg",
+        include_str!("../../templates/assets/favicon.svg"),
+    ),
     (
         "assets/site.css",
         include_str!("../../templates/assets/site.css"),

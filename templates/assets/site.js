@@ -44,6 +44,6 @@
         row.hidden = !show;
       });
     }
-    form.addEventListener("change", apply);
+    form.querySelectorAll("select[data-filter]").forEach(function (s) { s.addEventListener("change", apply); });
   });
 })();

@@ -1,0 +1,383 @@
+//! The built site in a real browser: Debian's Chromium driven through chromedriver (WebDriver,
+//! spoken here directly over HTTP), against `replyrank serve` on localhost.
+//!
+//! Skipped, saying so, when Chromium or chromedriver is missing, unless
+//! `REPLYRANK_REQUIRE_BROWSER` is set (CI sets it after installing them). Screenshots of the
+//! leaderboard and a brand page in both languages go to `target/screenshots/`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_replyrank");
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn browser() -> Option<(PathBuf, PathBuf)> {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    let driver = PathBuf::from("/usr/bin/chromedriver");
+    match (chromium, driver.exists()) {
+        (Some(c), true) => Some((c, driver)),
+        _ if std::env::var_os("REPLYRANK_REQUIRE_BROWSER").is_some() => {
+            panic!(
+                "REPLYRANK_REQUIRE_BROWSER is set but chromium or chromedriver is missing (apt-get install chromium chromium-driver)"
+            )
+        }
+        _ => {
+            eprintln!(
+                "SKIPPED: the browser test needs Debian's chromium and chromium-driver (.ci/run installs them)"
+            );
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for(port: u16) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "nothing listens on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A child process killed when dropped.
+struct Running(Child);
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A WebDriver session.
+struct Session {
+    port: u16,
+    id: String,
+}
+
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // Read the head, then exactly the body it announces (the driver may keep the connection).
+    let mut response = Vec::new();
+    let mut byte = [0u8; 1];
+    while !response.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        response.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    let payload = if let Some(len) = head.lines().find_map(|l| l.strip_prefix("content-length:")) {
+        let mut body = vec![0u8; len.trim().parse().unwrap()];
+        s.read_exact(&mut body).unwrap();
+        String::from_utf8_lossy(&body).into_owned()
+    } else {
+        let mut rest = String::new();
+        s.read_to_string(&mut rest).unwrap();
+        if head.contains("transfer-encoding: chunked") {
+            dechunk(&rest)
+        } else {
+            rest
+        }
+    };
+    serde_json::from_str(&payload).unwrap_or_else(|e| panic!("{method} {path}: {e}: {payload}"))
+}
+
+fn dechunk(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
+}
+
+impl Session {
+    fn new(driver_port: u16, chromium: &Path, profile: &Path) -> Session {
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--disable-dev-shm-usage", "--window-size=1280,1800", format!("--user-data-dir={}", profile.display())]
+            }
+        }}});
+        let v = http(driver_port, "POST", "/session", Some(&caps));
+        let id = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_string();
+        Session {
+            port: driver_port,
+            id,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let v = http(
+            self.port,
+            method,
+            &format!("/session/{}{path}", self.id),
+            body.as_ref(),
+        );
+        assert!(v["value"].get("error").is_none(), "{method} {path}: {v}");
+        v["value"].clone()
+    }
+
+    fn open(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn js(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+    }
+
+    fn click(&self, css: &str) {
+        let el = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        let id = el[ELEMENT].as_str().unwrap().to_string();
+        self.call("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    /// Browser console entries at level SEVERE since the last call.
+    fn console_errors(&self) -> Vec<String> {
+        let v = self.call("POST", "/se/log", Some(json!({"type": "browser"})));
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    fn screenshot(&self, name: &str) {
+        let png = self.call("GET", "/screenshot", None);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = http(self.port, "DELETE", &format!("/session/{}", self.id), None);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dst = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dst)
+        } else {
+            std::fs::copy(&p, &dst).map(|_| ()).unwrap()
+        }
+    }
+}
+
+/// A site root with the shipped registry, content and store, plus posts with hostile text.
+fn hostile_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_dir(&repo.join("data"), &root.path().join("data"));
+    copy_dir(&repo.join("content"), &root.path().join("content"));
+    let big = "x".repeat(100_000);
+    let texts = [
+        "@AmericanAir <script>alert(1)</script>".to_string(),
+        "@AmericanAir <a href=\"javascript:alert(2)\">click</a> javascript:alert(3)".to_string(),
+        "@AmericanAir \u{202e}gnp.exe\u{202c} \u{2066}isolate\u{2069}".to_string(),
+        format!("@AmericanAir {big}"),
+        "@AmericanAir \"><img src=x onerror=alert(4)>".to_string(),
+    ];
+    let mut lines = String::new();
+    for (i, text) in texts.iter().enumerate() {
+        let post = json!({"source": "twcs", "id": format!("9000{i}"), "author": format!("<b>evil{i}</b>"),
+            "created_at": "2017-12-01T10:00:00Z", "text": text, "mentions": ["AmericanAir"], "inbound": true});
+        lines.push_str(&post.to_string());
+        lines.push('\n');
+    }
+    let file = root.path().join("hostile.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let out = Command::new(BIN)
+        .arg("--root")
+        .arg(root.path())
+        .args(["import", file.to_str().unwrap(), "--format", "jsonl"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    root
+}
+
+#[test]
+fn leaderboard_sorts_filters_and_stays_clean_in_a_real_browser() {
+    let Some((chromium, driver)) = browser() else {
+        return;
+    };
+    let root = hostile_root();
+    let site_port = free_port();
+    let _serve = Running(
+        Command::new(BIN)
+            .arg("--root")
+            .arg(root.path())
+            .args(["serve", "--port", &site_port.to_string()])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let driver_port = free_port();
+    let _driver = Running(
+        Command::new(driver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(site_port);
+    wait_for(driver_port);
+    let profile = tempfile::tempdir().unwrap();
+    let s = Session::new(driver_port, &chromium, profile.path());
+    let base = format!("http://127.0.0.1:{site_port}/");
+
+    s.open(&format!("{base}index.html"));
+    assert!(
+        s.console_errors().is_empty(),
+        "console errors on the leaderboard"
+    );
+    let column = |key: &str| -> Vec<f64> {
+        let v = s.js(&format!(
+            "return Array.from(document.querySelectorAll('table.board tbody tr')).filter(r => !r.hidden).map(r => r.getAttribute('data-{key}'))"
+        ));
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().parse().unwrap_or(f64::INFINITY))
+            .collect()
+    };
+    let ranks = column("rank");
+    assert_eq!(ranks.len(), 15);
+    assert!(
+        ranks.windows(2).all(|w| w[0] <= w[1]),
+        "rank order first: {ranks:?}"
+    );
+    s.click("th[data-key='a24'] button");
+    let a24 = column("a24");
+    assert!(
+        a24.windows(2).all(|w| w[0] >= w[1]),
+        "answered within 24 h, highest first: {a24:?}"
+    );
+    assert_eq!(
+        s.js("return document.querySelector(\"th[data-key='a24']\").getAttribute('aria-sort')"),
+        "descending"
+    );
+    s.click("th[data-key='a24'] button");
+    let a24 = column("a24");
+    assert!(
+        a24.windows(2).all(|w| w[0] <= w[1]),
+        "then lowest first: {a24:?}"
+    );
+    s.click("th[data-key='median'] button");
+    let median = column("median");
+    assert!(
+        median.windows(2).all(|w| w[0] <= w[1]),
+        "median reply, fastest first: {median:?}"
+    );
+    // Filter by category, as a reader would with the select.
+    s.js("const s = document.querySelector(\"select[data-filter='category']\"); s.value = 'airline'; s.dispatchEvent(new Event('change', {bubbles: true}));");
+    let visible = s.js("return Array.from(document.querySelectorAll('table.board tbody tr')).filter(r => !r.hidden).map(r => r.getAttribute('data-category'))");
+    let visible: Vec<&str> = visible
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(visible.len(), 4, "{visible:?}");
+    assert!(visible.iter().all(|c| *c == "airline"));
+    s.screenshot("en-leaderboard");
+
+    for (page, shot) in [
+        ("brand/american-airlines/index.html", "en-brand"),
+        ("fr/index.html", "fr-leaderboard"),
+        ("fr/brand/american-airlines/index.html", "fr-brand"),
+        ("methodology/index.html", "en-methodology"),
+        ("embed/american-airlines/index.html", "en-embed"),
+    ] {
+        s.open(&format!("{base}{page}"));
+        let errors = s.console_errors();
+        assert!(errors.is_empty(), "console errors on {page}: {errors:?}");
+        // Nothing from the hostile posts ran or was injected: our one script, no javascript: links.
+        assert_eq!(
+            s.js("return document.querySelectorAll('script:not([src])').length"),
+            0,
+            "{page}"
+        );
+        assert_eq!(s.js("return document.querySelectorAll('[href^=\"javascript:\"], [src^=\"javascript:\"], [onerror], img[src=x]').length"), 0, "{page}");
+        let text = s
+            .js("return document.body.innerText")
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            !text.contains("alert(") && !text.contains("evil") && !text.contains('\u{202e}'),
+            "{page}"
+        );
+        if page.contains("brand/") {
+            assert_eq!(
+                s.js("return document.querySelectorAll('figure svg title').length"),
+                4,
+                "{page}"
+            );
+        }
+        s.screenshot(shot);
+    }
+    let html_lang = s.js("return document.documentElement.lang");
+    assert_eq!(html_lang, "en");
+}
