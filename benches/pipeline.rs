@@ -19,12 +19,16 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use common::{Measured, run_measured};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde_json::Value;
+
+#[path = "common/mod.rs"]
+mod common;
 
 const SEED: u64 = 0x7477_6373_2017_1031;
 const BRANDS: usize = 108;
@@ -646,86 +650,6 @@ fn write_site(root: &Path) -> std::io::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Measuring child processes
 // ---------------------------------------------------------------------------------------------
-
-struct Measured {
-    wall: Duration,
-    /// Peak resident set size of the child, KiB.
-    maxrss_kib: i64,
-}
-
-impl Measured {
-    fn secs(&self) -> f64 {
-        self.wall.as_secs_f64()
-    }
-    fn rss_mb(&self) -> f64 {
-        self.maxrss_kib as f64 / 1024.0
-    }
-}
-
-/// Runs `cmd` with stdout/stderr to files, reaping it with `wait4` for its own rusage. Exits the
-/// benchmark with the child's stderr when it fails.
-fn run_measured(label: &str, mut cmd: Command, stdout: &Path, stderr: &Path) -> Measured {
-    let open =
-        |p: &Path| File::create(p).unwrap_or_else(|e| panic!("cannot create {}: {e}", p.display()));
-    cmd.stdin(Stdio::null())
-        .stdout(open(stdout))
-        .stderr(open(stderr));
-    let t0 = Instant::now();
-    let child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("{label}: cannot start {:?}: {e}", cmd.get_program()));
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain data; wait4 fills it and status for our own child.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-        if r == pid {
-            break;
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            panic!("{label}: wait4({pid}) failed: {err}");
-        }
-    }
-    let wall = t0.elapsed();
-    // Already reaped: dropping the handle neither waits nor kills.
-    drop(child);
-    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    if !ok {
-        let how = if libc::WIFEXITED(status) {
-            format!("exit status {}", libc::WEXITSTATUS(status))
-        } else if libc::WIFSIGNALED(status) {
-            format!("signal {}", libc::WTERMSIG(status))
-        } else {
-            format!("wait status {status}")
-        };
-        let err = fs::read_to_string(stderr).unwrap_or_default();
-        let out = fs::read_to_string(stdout).unwrap_or_default();
-        eprintln!(
-            "\nFAILED: {label} ({how}) after {:.2} s: {cmd:?}",
-            wall.as_secs_f64()
-        );
-        eprintln!("--- stderr ---\n{}", tail(&err, 4000));
-        eprintln!("--- stdout ---\n{}", tail(&out, 2000));
-        std::process::exit(1);
-    }
-    Measured {
-        wall,
-        maxrss_kib: ru.ru_maxrss,
-    }
-}
-
-fn tail(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut i = s.len() - max;
-    while !s.is_char_boundary(i) {
-        i += 1;
-    }
-    &s[i..]
-}
 
 fn dir_size(p: &Path) -> u64 {
     let Ok(rd) = fs::read_dir(p) else {

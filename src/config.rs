@@ -6,6 +6,7 @@
 //! title = "replyrank"                          # the site's name
 //! languages = ["en", "fr"]                     # the first is served at /, the others at /<lang>/
 //! publisher = "replyrank"                      # who publishes it, for citations
+//! leaderboard_rows = 100                       # ranked brands on the front page (all at /ranking/)
 //!
 //! [ranking]
 //! window_days = 90        # complaints made in the trailing N days up to as-of are ranked
@@ -32,6 +33,7 @@ pub struct Config {
     pub title: String,
     pub publisher: String,
     pub languages: Vec<String>,
+    pub leaderboard_rows: usize,
     pub ranking: Ranking,
     pub sources: BTreeMap<String, SourceConfig>,
 }
@@ -43,6 +45,7 @@ impl Default for Config {
             title: "replyrank".into(),
             publisher: "replyrank".into(),
             languages: vec!["en".into(), "fr".into()],
+            leaderboard_rows: 100,
             ranking: Ranking::default(),
             sources: BTreeMap::new(),
         }

@@ -90,10 +90,17 @@ fn rank_key(score: f64) -> i64 {
 /// Competition ranks (1, 2, 2, 4) of scores, highest first; `None` scores rank last.
 pub fn competition_ranks(scores: &[Option<f64>]) -> Vec<usize> {
     let key = |s: Option<f64>| s.map_or(i64::MIN, rank_key);
-    scores
-        .iter()
-        .map(|&s| 1 + scores.iter().filter(|&&o| key(o) > key(s)).count())
-        .collect()
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(key(scores[i])));
+    let mut ranks = vec![0; scores.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        ranks[i] = if pos > 0 && key(scores[order[pos - 1]]) == key(scores[i]) {
+            ranks[order[pos - 1]]
+        } else {
+            pos + 1
+        };
+    }
+    ranks
 }
 
 /// Times (s) at which a brand's curve is published: 1 min to 7 days, roughly log-spaced.

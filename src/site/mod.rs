@@ -41,6 +41,37 @@ pub fn check_templates(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Removes files under `dir` that are not in `keep`, leaving `archive` (earlier snapshots)
+/// alone, and directories left empty.
+fn remove_stale(
+    dir: &Path,
+    archive: &Path,
+    keep: &std::collections::HashSet<PathBuf>,
+) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path == archive {
+            continue;
+        }
+        if path.is_dir() {
+            remove_stale(&path, archive, keep)?;
+            if std::fs::read_dir(&path)?.next().is_none() {
+                std::fs::remove_dir(&path)?;
+            }
+        } else if !keep.contains(&path) && !is_extra(&path) {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Files written after the pages (archive pages, feed, sitemap): rewritten, not stale.
+fn is_extra(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n == "atom.xml" || n == "sitemap.xml" || n == "robots.txt")
+}
+
 /// What a build wrote.
 pub struct Report {
     pub output: PathBuf,
@@ -93,24 +124,50 @@ pub fn build(root: &Path, opts: &Options) -> Result<Report> {
     pages::downloads(&ctx, &mut site)?;
     clock.step("write downloads");
 
-    // Write: clear the output except earlier snapshots, then the site and its snapshot.
+    // Write the site and its snapshot (in parallel), then remove what an earlier build left
+    // that this one no longer has — never touching earlier snapshots.
     let out = &opts.output;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    for entry in std::fs::read_dir(out)? {
-        let path = entry?.path();
-        if path.file_name().is_some_and(|n| n == "archive") {
-            continue;
-        }
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        }
-        .with_context(|| format!("cannot clear {}", path.display()))?;
-    }
     let snapshot_dir = format!("archive/{snapshot}/");
-    let mut files = 0;
-    let mut write = |path: &str, bytes: &[u8]| -> Result<()> {
+    let mut writes: Vec<(String, &[u8])> = Vec::with_capacity(site.len() * 2 + langs.len());
+    for (path, bytes) in &site {
+        writes.push((path.clone(), bytes));
+        writes.push((format!("{snapshot_dir}{path}"), bytes));
+    }
+    let back: Vec<(String, Vec<u8>)> = langs
+        .iter()
+        .map(|lang| {
+            Ok((
+                format!("{snapshot_dir}{}archive/index.html", lang.prefix),
+                pages::archive_redirect(&ctx, lang)?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    writes.extend(back.iter().map(|(p, b)| (p.clone(), b.as_slice())));
+    let dirs: std::collections::BTreeSet<PathBuf> = writes
+        .iter()
+        .filter_map(|(p, _)| out.join(p).parent().map(Path::to_path_buf))
+        .collect();
+    for dir in &dirs {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    {
+        use rayon::prelude::*;
+        writes.par_iter().try_for_each(|(path, bytes)| {
+            let p = out.join(path);
+            std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))
+        })?;
+    }
+    let mut files = writes.len();
+    let keep: std::collections::HashSet<PathBuf> =
+        writes.iter().map(|(p, _)| out.join(p)).collect();
+    remove_stale(out, &out.join("archive"), &keep)?;
+    clock.step("write pages and snapshot");
+
+    let snapshots = pages::snapshots(out)?;
+    let mut extra = Site::new();
+    pages::archive_and_feeds(&ctx, &snapshots, &site, &mut extra)?;
+    for (path, bytes) in &extra {
         let p = out.join(path);
         if let Some(dir) = p.parent() {
             std::fs::create_dir_all(dir)
@@ -118,31 +175,6 @@ pub fn build(root: &Path, opts: &Options) -> Result<Report> {
         }
         std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
         files += 1;
-        Ok(())
-    };
-    let snapshot_exists = out.join(&snapshot_dir).exists();
-    if snapshot_exists {
-        std::fs::remove_dir_all(out.join(&snapshot_dir))?;
-    }
-    for (path, bytes) in &site {
-        write(path, bytes)?;
-        write(&format!("{snapshot_dir}{path}"), bytes)?;
-    }
-    for lang in &langs {
-        // A snapshot's "archive" link leads back to the live archive page.
-        let back = pages::archive_redirect(&ctx, lang)?;
-        write(
-            &format!("{snapshot_dir}{}archive/index.html", lang.prefix),
-            &back,
-        )?;
-    }
-    clock.step("write pages and snapshot");
-
-    let snapshots = pages::snapshots(out)?;
-    let mut extra = Site::new();
-    pages::archive_and_feeds(&ctx, &snapshots, &site, &mut extra)?;
-    for (path, bytes) in &extra {
-        write(path, bytes)?;
     }
     clock.step("archive, feed, sitemap");
     let pages = site.keys().filter(|p| p.ends_with(".html")).count();

@@ -273,6 +273,8 @@ struct TablePage {
     categories: Vec<Named>,
     countries: Vec<String>,
     rows: Vec<Row>,
+    /// Set when the page shows only the top rows: the link to all of them and what it says.
+    more: Option<(String, String)>,
     unranked: Vec<Unranked>,
     unranked_lead: String,
 }
@@ -305,24 +307,24 @@ impl Ctx<'_> {
                     .get(&b.id)
                     .map(|h| h.iter().rev().take(24).rev().map(|m| m.score).collect())
                     .unwrap_or_default();
+                // The trend in words, first and last month: the cell stays light.
                 let spark_title = self
                     .lb
                     .history
                     .get(&b.id)
                     .map(|h| {
-                        h.iter()
-                            .rev()
-                            .take(24)
-                            .rev()
-                            .map(|m| {
-                                format!(
-                                    "{} {}",
-                                    lang.month(&m.month),
-                                    m.score.map_or("–".into(), |s| lang.decimal(s))
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        let shown: Vec<_> = h.iter().rev().take(24).rev().collect();
+                        let say = |m: &crate::score::MonthEntry| {
+                            format!(
+                                "{} {}",
+                                lang.month(&m.month),
+                                m.score.map_or("–".into(), |s| lang.decimal(s))
+                            )
+                        };
+                        match (shown.first(), shown.last()) {
+                            (Some(a), Some(z)) => format!("{} → {}", say(a), say(z)),
+                            _ => String::new(),
+                        }
                     })
                     .unwrap_or_default();
                 Row {
@@ -400,6 +402,7 @@ impl Ctx<'_> {
         brands: &[&BrandEntry],
         heading: String,
         filters: bool,
+        limit: Option<usize>,
     ) -> Result<Vec<u8>> {
         let ranked: Vec<&BrandEntry> = brands.iter().copied().filter(|b| b.eligible).collect();
         let ranks =
@@ -436,7 +439,23 @@ impl Ctx<'_> {
                 })
                 .collect(),
             countries: countries.iter().map(|c| c.to_string()).collect(),
-            rows: self.rows(lang, page, &with_rank),
+            more: limit.filter(|&n| with_rank.len() > n).map(|n| {
+                (
+                    format!("{root}ranking/index.html"),
+                    lang.t(
+                        "more_ranked",
+                        &[
+                            ("shown", &n.to_string()),
+                            ("ranked", &with_rank.len().to_string()),
+                        ],
+                    ),
+                )
+            }),
+            rows: self.rows(
+                lang,
+                page,
+                &with_rank[..limit.unwrap_or(usize::MAX).min(with_rank.len())],
+            ),
             unranked: brands
                 .iter()
                 .filter(|b| !b.eligible && b.complaints > 0)
@@ -454,7 +473,7 @@ impl Ctx<'_> {
         };
         let base = self.base(lang, page, heading, lead);
         self.render(
-            if page == "index.html" {
+            if page == "index.html" || page == "ranking/index.html" {
                 "index.html"
             } else {
                 "list.html"
@@ -874,6 +893,18 @@ pub fn render(ctx: &Ctx) -> Result<Site> {
                 &all,
                 lang.t("leaderboard_title", &[]),
                 true,
+                Some(ctx.config.leaderboard_rows),
+            )?,
+        );
+        site.insert(
+            format!("{p}ranking/index.html"),
+            ctx.table_page(
+                lang,
+                "ranking/index.html",
+                &all,
+                lang.t("ranking_title", &[]),
+                true,
+                None,
             )?,
         );
         let brand_pages: Vec<(String, Vec<u8>)> = ctx
@@ -944,7 +975,7 @@ pub fn render(ctx: &Ctx) -> Result<Site> {
             let heading = lang.t("category_title", &[("category", &category_name(lang, c))]);
             site.insert(
                 format!("{p}{page}"),
-                ctx.table_page(lang, &page, &members, heading, false)?,
+                ctx.table_page(lang, &page, &members, heading, false, None)?,
             );
         }
         let countries: BTreeSet<&str> = ctx.lb.brands.iter().map(|b| b.country.as_str()).collect();
@@ -955,7 +986,7 @@ pub fn render(ctx: &Ctx) -> Result<Site> {
             let heading = lang.t("country_title", &[("country", cc)]);
             site.insert(
                 format!("{p}{page}"),
-                ctx.table_page(lang, &page, &members, heading, false)?,
+                ctx.table_page(lang, &page, &members, heading, false, None)?,
             );
         }
         let page = "methodology/index.html";
