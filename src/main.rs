@@ -21,6 +21,11 @@ fn main() {
             time_format,
             tz,
         } => cmd::import::run(&cli.root, &files, format, source, columns, time_format, &tz),
+        cli::Command::Collect {
+            brands,
+            sources,
+            since,
+        } => cmd::collect::run(&cli.root, brands, sources, since.as_deref()),
         cli::Command::Score { as_of, output } => {
             cmd::score::run(&cli.root, as_of.as_deref(), &output, cli.verbose)
         }

@@ -1,4 +1,5 @@
 //! One file per subcommand.
 
+pub mod collect;
 pub mod import;
 pub mod score;
