@@ -49,7 +49,8 @@ fn get(server: &Server, limits: Limits) -> Result<Ok, HttpError> {
         .unwrap();
     let client = Client::new(limits).unwrap();
     let url = reqwest::Url::parse(&format!("{}/xrpc/thing?a=1", server.url)).unwrap();
-    rt.block_on(client.get_json::<Ok>(url, None)).map(|r| r.body)
+    rt.block_on(client.get_json::<Ok>(url, None))
+        .map(|r| r.body)
 }
 
 #[test]
@@ -59,7 +60,10 @@ fn retries_a_500_then_succeeds() {
     assert!(body.ok);
     assert_eq!(body.missing, None);
     assert_eq!(s.count.load(Ordering::SeqCst), 2);
-    let ua = s.requests.lock().unwrap()[0].header("user-agent").unwrap().to_string();
+    let ua = s.requests.lock().unwrap()[0]
+        .header("user-agent")
+        .unwrap()
+        .to_string();
     assert_eq!(ua, "replyrank/test (+mailto:test@example.org)");
 }
 
@@ -71,7 +75,10 @@ fn waits_for_retry_after_on_429() {
     let start = Instant::now();
     assert!(get(&s, limits(Duration::from_secs(10))).unwrap().ok);
     let waited = start.elapsed();
-    assert!(waited >= Duration::from_millis(950), "retried after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(950),
+        "retried after {waited:?}"
+    );
     assert!(waited < Duration::from_secs(3), "{waited:?}");
 }
 
@@ -127,7 +134,10 @@ fn client_errors_are_not_retried_and_name_the_api_error() {
     });
     let err = get(&s, limits(Duration::from_secs(10))).unwrap_err();
     assert_eq!(s.count.load(Ordering::SeqCst), 1);
-    assert!(err.to_string().contains("HTTP 400: Profile not found"), "{err}");
+    assert!(
+        err.to_string().contains("HTTP 400: Profile not found"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -148,7 +158,11 @@ fn remaining_zero_pauses_the_host_until_the_reset() {
         client.get_json::<Ok>(url.clone(), None).await.unwrap();
         client.get_json::<Ok>(url, None).await.unwrap();
     });
-    assert!(start.elapsed() >= Duration::from_millis(950), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -175,7 +189,11 @@ fn paces_requests_per_host() {
         while set.join_next().await.is_some() {}
     });
     // 10 requests at 20/s: the last starts 450 ms after the first.
-    assert!(start.elapsed() >= Duration::from_millis(440), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(440),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(client.traffic().requests, 10);
 }
 

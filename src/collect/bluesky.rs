@@ -127,8 +127,9 @@ struct ByteSlice {
 
 #[derive(Deserialize)]
 struct Posts {
+    /// Views, or stubs for posts that are gone or blocked: those are skipped one by one.
     #[serde(default)]
-    posts: Vec<PostView>,
+    posts: Vec<Value>,
 }
 
 #[derive(Deserialize)]
@@ -330,7 +331,12 @@ impl Collector<'_> {
                     }
                 }
             }
-            posts.extend(self.get_posts(&missing).await?.iter().filter_map(|v| self.post(v)));
+            posts.extend(
+                self.get_posts(&missing)
+                    .await?
+                    .iter()
+                    .filter_map(|v| self.post(v)),
+            );
             let done = feed.feed.is_empty() || feed.cursor.is_none() || oldest < floor;
             let entry = self.cursor.feeds.entry("posts".into()).or_default();
             advance(entry, done, top, feed.cursor, floor);
@@ -369,7 +375,7 @@ impl Collector<'_> {
         for chunk in uris.chunks(25) {
             let q: Vec<(&str, &str)> = chunk.iter().map(|u| ("uris", u.as_str())).collect();
             let p: Posts = self.get("app.bsky.feed.getPosts", &q).await?;
-            out.extend(p.posts);
+            out.extend(p.posts.iter().filter_map(post_view));
         }
         Ok(out)
     }
@@ -389,7 +395,8 @@ impl Collector<'_> {
             .cloned()
             .collect();
         for v in self.get_posts(&unknown).await? {
-            self.counts.insert(v.uri.clone(), v.reply_count.unwrap_or(0));
+            self.counts
+                .insert(v.uri.clone(), v.reply_count.unwrap_or(0));
         }
         let grown: Vec<(String, u64)> = self
             .cursor
@@ -420,7 +427,12 @@ impl Collector<'_> {
 
     /// Mentions of the account through search (logged in), newest first, down to the cursor.
     async fn search(&mut self) -> Result<(), Stop> {
-        let feed = self.cursor.feeds.get("mentions").cloned().unwrap_or_default();
+        let feed = self
+            .cursor
+            .feeds
+            .get("mentions")
+            .cloned()
+            .unwrap_or_default();
         let (mut page, floor, mut top) = match feed.walk {
             Some(w) => (
                 Some(w.page),
@@ -468,10 +480,7 @@ impl Collector<'_> {
 
     /// One search request with the run's session, logging in or refreshing as needed.
     async fn search_page(&self, q: &[(&str, &str)]) -> Result<Search, Stop> {
-        let auth = self
-            .ctx
-            .auth_url()
-            .map_err(Stop::Other)?;
+        let auth = self.ctx.auth_url().map_err(Stop::Other)?;
         let url = self.url(&auth, "app.bsky.feed.searchPosts", q);
         let client = self.ctx.client("bluesky");
         let session = self.session(None).await?;
@@ -480,9 +489,11 @@ impl Collector<'_> {
             .await
         {
             Ok(r) => Ok(r.body),
-            Err(HttpError::Status { status: 400 | 401, error: Some(e), .. })
-                if e == "ExpiredToken" || e == "InvalidToken" =>
-            {
+            Err(HttpError::Status {
+                status: 400 | 401,
+                error: Some(e),
+                ..
+            }) if e == "ExpiredToken" || e == "InvalidToken" => {
                 let fresh = self.session(Some(&session)).await?;
                 Ok(client
                     .get_json::<Search>(url, Some(fresh.access.expose()))
@@ -499,10 +510,7 @@ impl Collector<'_> {
         if let Some(why) = &state.failed {
             return Err(Stop::Other(why.clone()));
         }
-        let auth = self
-            .ctx
-            .auth_url()
-            .map_err(Stop::Other)?;
+        let auth = self.ctx.auth_url().map_err(Stop::Other)?;
         let client = self.ctx.client("bluesky");
         match (&state.session, expired) {
             (Some(s), None) => return Ok(s.clone()),
@@ -526,7 +534,12 @@ impl Collector<'_> {
             }
             (None, _) => {}
         }
-        let (handle, password) = self.ctx.secrets.bluesky.clone().expect("checked by the caller");
+        let (handle, password) = self
+            .ctx
+            .secrets
+            .bluesky
+            .clone()
+            .expect("checked by the caller");
         let url = self.url(&auth, "com.atproto.server.createSession", &[]);
         let body = serde_json::json!({"identifier": handle, "password": password.expose()});
         match client.post_json::<SessionBody>(url, None, &body).await {
@@ -565,7 +578,8 @@ impl Collector<'_> {
             .iter()
             .filter_map(|f| {
                 let m = f.features.iter().find(|x| {
-                    x.get("$type").and_then(Value::as_str) == Some("app.bsky.richtext.facet#mention")
+                    x.get("$type").and_then(Value::as_str)
+                        == Some("app.bsky.richtext.facet#mention")
                 })?;
                 if m.get("did").and_then(Value::as_str) == Some(self.did.as_str()) {
                     return Some(self.account.clone());
@@ -612,7 +626,10 @@ fn post_view(v: &Value) -> Option<PostView> {
 
 /// Every post of a thread view, depth first (the root, then its replies).
 fn thread_posts(node: &Value, out: &mut Vec<PostView>) {
-    if let Some(v) = node.get("post").and_then(|p| serde_json::from_value(p.clone()).ok()) {
+    if let Some(v) = node
+        .get("post")
+        .and_then(|p| serde_json::from_value(p.clone()).ok())
+    {
         out.push(v);
     }
     if let Some(replies) = node.get("replies").and_then(Value::as_array) {

@@ -403,7 +403,11 @@ fn api_error(bytes: &[u8]) -> (Option<String>, String) {
         .or_else(|| name.clone())
         .unwrap_or_else(|| {
             let text = String::from_utf8_lossy(bytes);
-            text.chars().take(200).collect::<String>().trim().to_string()
+            text.chars()
+                .take(200)
+                .collect::<String>()
+                .trim()
+                .to_string()
         });
     (name, detail)
 }

@@ -188,7 +188,11 @@ impl Collector<'_> {
             .feeds
             .get("posts")
             .and_then(|f| f.newest.clone());
-        let since = if self.ctx.since.is_some() { None } else { newest };
+        let since = if self.ctx.since.is_some() {
+            None
+        } else {
+            newest
+        };
         self.walk(None, since, None).await?;
         self.threads().await
     }
@@ -248,9 +252,8 @@ impl Collector<'_> {
                     }
                 }
             }
-            let done = r.body.is_empty()
-                || next.is_none()
-                || (since_id.is_none() && oldest < floor);
+            let done =
+                r.body.is_empty() || next.is_none() || (since_id.is_none() && oldest < floor);
             let feed = self.cursor.feeds.entry("posts".into()).or_default();
             if done {
                 let best = match (feed.newest.take(), top.clone()) {
@@ -301,7 +304,10 @@ impl Collector<'_> {
             .collect();
         for chunk in unknown.chunks(20) {
             let q: Vec<(&str, &str)> = chunk.iter().map(|id| ("id[]", id.as_str())).collect();
-            match self.get::<Vec<Status>>(self.url("api/v1/statuses", &q)).await {
+            match self
+                .get::<Vec<Status>>(self.url("api/v1/statuses", &q))
+                .await
+            {
                 Ok(r) => {
                     for s in r.body {
                         self.counts.insert(s.id, s.replies_count);
@@ -362,7 +368,11 @@ impl Collector<'_> {
                 .as_ref()
                 .map(|p| format!("{}:{p}", self.instance).into()),
             text: Some(html_text(&s.content).into()),
-            mentions: s.mentions.iter().map(|m| self.full(&m.acct).into()).collect(),
+            mentions: s
+                .mentions
+                .iter()
+                .map(|m| self.full(&m.acct).into())
+                .collect(),
             inbound: None,
             brand: by_brand.then(|| self.ctx.registry.brands[self.brand].id.clone().into()),
             to_brand: None,
@@ -373,9 +383,7 @@ impl Collector<'_> {
 /// The `max_id` of the `rel="next"` link of a `Link` header.
 fn next_max_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
     let link = headers.get("link")?.to_str().ok()?;
-    let next = link
-        .split(',')
-        .find(|part| part.contains("rel=\"next\""))?;
+    let next = link.split(',').find(|part| part.contains("rel=\"next\""))?;
     let url = next.trim().trim_start_matches('<').split('>').next()?;
     let url = reqwest::Url::parse(url).ok()?;
     url.query_pairs()
@@ -417,7 +425,9 @@ mod tests {
     #[test]
     fn html_to_text() {
         assert_eq!(
-            html_text("<p>Hi <span class=\"h-card\"><a href=\"x\">@<span>shop</span></a></span> &amp; co</p><p>2nd<br>line</p>"),
+            html_text(
+                "<p>Hi <span class=\"h-card\"><a href=\"x\">@<span>shop</span></a></span> &amp; co</p><p>2nd<br>line</p>"
+            ),
             "Hi @shop & co\n2nd\nline"
         );
     }

@@ -289,10 +289,7 @@ fn limits(config: &Config, source: &str, deadline: Instant) -> Limits {
         });
     let contact = c.contact.as_deref().unwrap_or("no contact configured");
     Limits {
-        user_agent: format!(
-            "replyrank/{} (+{contact})",
-            env!("CARGO_PKG_VERSION")
-        ),
+        user_agent: format!("replyrank/{} (+{contact})", env!("CARGO_PKG_VERSION")),
         concurrency: c.concurrency_per_host,
         requests_per_second: rps,
         max_retries: c.max_retries,
@@ -310,7 +307,10 @@ pub fn run(root: &Path, opts: Options) -> Result<Report> {
     let registry = Registry::load(root)?;
     for b in &opts.brands {
         if registry.by_id(b).is_none() {
-            anyhow::bail!("--brand {b}: no brand with this id in {}", crate::registry::FILE_NAME);
+            anyhow::bail!(
+                "--brand {b}: no brand with this id in {}",
+                crate::registry::FILE_NAME
+            );
         }
     }
     for s in &opts.sources {
@@ -431,7 +431,9 @@ pub fn run(root: &Path, opts: Options) -> Result<Report> {
                     outcome,
                 };
                 let line = match &r.outcome {
-                    Outcome::Done => format!("{} {}: {} new posts", r.source, r.account, r.new_posts),
+                    Outcome::Done => {
+                        format!("{} {}: {} new posts", r.source, r.account, r.new_posts)
+                    }
                     Outcome::Stopped(why) => format!(
                         "{} {}: {} new posts; stopped: {why}",
                         r.source, r.account, r.new_posts
@@ -552,7 +554,10 @@ fn spawn_writer(
                     failure = Some(format!("{e:#}"));
                 }
             }
-            for (c, n) in group.into_iter().zip(counts.into_iter().chain(std::iter::repeat(0))) {
+            for (c, n) in group
+                .into_iter()
+                .zip(counts.into_iter().chain(std::iter::repeat(0)))
+            {
                 let _ = c.done.send(match &failure {
                     None => Ok(n),
                     Some(e) => Err(e.clone()),

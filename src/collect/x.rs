@@ -23,7 +23,8 @@ use crate::post::Post;
 pub const DEFAULT_BASE: &str = "https://api.x.com";
 pub const DEFAULT_MAX_POSTS: u64 = 500;
 
-const TWEET_FIELDS: &str = "created_at,conversation_id,in_reply_to_user_id,referenced_tweets,author_id,lang,entities";
+const TWEET_FIELDS: &str =
+    "created_at,conversation_id,in_reply_to_user_id,referenced_tweets,author_id,lang,entities";
 const EXPANSIONS: &str = "author_id,referenced_tweets.id,referenced_tweets.id.author_id";
 const USER_FIELDS: &str = "username,public_metrics";
 
@@ -207,7 +208,11 @@ impl Collector<'_> {
                 self.walk(feed, Some(w.page), w.floor, Some(w.top)).await?;
             }
             let newest = self.cursor.feeds.get(feed).and_then(|f| f.newest.clone());
-            let since = if self.ctx.since.is_some() { None } else { newest };
+            let since = if self.ctx.since.is_some() {
+                None
+            } else {
+                newest
+            };
             self.walk(feed, None, since, None).await?;
         }
         Ok(())
@@ -332,7 +337,9 @@ impl Collector<'_> {
         let author = if by_brand {
             self.account.clone()
         } else {
-            users.get(author_id).map_or(String::new(), |u| u.to_string())
+            users
+                .get(author_id)
+                .map_or(String::new(), |u| u.to_string())
         };
         Some(Post {
             source: "x".into(),
@@ -348,7 +355,12 @@ impl Collector<'_> {
             mentions: t
                 .entities
                 .as_ref()
-                .map(|e| e.mentions.iter().map(|m| m.username.clone().into()).collect())
+                .map(|e| {
+                    e.mentions
+                        .iter()
+                        .map(|m| m.username.clone().into())
+                        .collect()
+                })
                 .unwrap_or_default(),
             inbound: None,
             brand: by_brand.then(|| self.ctx.registry.brands[self.brand].id.clone().into()),

@@ -158,7 +158,10 @@ fn serve(
     let req = Request {
         method,
         path: url.path().to_string(),
-        query: url.query_pairs().map(|(a, b)| (a.into(), b.into())).collect(),
+        query: url
+            .query_pairs()
+            .map(|(a, b)| (a.into(), b.into()))
+            .collect(),
         headers,
         body,
     };
