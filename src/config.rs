@@ -154,7 +154,9 @@ impl Config {
             );
         }
         for (name, s) in &config.sources {
-            if s.requests_per_second.is_some_and(|r| !(r > 0.0)) {
+            if s.requests_per_second
+                .is_some_and(|r| r.is_nan() || r <= 0.0)
+            {
                 bail!(
                     "{}: [sources.{name}] requests_per_second must be more than 0",
                     path.display()

@@ -407,20 +407,24 @@ impl Collector<'_> {
                 (now > t.replies).then(|| (u.clone(), now))
             })
             .collect();
-        for (uri, count) in grown {
+        // Committed ten threads at a time: each commit is a sync to disk.
+        let mut posts = Vec::new();
+        for (i, (uri, count)) in grown.iter().enumerate() {
             let t: Thread = self
                 .get(
                     "app.bsky.feed.getPostThread",
-                    &[("uri", &uri), ("depth", "20"), ("parentHeight", "0")],
+                    &[("uri", uri), ("depth", "20"), ("parentHeight", "0")],
                 )
                 .await?;
             let mut views = Vec::new();
             thread_posts(&t.thread, &mut views);
-            let posts = views.iter().filter_map(|v| self.post(v)).collect();
-            if let Some(o) = self.cursor.open_threads.get_mut(&uri) {
-                o.replies = count;
+            posts.extend(views.iter().filter_map(|v| self.post(v)));
+            if let Some(o) = self.cursor.open_threads.get_mut(uri) {
+                o.replies = *count;
             }
-            self.commit(posts).await?;
+            if i % 10 == 9 || i + 1 == grown.len() {
+                self.commit(std::mem::take(&mut posts)).await?;
+            }
         }
         Ok(())
     }

@@ -331,13 +331,18 @@ impl Collector<'_> {
                 (now > t.replies).then(|| (id.clone(), now))
             })
             .collect();
-        for (id, count) in grown {
-            let posts = self.context(&id).await?;
-            let seen = posts.len() as u64;
-            if let Some(o) = self.cursor.open_threads.get_mut(&id) {
-                o.replies = if count == u64::MAX { seen } else { count };
+        // Committed ten threads at a time: each commit is a sync to disk.
+        let mut posts = Vec::new();
+        for (i, (id, count)) in grown.iter().enumerate() {
+            let thread = self.context(id).await?;
+            let seen = thread.len() as u64;
+            posts.extend(thread);
+            if let Some(o) = self.cursor.open_threads.get_mut(id) {
+                o.replies = if *count == u64::MAX { seen } else { *count };
             }
-            self.commit(posts).await?;
+            if i % 10 == 9 || i + 1 == grown.len() {
+                self.commit(std::mem::take(&mut posts)).await?;
+            }
         }
         Ok(())
     }
