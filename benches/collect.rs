@@ -20,10 +20,11 @@ const BRANDS: usize = 100;
 const LIMIT: usize = 10;
 const LATENCY: Duration = Duration::from_millis(50);
 
+/// A local host, when it accepted each request, and how many it refused.
+type Host = (Server, Arc<Mutex<Vec<Instant>>>, Arc<Mutex<usize>>);
+
 /// A host that allows `LIMIT` requests in any second, and logs when each was accepted.
-fn host(
-    answer: impl Fn(&Request) -> serde_json::Value + Send + Sync + 'static,
-) -> (Server, Arc<Mutex<Vec<Instant>>>, Arc<Mutex<usize>>) {
+fn host(answer: impl Fn(&Request) -> serde_json::Value + Send + Sync + 'static) -> Host {
     let window: Arc<Mutex<VecDeque<Instant>>> = Arc::default();
     let accepted: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let refused: Arc<Mutex<usize>> = Arc::default();
