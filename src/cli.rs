@@ -74,6 +74,19 @@ pub enum Command {
         #[arg(long, default_value_t = 1111)]
         port: u16,
     },
+    /// Fetch new public posts around each brand's accounts (Bluesky, Mastodon, X) into the store
+    Collect {
+        /// Only this brand (registry id); repeatable
+        #[arg(long = "brand")]
+        brands: Vec<String>,
+        /// Only this source (bluesky, mastodon, x); repeatable
+        #[arg(long = "source")]
+        sources: Vec<String>,
+        /// Fetch back to this date (RFC 3339 or a date) even past the saved cursors (a backfill);
+        /// default: from the cursors, or the ranking window on a first run
+        #[arg(long)]
+        since: Option<String>,
+    },
     /// Score every brand and write public/data/leaderboard.json
     Score {
         /// The instant the figures are computed at (RFC 3339 or a date); default: the newest post

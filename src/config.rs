@@ -16,7 +16,31 @@
 //!
 //! [sources.app-store]     # any source by name (twcs, x, bluesky, mastodon, or a pairs source)
 //! coverage = "Reviews with developer replies; reviews deleted by their author are not seen."
+//!
+//! [collect]               # live collection (`replyrank collect`); defaults shown
+//! contact = "mailto:you@example.org"  # sent in the User-Agent: replyrank/<version> (+contact)
+//! time_budget_s = 1800    # the run stops cleanly after this; the next run resumes
+//! concurrency_per_host = 4  # requests in flight per host
+//! max_retries = 4         # retries on 429, 5xx, timeouts, cut-off bodies (backoff with jitter)
+//! backoff_ms = 500        # first backoff, doubled per retry, at most 60 s
+//! timeout_ms = 30000      # per request
+//!
+//! [sources.bluesky]       # collect sources also take:
+//! base_url = "https://public.api.bsky.app"  # AppView for public reads (tests: a local server)
+//! auth_url = "https://bsky.social"           # Bluesky only: login and search (with credentials)
+//! requests_per_second = 5 # per host; default 5 for bluesky, 1 for mastodon and x
+//!
+//! [sources.mastodon]
+//! base_url = "http://127.0.0.1:8080"  # replaces every account's home instance (tests only)
+//!
+//! [sources.x]
+//! base_url = "https://api.x.com"
+//! max_posts_per_run = 500 # X bills per post read: the run stops cleanly at this many
 //! ```
+//!
+//! The coverage statement of `bluesky` depends on what the last `collect` could see (with or
+//! without search credentials): it is kept in `data/state/coverage.json` and used unless
+//! `[sources.bluesky] coverage` is set.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,6 +60,35 @@ pub struct Config {
     pub leaderboard_rows: usize,
     pub ranking: Ranking,
     pub sources: BTreeMap<String, SourceConfig>,
+    pub collect: Collect,
+    /// Coverage statements recorded by the last collection (`data/state/coverage.json`).
+    #[serde(skip)]
+    pub collected_coverage: BTreeMap<String, String>,
+}
+
+/// `[collect]`: limits of live collection (see the module doc for defaults).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Collect {
+    pub contact: Option<String>,
+    pub time_budget_s: u64,
+    pub concurrency_per_host: usize,
+    pub max_retries: u32,
+    pub backoff_ms: u64,
+    pub timeout_ms: u64,
+}
+
+impl Default for Collect {
+    fn default() -> Collect {
+        Collect {
+            contact: None,
+            time_budget_s: 1800,
+            concurrency_per_host: 4,
+            max_retries: 4,
+            backoff_ms: 500,
+            timeout_ms: 30_000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -48,6 +101,8 @@ impl Default for Config {
             leaderboard_rows: 100,
             ranking: Ranking::default(),
             sources: BTreeMap::new(),
+            collect: Collect::default(),
+            collected_coverage: BTreeMap::new(),
         }
     }
 }
@@ -80,18 +135,30 @@ impl Default for Ranking {
 pub struct SourceConfig {
     /// What this source can and cannot see, shown next to every figure built from it.
     pub coverage: Option<String>,
+    /// Collect sources: the API's base URL (Mastodon: replaces every account's home instance).
+    pub base_url: Option<String>,
+    /// Bluesky: where to log in and search when credentials are set.
+    pub auth_url: Option<String>,
+    /// Collect sources: requests per second per host.
+    pub requests_per_second: Option<f64>,
+    /// X: posts read per run at most (X bills per post read).
+    pub max_posts_per_run: Option<u64>,
 }
 
 impl Config {
     /// Reads `replyrank.toml` in `root`; a missing file means all defaults.
     pub fn load(root: &Path) -> Result<Config> {
         let path = root.join(FILE_NAME);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+        let mut config = match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text, &path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        Config::parse(&text, &path)
+        // What the last collection could see; a damaged file only loses this refinement.
+        if let Ok(text) = std::fs::read_to_string(root.join(crate::collect::COVERAGE_FILE)) {
+            config.collected_coverage = serde_json::from_str(&text).unwrap_or_default();
+        }
+        Ok(config)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
@@ -128,7 +195,21 @@ impl Config {
         if !config.base_url.ends_with('/') {
             config.base_url.push('/');
         }
-        for name in config.sources.keys() {
+        if config.collect.concurrency_per_host == 0 {
+            bail!(
+                "{}: [collect] concurrency_per_host must be at least 1",
+                path.display()
+            );
+        }
+        for (name, s) in &config.sources {
+            if s.requests_per_second
+                .is_some_and(|r| r.is_nan() || r <= 0.0)
+            {
+                bail!(
+                    "{}: [sources.{name}] requests_per_second must be more than 0",
+                    path.display()
+                );
+            }
             if !crate::source::is_valid_name(name) {
                 bail!(
                     "{}: [sources.{name}]: a source name is lowercase letters, digits and '-'",
@@ -144,6 +225,7 @@ impl Config {
         self.sources
             .get(source)
             .and_then(|s| s.coverage.clone())
+            .or_else(|| self.collected_coverage.get(source).cloned())
             .or_else(|| crate::source::builtin_coverage(source).map(str::to_string))
             .unwrap_or_else(|| crate::source::DEFAULT_COVERAGE.to_string())
     }

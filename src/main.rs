@@ -28,6 +28,11 @@ fn main() {
         } => cmd::build::run(&cli.root, &output, base_url, as_of.as_deref(), cli.verbose),
         cli::Command::Check { output } => cmd::check::run(&cli.root, &output),
         cli::Command::Serve { output, port } => cmd::serve::run(&cli.root, &output, port),
+        cli::Command::Collect {
+            brands,
+            sources,
+            since,
+        } => cmd::collect::run(&cli.root, brands, sources, since.as_deref()),
         cli::Command::Score { as_of, output } => {
             cmd::score::run(&cli.root, as_of.as_deref(), &output, cli.verbose)
         }

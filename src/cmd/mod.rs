@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod check;
+pub mod collect;
 pub mod import;
 pub mod score;
 pub mod serve;

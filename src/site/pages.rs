@@ -383,12 +383,19 @@ impl Ctx<'_> {
             .iter()
             .filter(|s| used.contains(s.name.as_str()))
             .map(|s| {
-                let configured = self
+                // The config's own text, or what the last collection recorded when it differs
+                // from the built-in statement; else the built-in statement in this language.
+                let builtin = crate::source::builtin_coverage(&s.name);
+                let specific = self
                     .config
                     .sources
                     .get(&s.name)
-                    .and_then(|c| c.coverage.clone());
-                configured
+                    .and_then(|c| c.coverage.clone())
+                    .or_else(|| {
+                        let recorded = self.config.collected_coverage.get(&s.name);
+                        recorded.filter(|c| Some(c.as_str()) != builtin).cloned()
+                    });
+                specific
                     .or_else(|| lang.strings.get(&format!("coverage_{}", s.name)).cloned())
                     .unwrap_or_else(|| s.coverage.clone())
             })

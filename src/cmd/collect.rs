@@ -1,0 +1,63 @@
+//! `replyrank collect [--brand ID]… [--source NAME]… [--since DATE]`
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use replyrank::collect::{self, Options, Secrets};
+
+pub fn run(
+    root: &Path,
+    brands: Vec<String>,
+    sources: Vec<String>,
+    since: Option<&str>,
+) -> Result<()> {
+    let since = since
+        .map(|s| {
+            replyrank::time::parse_rfc3339(s).or_else(|_| {
+                s.parse::<jiff::civil::Date>()
+                    .map_err(|e| e.to_string())
+                    .and_then(|d| {
+                        jiff::tz::TimeZone::UTC
+                            .to_timestamp(d.at(0, 0, 0, 0))
+                            .map(|t| t.as_second())
+                            .map_err(|e| e.to_string())
+                    })
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "--since {s:?}: expected an RFC 3339 instant or a date (2025-01-31)"
+                        )
+                    })
+            })
+        })
+        .transpose()?;
+    let report = collect::run(
+        root,
+        Options {
+            brands,
+            sources,
+            since,
+            secrets: Secrets::from_env(),
+            progress: true,
+        },
+    )?;
+    let t = report.traffic;
+    println!(
+        "collected {} new posts from {} accounts in {:.1} s: {} requests, {} retries, {} throttled",
+        report.new_posts(),
+        report.accounts.len(),
+        report.elapsed.as_secs_f64(),
+        t.requests,
+        t.retries,
+        t.throttled
+    );
+    let failed = report.failed();
+    if failed > 0 {
+        bail!(
+            "{failed} of {} accounts failed (see above); everything fetched is stored and the \
+             next run resumes from the saved cursors",
+            report.accounts.len()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,670 @@
+//! Bluesky (AT Protocol AppView, default `https://public.api.bsky.app`, no key).
+//!
+//! Per brand account: the handle's DID (`app.bsky.actor.getProfile`, once: kept in the cursor);
+//! the brand's posts and replies, newest first, down to the cursor
+//! (`app.bsky.feed.getAuthorFeed`, `filter=posts_with_replies`): each reply comes with its
+//! parent and root, which are stored too (the complaint it answers); parents the feed could not
+//! inline are fetched with `app.bsky.feed.getPosts` (25 a call). Brand posts inside the ranking
+//! window are open threads: their reply counts are re-read with `getPosts` on every run and a
+//! thread whose count grew is fetched whole (`app.bsky.feed.getPostThread`), so customers'
+//! replies under brand posts, late ones included, are stored.
+//!
+//! With `REPLYRANK_BLUESKY_HANDLE` and `REPLYRANK_BLUESKY_APP_PASSWORD`, one session per run
+//! (`com.atproto.server.createSession` at `auth_url`, refreshed with `refreshSession` when it
+//! expires) searches mentions of the account (`app.bsky.feed.searchPosts?mentions=<did>`), so
+//! complaints the brand never answered are seen too. Without them the coverage is thread-scoped.
+//!
+//! Ids are AT-URIs (`at://did/app.bsky.feed.post/rkey`); authors are handles; mentions come from
+//! mention facets (the handle as written, or the brand's handle for its own DID).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::cursor::{AccountCursor, Feed, OpenThread, Walk};
+use super::http::HttpError;
+use super::{Ctx, Outcome, Secret, outcome_of, time};
+use crate::post::Post;
+
+pub const DEFAULT_BASE: &str = "https://public.api.bsky.app";
+pub const DEFAULT_AUTH: &str = "https://bsky.social";
+
+pub const COVERAGE_THREADS: &str = "Thread-scoped: replies under the brand's posts and posts the brand answered; \
+     standalone mentions the brand never answered are not seen.";
+pub const COVERAGE_WITH_SEARCH: &str = "Mentions of the brand's accounts (Bluesky search), replies under the brand's posts \
+     and posts the brand answered; posts deleted before the run are not seen.";
+
+/// The run's one Bluesky session (only with credentials).
+#[derive(Default)]
+pub struct SessionState {
+    session: Option<Session>,
+    /// Why logging in failed: reported once per account, not retried.
+    failed: Option<String>,
+}
+
+#[derive(Clone)]
+struct Session {
+    access: Secret,
+    refresh: Secret,
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    did: String,
+}
+
+#[derive(Deserialize)]
+struct AuthorFeed {
+    #[serde(default)]
+    feed: Vec<FeedItem>,
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct FeedItem {
+    post: PostView,
+    reply: Option<ReplyRef>,
+    reason: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ReplyRef {
+    parent: Option<Value>,
+    root: Option<Value>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct PostView {
+    uri: String,
+    author: Author,
+    record: Record,
+    indexed_at: Option<String>,
+    reply_count: Option<u64>,
+}
+
+#[derive(Deserialize, Clone)]
+struct Author {
+    did: String,
+    handle: String,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    created_at: Option<String>,
+    #[serde(default)]
+    text: String,
+    reply: Option<RecordReply>,
+    #[serde(default)]
+    facets: Vec<Facet>,
+}
+
+#[derive(Deserialize, Clone)]
+struct RecordReply {
+    parent: StrongRef,
+}
+
+#[derive(Deserialize, Clone)]
+struct StrongRef {
+    uri: String,
+}
+
+#[derive(Deserialize, Clone)]
+struct Facet {
+    index: ByteSlice,
+    #[serde(default)]
+    features: Vec<Value>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct ByteSlice {
+    byte_start: usize,
+    byte_end: usize,
+}
+
+#[derive(Deserialize)]
+struct Posts {
+    /// Views, or stubs for posts that are gone or blocked: those are skipped one by one.
+    #[serde(default)]
+    posts: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct Search {
+    #[serde(default)]
+    posts: Vec<PostView>,
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Thread {
+    thread: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionBody {
+    access_jwt: String,
+    refresh_jwt: String,
+}
+
+enum Stop {
+    Http(HttpError),
+    Other(String),
+}
+
+impl From<HttpError> for Stop {
+    fn from(e: HttpError) -> Stop {
+        Stop::Http(e)
+    }
+}
+
+impl From<String> for Stop {
+    fn from(e: String) -> Stop {
+        Stop::Other(e)
+    }
+}
+
+struct Collector<'c> {
+    ctx: &'c Ctx,
+    brand: usize,
+    account: String,
+    cursor: AccountCursor,
+    base: reqwest::Url,
+    did: String,
+    new: usize,
+    /// Reply counts of brand posts read this run.
+    counts: BTreeMap<String, u64>,
+}
+
+/// Collects one brand account; returns the new posts stored and how it ended.
+pub async fn collect(
+    ctx: &Ctx,
+    brand: usize,
+    account: &str,
+    cursor: AccountCursor,
+) -> (usize, Outcome) {
+    let base = match ctx.base_url("bluesky", DEFAULT_BASE) {
+        Ok(b) => b,
+        Err(e) => return (0, Outcome::Failed(e)),
+    };
+    let mut c = Collector {
+        ctx,
+        brand,
+        account: account.trim_start_matches('@').to_string(),
+        cursor,
+        base,
+        did: String::new(),
+        new: 0,
+        counts: BTreeMap::new(),
+    };
+    match c.run().await {
+        Ok(()) => (c.new, Outcome::Done),
+        Err(Stop::Http(e)) => (c.new, outcome_of(e)),
+        Err(Stop::Other(e)) => (c.new, Outcome::Failed(e)),
+    }
+}
+
+impl Collector<'_> {
+    fn url(&self, base: &reqwest::Url, method: &str, query: &[(&str, &str)]) -> reqwest::Url {
+        let mut u = base.join(&format!("xrpc/{method}")).expect("a valid path");
+        u.query_pairs_mut().extend_pairs(query);
+        u
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, HttpError> {
+        let url = self.url(&self.base, method, query);
+        Ok(self
+            .ctx
+            .client("bluesky")
+            .get_json::<T>(url, None)
+            .await?
+            .body)
+    }
+
+    async fn commit(&mut self, posts: Vec<Post<'static>>) -> Result<(), Stop> {
+        self.new += self
+            .ctx
+            .commit("bluesky", &self.account, posts, &self.cursor)
+            .await?;
+        Ok(())
+    }
+
+    async fn run(&mut self) -> Result<(), Stop> {
+        self.did = match &self.cursor.account_id {
+            Some(d) => d.clone(),
+            None => {
+                let p: Profile = self
+                    .get("app.bsky.actor.getProfile", &[("actor", &self.account)])
+                    .await
+                    .map_err(|e| match e.status() {
+                        Some(400 | 404) => Stop::Other(format!(
+                            "{e}; is {:?} the account's current handle? Fix it in {}",
+                            self.account,
+                            crate::registry::FILE_NAME
+                        )),
+                        _ => Stop::Http(e),
+                    })?;
+                self.cursor.account_id = Some(p.did.clone());
+                p.did
+            }
+        };
+        self.walk_posts().await?;
+        self.threads().await?;
+        if self.ctx.secrets.bluesky.is_some() {
+            self.search().await?;
+        }
+        Ok(())
+    }
+
+    /// The brand's own posts and replies, newest first: a walk cut short first, then a new one.
+    async fn walk_posts(&mut self) -> Result<(), Stop> {
+        let feed = self.cursor.feeds.get("posts").cloned().unwrap_or_default();
+        if let Some(w) = feed.walk {
+            let floor = w.floor.as_deref().and_then(time).unwrap_or(i64::MIN);
+            self.walk_from(Some(w.page), floor, time(&w.top)).await?;
+        }
+        let newest = self
+            .cursor
+            .feeds
+            .get("posts")
+            .and_then(|f| f.newest.as_deref())
+            .and_then(time);
+        let floor = self.ctx.floor(newest);
+        self.walk_from(None, floor, None).await
+    }
+
+    async fn walk_from(
+        &mut self,
+        mut page: Option<String>,
+        floor: i64,
+        mut top: Option<i64>,
+    ) -> Result<(), Stop> {
+        loop {
+            let mut q = vec![
+                ("actor", self.did.as_str()),
+                ("filter", "posts_with_replies"),
+                ("limit", "100"),
+            ];
+            if let Some(p) = &page {
+                q.push(("cursor", p));
+            }
+            let feed: AuthorFeed = self.get("app.bsky.feed.getAuthorFeed", &q).await?;
+            let mut posts = Vec::new();
+            let mut missing = Vec::new();
+            let mut oldest = i64::MAX;
+            for item in &feed.feed {
+                if item.reason.is_some() {
+                    continue; // reposts and the pinned post: not in time order, not the brand's words
+                }
+                let Some(t) = sort_time(&item.post) else {
+                    continue;
+                };
+                oldest = oldest.min(t);
+                top = Some(top.map_or(t, |x| x.max(t)));
+                if t < floor {
+                    continue;
+                }
+                let Some(p) = self.post(&item.post) else {
+                    continue;
+                };
+                self.open_thread(&item.post, p.created_at);
+                posts.push(p);
+                if let Some(r) = &item.reply {
+                    for (i, v) in [&r.parent, &r.root].into_iter().enumerate() {
+                        match v.as_ref().and_then(post_view) {
+                            Some(view) => posts.extend(self.post(&view)),
+                            None if i == 0 => {
+                                if let Some(rr) = &item.post.record.reply {
+                                    missing.push(rr.parent.uri.clone());
+                                }
+                            }
+                            None => {}
+                        }
+                    }
+                }
+            }
+            posts.extend(
+                self.get_posts(&missing)
+                    .await?
+                    .iter()
+                    .filter_map(|v| self.post(v)),
+            );
+            let done = feed.feed.is_empty() || feed.cursor.is_none() || oldest < floor;
+            let entry = self.cursor.feeds.entry("posts".into()).or_default();
+            advance(entry, done, top, feed.cursor, floor);
+            self.commit(posts).await?;
+            if done {
+                return Ok(());
+            }
+            page = self
+                .cursor
+                .feeds
+                .get("posts")
+                .and_then(|f| f.walk.as_ref())
+                .map(|w| w.page.clone());
+        }
+    }
+
+    /// Notes a brand post inside the window as an open thread, with its current reply count.
+    fn open_thread(&mut self, view: &PostView, created_at: i64) {
+        if view.author.did != self.did || created_at < self.ctx.window_floor {
+            return;
+        }
+        self.cursor
+            .open_threads
+            .entry(view.uri.clone())
+            .or_insert_with(|| OpenThread {
+                created_at: crate::time::format_rfc3339(created_at),
+                replies: 0,
+            });
+        self.counts
+            .insert(view.uri.clone(), view.reply_count.unwrap_or(0));
+    }
+
+    /// Posts by URI, 25 a call.
+    async fn get_posts(&self, uris: &[String]) -> Result<Vec<PostView>, HttpError> {
+        let mut out = Vec::new();
+        for chunk in uris.chunks(25) {
+            let q: Vec<(&str, &str)> = chunk.iter().map(|u| ("uris", u.as_str())).collect();
+            let p: Posts = self.get("app.bsky.feed.getPosts", &q).await?;
+            out.extend(p.posts.iter().filter_map(post_view));
+        }
+        Ok(out)
+    }
+
+    /// Re-checks the open threads: drops those outside the window, re-reads the reply counts of
+    /// the ones not seen this run, and fetches every thread whose count grew.
+    async fn threads(&mut self) -> Result<(), Stop> {
+        let floor = self.ctx.window_floor;
+        self.cursor
+            .open_threads
+            .retain(|_, t| time(&t.created_at).is_some_and(|c| c >= floor));
+        let unknown: Vec<String> = self
+            .cursor
+            .open_threads
+            .keys()
+            .filter(|u| !self.counts.contains_key(*u))
+            .cloned()
+            .collect();
+        for v in self.get_posts(&unknown).await? {
+            self.counts
+                .insert(v.uri.clone(), v.reply_count.unwrap_or(0));
+        }
+        let grown: Vec<(String, u64)> = self
+            .cursor
+            .open_threads
+            .iter()
+            .filter_map(|(u, t)| {
+                let now = *self.counts.get(u)?;
+                (now > t.replies).then(|| (u.clone(), now))
+            })
+            .collect();
+        // Committed ten threads at a time: each commit is a sync to disk.
+        let mut posts = Vec::new();
+        for (i, (uri, count)) in grown.iter().enumerate() {
+            let t: Thread = self
+                .get(
+                    "app.bsky.feed.getPostThread",
+                    &[("uri", uri), ("depth", "20"), ("parentHeight", "0")],
+                )
+                .await?;
+            let mut views = Vec::new();
+            thread_posts(&t.thread, &mut views);
+            posts.extend(views.iter().filter_map(|v| self.post(v)));
+            if let Some(o) = self.cursor.open_threads.get_mut(uri) {
+                o.replies = *count;
+            }
+            if i % 10 == 9 || i + 1 == grown.len() {
+                self.commit(std::mem::take(&mut posts)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Mentions of the account through search (logged in), newest first, down to the cursor.
+    async fn search(&mut self) -> Result<(), Stop> {
+        let feed = self
+            .cursor
+            .feeds
+            .get("mentions")
+            .cloned()
+            .unwrap_or_default();
+        let (mut page, floor, mut top) = match feed.walk {
+            Some(w) => (
+                Some(w.page),
+                w.floor.as_deref().and_then(time).unwrap_or(i64::MIN),
+                time(&w.top),
+            ),
+            None => (
+                None,
+                self.ctx.floor(feed.newest.as_deref().and_then(time)),
+                None,
+            ),
+        };
+        loop {
+            let since = crate::time::format_rfc3339(floor.max(0));
+            let mut q = vec![
+                ("q", "*"),
+                ("mentions", self.did.as_str()),
+                ("since", since.as_str()),
+                ("sort", "latest"),
+                ("limit", "100"),
+            ];
+            if let Some(p) = &page {
+                q.push(("cursor", p));
+            }
+            let s: Search = self.search_page(&q).await?;
+            let mut oldest = i64::MAX;
+            let mut posts = Vec::new();
+            for v in &s.posts {
+                if let Some(t) = sort_time(v) {
+                    oldest = oldest.min(t);
+                    top = Some(top.map_or(t, |x| x.max(t)));
+                }
+                posts.extend(self.post(v));
+            }
+            let done = s.posts.is_empty() || s.cursor.is_none() || oldest < floor;
+            let entry = self.cursor.feeds.entry("mentions".into()).or_default();
+            advance(entry, done, top, s.cursor.clone(), floor);
+            self.commit(posts).await?;
+            if done {
+                return Ok(());
+            }
+            page = s.cursor;
+        }
+    }
+
+    /// One search request with the run's session, logging in or refreshing as needed.
+    async fn search_page(&self, q: &[(&str, &str)]) -> Result<Search, Stop> {
+        let auth = self.ctx.auth_url().map_err(Stop::Other)?;
+        let url = self.url(&auth, "app.bsky.feed.searchPosts", q);
+        let client = self.ctx.client("bluesky");
+        let session = self.session(None).await?;
+        match client
+            .get_json::<Search>(url.clone(), Some(session.access.expose()))
+            .await
+        {
+            Ok(r) => Ok(r.body),
+            Err(HttpError::Status {
+                status: 400 | 401,
+                error: Some(e),
+                ..
+            }) if e == "ExpiredToken" || e == "InvalidToken" => {
+                let fresh = self.session(Some(&session)).await?;
+                Ok(client
+                    .get_json::<Search>(url, Some(fresh.access.expose()))
+                    .await?
+                    .body)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The run's session: created once; refreshed when `expired` is the one in use.
+    async fn session(&self, expired: Option<&Session>) -> Result<Session, Stop> {
+        let mut state = self.ctx.bluesky_session.lock().await;
+        if let Some(why) = &state.failed {
+            return Err(Stop::Other(why.clone()));
+        }
+        let auth = self.ctx.auth_url().map_err(Stop::Other)?;
+        let client = self.ctx.client("bluesky");
+        match (&state.session, expired) {
+            (Some(s), None) => return Ok(s.clone()),
+            (Some(s), Some(old)) if s.access.expose() != old.access.expose() => {
+                return Ok(s.clone());
+            }
+            (Some(s), Some(_)) => {
+                let url = self.url(&auth, "com.atproto.server.refreshSession", &[]);
+                let r = client
+                    .post_json::<SessionBody>(url, Some(s.refresh.expose()), &Value::Null)
+                    .await;
+                if let Ok(r) = r {
+                    let fresh = Session {
+                        access: Secret::new(r.body.access_jwt),
+                        refresh: Secret::new(r.body.refresh_jwt),
+                    };
+                    state.session = Some(fresh.clone());
+                    return Ok(fresh);
+                }
+                // A refresh token can expire too: log in again below.
+            }
+            (None, _) => {}
+        }
+        let (handle, password) = self
+            .ctx
+            .secrets
+            .bluesky
+            .clone()
+            .expect("checked by the caller");
+        let url = self.url(&auth, "com.atproto.server.createSession", &[]);
+        let body = serde_json::json!({"identifier": handle, "password": password.expose()});
+        match client.post_json::<SessionBody>(url, None, &body).await {
+            Ok(r) => {
+                let s = Session {
+                    access: Secret::new(r.body.access_jwt),
+                    refresh: Secret::new(r.body.refresh_jwt),
+                };
+                state.session = Some(s.clone());
+                Ok(s)
+            }
+            Err(HttpError::Budget) => Err(Stop::Http(HttpError::Budget)),
+            Err(e) => {
+                let why = format!(
+                    "cannot log in to Bluesky as {handle} ({e}); check REPLYRANK_BLUESKY_HANDLE \
+                     and REPLYRANK_BLUESKY_APP_PASSWORD (an app password, not the account's)"
+                );
+                state.failed = Some(why.clone());
+                Err(Stop::Other(why))
+            }
+        }
+    }
+
+    /// A post view as a store post; `None` when it has no usable time.
+    fn post(&self, v: &PostView) -> Option<Post<'static>> {
+        let created_at = v
+            .record
+            .created_at
+            .as_deref()
+            .and_then(time)
+            .or_else(|| v.indexed_at.as_deref().and_then(time))?;
+        let by_brand = v.author.did == self.did;
+        let mentions = v
+            .record
+            .facets
+            .iter()
+            .filter_map(|f| {
+                let m = f.features.iter().find(|x| {
+                    x.get("$type").and_then(Value::as_str)
+                        == Some("app.bsky.richtext.facet#mention")
+                })?;
+                if m.get("did").and_then(Value::as_str) == Some(self.did.as_str()) {
+                    return Some(self.account.clone());
+                }
+                let text = v.record.text.get(f.index.byte_start..f.index.byte_end)?;
+                Some(text.trim_start_matches('@').to_string())
+            })
+            .map(std::borrow::Cow::Owned)
+            .collect();
+        Some(Post {
+            source: "bluesky".into(),
+            id: v.uri.clone().into(),
+            author: if by_brand {
+                self.account.clone().into()
+            } else {
+                v.author.handle.clone().into()
+            },
+            created_at,
+            reply_to: v.record.reply.as_ref().map(|r| r.parent.uri.clone().into()),
+            text: Some(v.record.text.clone().into()),
+            mentions,
+            inbound: None,
+            brand: by_brand.then(|| self.ctx.registry.brands[self.brand].id.clone().into()),
+            to_brand: None,
+        })
+    }
+}
+
+/// The instant a feed is ordered by: when the AppView indexed the post, else its own time.
+fn sort_time(v: &PostView) -> Option<i64> {
+    v.indexed_at
+        .as_deref()
+        .and_then(time)
+        .or_else(|| v.record.created_at.as_deref().and_then(time))
+}
+
+/// A full post view from a union (`#postView`, `#notFoundPost`, `#blockedPost`…), if it is one.
+fn post_view(v: &Value) -> Option<PostView> {
+    match v.get("$type").and_then(Value::as_str) {
+        None | Some("app.bsky.feed.defs#postView") => serde_json::from_value(v.clone()).ok(),
+        Some(_) => None,
+    }
+}
+
+/// Every post of a thread view, depth first (the root, then its replies).
+fn thread_posts(node: &Value, out: &mut Vec<PostView>) {
+    if let Some(v) = node
+        .get("post")
+        .and_then(|p| serde_json::from_value(p.clone()).ok())
+    {
+        out.push(v);
+    }
+    if let Some(replies) = node.get("replies").and_then(Value::as_array) {
+        for r in replies {
+            thread_posts(r, out);
+        }
+    }
+}
+
+/// Moves a feed's cursor after a page: on to `next`, or, when the walk is done, to its top.
+pub(super) fn advance(
+    feed: &mut Feed,
+    done: bool,
+    top: Option<i64>,
+    next: Option<String>,
+    floor: i64,
+) {
+    let top = top.map(crate::time::format_rfc3339);
+    if done {
+        let newest = feed.newest.as_deref().and_then(time);
+        let walked = top.as_deref().and_then(time);
+        feed.newest = match (newest, walked) {
+            (Some(a), Some(b)) => Some(crate::time::format_rfc3339(a.max(b))),
+            (a, b) => a.or(b).map(crate::time::format_rfc3339),
+        };
+        feed.walk = None;
+    } else if let (Some(top), Some(page)) = (top, next) {
+        feed.walk = Some(Walk {
+            top,
+            page,
+            floor: Some(crate::time::format_rfc3339(floor.max(0))),
+        });
+    }
+}
