@@ -330,7 +330,7 @@ fn all_text(root: &Path) -> String {
 }
 
 #[test]
-fn collect_fills_the_store_and_score_ranks_with_coverage_labels() {
+fn collect_fills_the_store_and_build_ranks_with_coverage_labels() {
     let server = api(Arc::default());
     let root = site(&server, "");
     let log = ok(&collect(
@@ -448,6 +448,38 @@ fn collect_fills_the_store_and_score_ranks_with_coverage_labels() {
     );
     assert!(coverage("mastodon").starts_with("Thread-scoped"));
     assert!(coverage("x").contains("X API"));
+
+    // Build: the collected brands are ranked on the site, each with its source's caveat.
+    let content = root.path().join("content");
+    std::fs::create_dir_all(&content).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/content/methodology.md"),
+        content.join("methodology.md"),
+    )
+    .unwrap();
+    ok(&Command::new(BIN)
+        .arg("--root")
+        .arg(root.path())
+        .arg("build")
+        .output()
+        .unwrap());
+    let page = |p: &str| std::fs::read_to_string(root.path().join("public").join(p)).unwrap();
+    let board = page("index.html");
+    for id in ["kenny", "schoch", "breaking"] {
+        assert!(
+            board.contains(&format!("brand/{id}/index.html")),
+            "{id} on the leaderboard"
+        );
+    }
+    assert!(page("brand/kenny/index.html").contains("Thread-scoped: replies under the brand"));
+    assert!(page("brand/breaking/index.html").contains("through the X API"));
+    assert!(page("fr/brand/schoch/index.html").contains("Limitée aux fils"));
+    ok(&Command::new(BIN)
+        .arg("--root")
+        .arg(root.path())
+        .arg("check")
+        .output()
+        .unwrap());
 
     // The token went to X in a header, and nowhere else.
     assert!(!log.contains(X_TOKEN));

@@ -219,11 +219,20 @@ mod tests {
     fn english_coverage_strings_are_the_built_in_statements() {
         let en = Lang::load(Path::new("/nonexistent"), "en", true).unwrap();
         for b in crate::source::BUILTIN {
-            assert_eq!(en.strings[&format!("coverage_{}", b.name)], b.coverage, "{}", b.name);
+            assert_eq!(
+                en.strings[&format!("coverage_{}", b.name)],
+                b.coverage,
+                "{}",
+                b.name
+            );
         }
         let fr = Lang::load(Path::new("/nonexistent"), "fr", false).unwrap();
         for b in crate::source::BUILTIN {
-            assert!(fr.strings.contains_key(&format!("coverage_{}", b.name)), "{}", b.name);
+            assert!(
+                fr.strings.contains_key(&format!("coverage_{}", b.name)),
+                "{}",
+                b.name
+            );
         }
     }
 
