@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{Value, json};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_replyrank");
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -206,25 +208,9 @@ impl Drop for Session {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dst = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dst)
-        } else {
-            std::fs::copy(&p, &dst).map(|_| ()).unwrap()
-        }
-    }
-}
-
 /// A site root with the shipped registry, content and store, plus posts with hostile text.
 fn hostile_root() -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    copy_dir(&repo.join("data"), &root.path().join("data"));
-    copy_dir(&repo.join("content"), &root.path().join("content"));
+    let root = common::shipped_site();
     let big = "x".repeat(100_000);
     let texts = [
         "@AmericanAir <script>alert(1)</script>".to_string(),

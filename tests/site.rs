@@ -5,29 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_replyrank");
 
-/// A site root holding a copy of the repository's registry, store and content.
-fn site_root() -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    copy_dir(&repo.join("data"), &root.path().join("data"));
-    copy_dir(&repo.join("content"), &root.path().join("content"));
-    root
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dst = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dst)
-        } else {
-            std::fs::copy(&p, &dst).map(|_| ()).unwrap()
-        }
-    }
-}
+use common::shipped_site as site_root;
 
 fn rr(root: &Path, args: &[&str]) -> Output {
     Command::new(BIN)

@@ -1,1 +1,30 @@
+//! What the integration tests share: a local HTTP server with fault injection, and site roots
+//! made from the repository's own data.
+#![allow(dead_code)]
+
 pub mod server;
+
+use std::path::Path;
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dst = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dst)
+        } else {
+            std::fs::copy(&p, &dst).map(|_| ()).unwrap()
+        }
+    }
+}
+
+/// A site root holding a copy of the repository's registry, store and content.
+pub fn shipped_site() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_dir(&repo.join("data"), &root.path().join("data"));
+    copy_dir(&repo.join("content"), &root.path().join("content"));
+    root
+}
