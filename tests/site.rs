@@ -266,6 +266,16 @@ fn snapshots_are_kept_and_the_feed_names_the_moves() {
         public.join("archive/2017-11-20/index.html").is_file(),
         "earlier snapshot kept"
     );
+    // Kept as it was: the later build replaced the live files, not the snapshot's.
+    let old: serde_json::Value = serde_json::from_str(&read(
+        &public.join("archive/2017-11-20/data/leaderboard.json"),
+    ))
+    .unwrap();
+    assert_eq!(old["as_of"], "2017-11-20T23:59:59Z");
+    assert!(read(&public.join("archive/2017-11-20/index.html")).contains("20\u{a0}November 2017"));
+    let live: serde_json::Value =
+        serde_json::from_str(&read(&public.join("data/leaderboard.json"))).unwrap();
+    assert_eq!(live["as_of"], "2017-12-03T18:52:36Z");
     assert!(public.join("archive/2017-12-03/index.html").is_file());
     let feed = read(&public.join("atom.xml"));
     assert_eq!(feed.matches("<entry>").count(), 2);

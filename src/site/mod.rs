@@ -41,6 +41,22 @@ pub fn check_templates(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes a file as a new file: an existing one is unlinked first, so hard links to it (earlier
+/// snapshots) keep the old content.
+fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
+    remove_if_present(path)?;
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot replace {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Removes files under `dir` that are not in `keep`, leaving `archive` (earlier snapshots)
 /// alone, and directories left empty.
 fn remove_stale(
@@ -124,16 +140,13 @@ pub fn build(root: &Path, opts: &Options) -> Result<Report> {
     pages::downloads(&ctx, &mut site)?;
     clock.step("write downloads");
 
-    // Write the site and its snapshot (in parallel), then remove what an earlier build left
-    // that this one no longer has — never touching earlier snapshots.
+    // Write the site (in parallel); its dated snapshot is a set of hard links to the same files
+    // (copies where the file system has none). A live file is replaced, never rewritten in
+    // place, so the snapshots already linked to it keep their content. Then remove what an
+    // earlier build left that this one no longer has, never touching earlier snapshots.
     let out = &opts.output;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let snapshot_dir = format!("archive/{snapshot}/");
-    let mut writes: Vec<(String, &[u8])> = Vec::with_capacity(site.len() * 2 + langs.len());
-    for (path, bytes) in &site {
-        writes.push((path.clone(), bytes));
-        writes.push((format!("{snapshot_dir}{path}"), bytes));
-    }
     let back: Vec<(String, Vec<u8>)> = langs
         .iter()
         .map(|lang| {
@@ -143,24 +156,46 @@ pub fn build(root: &Path, opts: &Options) -> Result<Report> {
             ))
         })
         .collect::<Result<_>>()?;
+    let mut writes: Vec<(String, &[u8])> = site
+        .iter()
+        .map(|(p, b)| (p.clone(), b.as_slice()))
+        .collect();
     writes.extend(back.iter().map(|(p, b)| (p.clone(), b.as_slice())));
+    let links: Vec<(PathBuf, PathBuf)> = site
+        .keys()
+        .map(|p| (out.join(p), out.join(format!("{snapshot_dir}{p}"))))
+        .collect();
     let dirs: std::collections::BTreeSet<PathBuf> = writes
         .iter()
-        .filter_map(|(p, _)| out.join(p).parent().map(Path::to_path_buf))
+        .map(|(p, _)| out.join(p))
+        .chain(links.iter().map(|(_, snap)| snap.clone()))
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
         .collect();
     for dir in &dirs {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     {
         use rayon::prelude::*;
-        writes.par_iter().try_for_each(|(path, bytes)| {
-            let p = out.join(path);
-            std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))
-        })?;
+        writes
+            .par_iter()
+            .try_for_each(|(path, bytes)| replace(&out.join(path), bytes))?;
+        links
+            .par_iter()
+            .try_for_each(|(live, snap)| -> Result<()> {
+                remove_if_present(snap)?;
+                if std::fs::hard_link(live, snap).is_err() {
+                    std::fs::copy(live, snap)
+                        .with_context(|| format!("cannot write {}", snap.display()))?;
+                }
+                Ok(())
+            })?;
     }
-    let mut files = writes.len();
-    let keep: std::collections::HashSet<PathBuf> =
-        writes.iter().map(|(p, _)| out.join(p)).collect();
+    let mut files = writes.len() + links.len();
+    let keep: std::collections::HashSet<PathBuf> = writes
+        .iter()
+        .map(|(p, _)| out.join(p))
+        .chain(links.iter().map(|(_, snap)| snap.clone()))
+        .collect();
     remove_stale(out, &out.join("archive"), &keep)?;
     clock.step("write pages and snapshot");
 
