@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::cursor::{AccountCursor, Feed, OpenThread, Walk};
 use super::http::HttpError;
-use super::{Ctx, Outcome, Secret, outcome_of, time};
+use super::{Ctx, Outcome, Secret, Stop, time};
 use crate::post::Post;
 
 pub const DEFAULT_BASE: &str = "https://public.api.bsky.app";
@@ -151,23 +151,6 @@ struct SessionBody {
     refresh_jwt: String,
 }
 
-enum Stop {
-    Http(HttpError),
-    Other(String),
-}
-
-impl From<HttpError> for Stop {
-    fn from(e: HttpError) -> Stop {
-        Stop::Http(e)
-    }
-}
-
-impl From<String> for Stop {
-    fn from(e: String) -> Stop {
-        Stop::Other(e)
-    }
-}
-
 struct Collector<'c> {
     ctx: &'c Ctx,
     brand: usize,
@@ -201,11 +184,8 @@ pub async fn collect(
         new: 0,
         counts: BTreeMap::new(),
     };
-    match c.run().await {
-        Ok(()) => (c.new, Outcome::Done),
-        Err(Stop::Http(e)) => (c.new, outcome_of(e)),
-        Err(Stop::Other(e)) => (c.new, Outcome::Failed(e)),
-    }
+    let outcome = c.run().await.map_or_else(Stop::outcome, |()| Outcome::Done);
+    (c.new, outcome)
 }
 
 impl Collector<'_> {

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::cursor::{AccountCursor, OpenThread, Walk, id_cmp};
 use super::http::HttpError;
-use super::{Ctx, Outcome, outcome_of, time};
+use super::{Ctx, Outcome, Stop, time};
 use crate::post::Post;
 
 #[derive(Deserialize)]
@@ -77,23 +77,6 @@ struct Collector<'c> {
     counts: BTreeMap<String, u64>,
 }
 
-enum Stop {
-    Http(HttpError),
-    Other(String),
-}
-
-impl From<HttpError> for Stop {
-    fn from(e: HttpError) -> Stop {
-        Stop::Http(e)
-    }
-}
-
-impl From<String> for Stop {
-    fn from(e: String) -> Stop {
-        Stop::Other(e)
-    }
-}
-
 pub async fn collect(
     ctx: &Ctx,
     brand: usize,
@@ -126,11 +109,8 @@ pub async fn collect(
         new: 0,
         counts: BTreeMap::new(),
     };
-    match c.run().await {
-        Ok(()) => (c.new, Outcome::Done),
-        Err(Stop::Http(e)) => (c.new, outcome_of(e)),
-        Err(Stop::Other(e)) => (c.new, Outcome::Failed(e)),
-    }
+    let outcome = c.run().await.map_or_else(Stop::outcome, |()| Outcome::Done);
+    (c.new, outcome)
 }
 
 impl Collector<'_> {

@@ -31,7 +31,6 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::config::Config;
 use crate::post::Post;
 use crate::registry::Registry;
-use crate::source::Network;
 use crate::store::Store;
 use cursor::{AccountCursor, Cursors};
 use http::{Client, HttpError, Limits};
@@ -571,12 +570,38 @@ fn spawn_writer(
     })
 }
 
-/// How a collector reports an HTTP failure: a budget stop is clean, anything else fails the
-/// account (what was committed before stays).
-pub fn outcome_of(e: HttpError) -> Outcome {
-    match e {
-        HttpError::Budget => Outcome::Stopped(e.to_string()),
-        e => Outcome::Failed(e.to_string()),
+/// Why a collector stopped an account early. What it committed before stays.
+pub enum Stop {
+    Http(HttpError),
+    /// The X budget of posts per run is spent.
+    Budget(u64),
+    Other(String),
+}
+
+impl From<HttpError> for Stop {
+    fn from(e: HttpError) -> Stop {
+        Stop::Http(e)
+    }
+}
+
+impl From<String> for Stop {
+    fn from(e: String) -> Stop {
+        Stop::Other(e)
+    }
+}
+
+impl Stop {
+    /// A budget stop is clean (the next run goes on); anything else fails the account.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Stop::Http(e @ HttpError::Budget) => Outcome::Stopped(e.to_string()),
+            Stop::Http(e) => Outcome::Failed(e.to_string()),
+            Stop::Budget(n) => Outcome::Stopped(format!(
+                "the X budget of {n} posts per run ([sources.x] max_posts_per_run) is spent; \
+                 the next run goes on"
+            )),
+            Stop::Other(e) => Outcome::Failed(e),
+        }
     }
 }
 
@@ -588,9 +613,4 @@ pub fn time(s: &str) -> Option<i64> {
 /// Adds `n` to the X budget counter and returns the total.
 pub fn add_x_used(ctx: &Ctx, n: u64) -> u64 {
     ctx.x_used.fetch_add(n, Ordering::SeqCst) + n
-}
-
-/// The network of a collect source.
-pub fn network(source: &str) -> Network {
-    crate::source::network(source)
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::cursor::{AccountCursor, Walk, id_cmp};
 use super::http::HttpError;
-use super::{Ctx, Outcome, add_x_used, outcome_of, time};
+use super::{Ctx, Outcome, Stop, add_x_used, time};
 use crate::post::Post;
 
 pub const DEFAULT_BASE: &str = "https://api.x.com";
@@ -93,24 +93,6 @@ struct EntityMention {
     username: String,
 }
 
-enum Stop {
-    Http(HttpError),
-    Budget(u64),
-    Other(String),
-}
-
-impl From<HttpError> for Stop {
-    fn from(e: HttpError) -> Stop {
-        Stop::Http(e)
-    }
-}
-
-impl From<String> for Stop {
-    fn from(e: String) -> Stop {
-        Stop::Other(e)
-    }
-}
-
 struct Collector<'c> {
     ctx: &'c Ctx,
     brand: usize,
@@ -148,18 +130,8 @@ pub async fn collect(
         new: 0,
         max_posts,
     };
-    match c.run().await {
-        Ok(()) => (c.new, Outcome::Done),
-        Err(Stop::Http(e)) => (c.new, outcome_of(e)),
-        Err(Stop::Budget(n)) => (
-            c.new,
-            Outcome::Stopped(format!(
-                "the X budget of {n} posts per run ([sources.x] max_posts_per_run) is spent; \
-                 the next run goes on"
-            )),
-        ),
-        Err(Stop::Other(e)) => (c.new, Outcome::Failed(e)),
-    }
+    let outcome = c.run().await.map_or_else(Stop::outcome, |()| Outcome::Done);
+    (c.new, outcome)
 }
 
 impl Collector<'_> {
