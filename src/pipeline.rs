@@ -16,14 +16,13 @@ pub struct Scored {
     pub notices: Vec<Notice>,
 }
 
-/// Loads everything under `root` and scores it as of `as_of` (default: the newest post).
-/// With `verbose`, each step's time goes to stderr.
-pub fn run(root: &Path, as_of: Option<i64>, verbose: bool) -> Result<Scored> {
+/// Loads the registry and store under `root` and scores them with `config` as of `as_of`
+/// (default: the newest post). With `verbose`, each step's time goes to stderr.
+pub fn run(root: &Path, config: &Config, as_of: Option<i64>, verbose: bool) -> Result<Scored> {
     let mut clock = Steps::new(verbose);
-    let config = Config::load(root)?;
     let registry = Registry::load(root)?;
     let store = Store::open(root)?;
-    clock.step("open config, registry and store");
+    clock.step("open registry and store");
     let corpus = Corpus::load(&store, &registry)?;
     clock.step("load the store");
     let Some(as_of) = as_of.or_else(|| corpus.newest()) else {

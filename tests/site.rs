@@ -315,8 +315,22 @@ fn a_root_template_overrides_the_built_in_one() {
         "{% extends \"base.html\" %}{% block main %}<h1>Nothing here, friend</h1>{% endblock main %}",
     )
     .unwrap();
+    std::fs::create_dir_all(root.path().join("templates/assets")).unwrap();
+    std::fs::write(
+        root.path().join("templates/assets/site.css"),
+        "body { color: #000; }\n",
+    )
+    .unwrap();
     ok(rr(root.path(), &["build"]));
     assert!(read(&root.path().join("public/404.html")).contains("Nothing here, friend"));
+    assert_eq!(
+        read(&root.path().join("public/assets/site.css")),
+        "body { color: #000; }\n"
+    );
+    assert!(
+        read(&root.path().join("public/assets/site.js")).contains("sortable"),
+        "others built in"
+    );
     std::fs::write(root.path().join("templates/404.html"), "{% if %}").unwrap();
     let out = rr(root.path(), &["check"]);
     assert!(!out.status.success());

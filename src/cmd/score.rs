@@ -8,7 +8,8 @@ use replyrank::score::Leaderboard;
 
 pub fn run(root: &Path, as_of: Option<&str>, output: &Path, verbose: bool) -> Result<()> {
     let as_of = as_of.map(parse_as_of).transpose()?;
-    let scored = replyrank::pipeline::run(root, as_of, verbose)?;
+    let config = replyrank::config::Config::load(root)?;
+    let scored = replyrank::pipeline::run(root, &config, as_of, verbose)?;
     for n in &scored.notices {
         eprintln!("warning: {n}");
     }

@@ -102,7 +102,6 @@ pub type Site = BTreeMap<String, Vec<u8>>;
 
 /// Builds the site of `root` into `opts.output`.
 pub fn build(root: &Path, opts: &Options) -> Result<Report> {
-    let mut clock = Steps::new(opts.verbose);
     let mut config = Config::load(root)?;
     if let Some(url) = &opts.base_url {
         config.base_url = if url.ends_with('/') {
@@ -111,7 +110,8 @@ pub fn build(root: &Path, opts: &Options) -> Result<Report> {
             format!("{url}/")
         };
     }
-    let scored = crate::pipeline::run(root, opts.as_of, opts.verbose)?;
+    let scored = crate::pipeline::run(root, &config, opts.as_of, opts.verbose)?;
+    let mut clock = Steps::new(opts.verbose);
     for n in &scored.notices {
         eprintln!("warning: {n}");
     }
@@ -123,6 +123,7 @@ pub fn build(root: &Path, opts: &Options) -> Result<Report> {
         .map(|(i, code)| lang::Lang::load(root, code, i == 0))
         .collect::<Result<Vec<_>>>()?;
     let templates = pages::templates(root)?;
+    let assets = pages::assets(root);
     let methodology = methodology::load(root)?;
     clock.step("load templates, translations and content");
 
@@ -134,6 +135,7 @@ pub fn build(root: &Path, opts: &Options) -> Result<Report> {
         templates: &templates,
         snapshot: &snapshot,
         methodology: &methodology,
+        assets: &assets,
     };
     let mut site = pages::render(&ctx)?;
     clock.step("render pages and charts");

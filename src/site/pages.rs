@@ -58,10 +58,16 @@ pub fn templates(root: &Path) -> Result<Tera> {
     Ok(tera)
 }
 
-fn asset(root_dir: Option<&Path>, name: &str, builtin: &str) -> Vec<u8> {
-    root_dir
-        .and_then(|r| std::fs::read(r.join("templates").join(name)).ok())
-        .unwrap_or_else(|| builtin.as_bytes().to_vec())
+/// The assets (CSS, JavaScript, favicon), each replaced by the site root's
+/// `templates/<name>` when present, like the templates.
+pub fn assets(root: &Path) -> Vec<(&'static str, Vec<u8>)> {
+    ASSETS
+        .iter()
+        .map(|&(name, builtin)| {
+            let own = std::fs::read(root.join("templates").join(name));
+            (name, own.unwrap_or_else(|_| builtin.as_bytes().to_vec()))
+        })
+        .collect()
 }
 
 fn tera_error(e: &tera::Error) -> String {
@@ -83,6 +89,7 @@ pub struct Ctx<'a> {
     pub templates: &'a Tera,
     pub snapshot: &'a str,
     pub methodology: &'a Methodology,
+    pub assets: &'a [(&'static str, Vec<u8>)],
 }
 
 /// `../` once per directory level of a page path.
@@ -283,10 +290,6 @@ fn key(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:.4}"))
 }
 
-fn category_name(lang: &Lang, c: &str) -> String {
-    lang.category(c)
-}
-
 impl Ctx<'_> {
     /// Table rows for ranked brands; `rank` gives each row's rank (overall, or within a list).
     fn rows(&self, lang: &Lang, page: &str, brands: &[(&BrandEntry, usize)]) -> Vec<Row> {
@@ -341,7 +344,7 @@ impl Ctx<'_> {
                     name: b.name.clone(),
                     href: format!("{root}brand/{}/index.html", b.id),
                     category: b.category.clone(),
-                    category_name: category_name(lang, &b.category),
+                    category_name: lang.category(&b.category),
                     category_href: format!("{root}category/{}/index.html", b.category),
                     country: b.country.clone(),
                     country_href: format!(
@@ -442,7 +445,7 @@ impl Ctx<'_> {
                 .iter()
                 .map(|c| Named {
                     id: c.to_string(),
-                    name: category_name(lang, c),
+                    name: lang.category(c),
                 })
                 .collect(),
             countries: countries.iter().map(|c| c.to_string()).collect(),
@@ -584,7 +587,7 @@ impl Ctx<'_> {
                 &[
                     ("rank", &mine.to_string()),
                     ("n", &peers.len().to_string()),
-                    ("category", &category_name(lang, &b.category)),
+                    ("category", &lang.category(&b.category)),
                 ],
             )
         });
@@ -886,8 +889,8 @@ struct Empty {}
 /// All pages of every language, and the assets.
 pub fn render(ctx: &Ctx) -> Result<Site> {
     let mut site = Site::new();
-    for (name, builtin) in ASSETS {
-        site.insert(name.to_string(), asset(None, name, builtin));
+    for (name, bytes) in ctx.assets {
+        site.insert(name.to_string(), bytes.clone());
     }
     for lang in ctx.langs {
         let p = &lang.prefix;
@@ -979,7 +982,7 @@ pub fn render(ctx: &Ctx) -> Result<Site> {
             let members: Vec<&BrandEntry> =
                 ctx.lb.brands.iter().filter(|b| b.category == c).collect();
             let page = format!("category/{c}/index.html");
-            let heading = lang.t("category_title", &[("category", &category_name(lang, c))]);
+            let heading = lang.t("category_title", &[("category", &lang.category(c))]);
             site.insert(
                 format!("{p}{page}"),
                 ctx.table_page(lang, &page, &members, heading, false, None)?,
