@@ -3,7 +3,8 @@
 //! stating its finding, for screen readers; the data behind it is printed next to it.
 
 use anyhow::{Result, anyhow};
-use plotters::coord::ranged1d::SegmentValue;
+use plotters::coord::ranged1d::{SegmentValue, SegmentedCoord};
+use plotters::coord::types::{RangedCoordf64, RangedCoordu32};
 use plotters::prelude::*;
 
 const INK: RGBColor = RGBColor(0x1f, 0x2a, 0x37);
@@ -125,14 +126,22 @@ pub fn still_waiting(
     Ok(label(svg, l.id, l.title, l.desc))
 }
 
-/// Bars with a label under each: the reply-time distribution, complaints per month.
-pub fn bars(values: &[(String, f64)], l: &Labels) -> Result<String> {
+/// A chart over named categories (months, reply-time bins) with values from 0 to `top`:
+/// the shared axes, then `draw` puts the series on it.
+type Categories<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<SegmentedCoord<RangedCoordu32>, RangedCoordf64>>;
+
+fn categories(
+    names: &[&str],
+    top: f64,
+    l: &Labels,
+    draw: impl FnOnce(&mut Categories) -> Result<()>,
+) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (640, 260)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let top = values.iter().map(|v| v.1).fold(1.0, f64::max) * 1.1;
-        let last = values.len().saturating_sub(1) as u32;
+        let last = names.len().saturating_sub(1) as u32;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .x_label_area_size(42)
@@ -146,11 +155,11 @@ pub fn bars(values: &[(String, f64)], l: &Labels) -> Result<String> {
             .bold_line_style(GRID)
             .axis_style(INK)
             .label_style(("sans-serif", 13).into_font().color(&INK))
-            .x_labels(values.len())
+            .x_labels(names.len())
             .x_label_formatter(&|x| match x {
-                SegmentValue::CenterOf(i) => values
+                SegmentValue::CenterOf(i) => names
                     .get(*i as usize)
-                    .map_or(String::new(), |v| v.0.clone()),
+                    .map_or(String::new(), |n| n.to_string()),
                 _ => String::new(),
             })
             .y_label_formatter(&|y| format!("{y:.0}"))
@@ -158,6 +167,17 @@ pub fn bars(values: &[(String, f64)], l: &Labels) -> Result<String> {
             .y_desc(l.y)
             .draw()
             .map_err(err)?;
+        draw(&mut chart)?;
+        root.present().map_err(err)?;
+    }
+    Ok(label(svg, l.id, l.title, l.desc))
+}
+
+/// Bars with a label under each: the reply-time distribution, complaints per month.
+pub fn bars(values: &[(String, f64)], l: &Labels) -> Result<String> {
+    let names: Vec<&str> = values.iter().map(|v| v.0.as_str()).collect();
+    let top = values.iter().map(|v| v.1).fold(1.0, f64::max) * 1.1;
+    categories(&names, top, l, |chart| {
         // Drawn in order (plotters' Histogram iterates a hash map: not deterministic).
         chart
             .draw_series(values.iter().enumerate().map(|(i, v)| {
@@ -173,48 +193,19 @@ pub fn bars(values: &[(String, f64)], l: &Labels) -> Result<String> {
                 bar
             }))
             .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(label(svg, l.id, l.title, l.desc))
+        Ok(())
+    })
 }
 
 /// A line over months: the monthly score (0–100).
 pub fn line(values: &[(String, Option<f64>)], l: &Labels) -> Result<String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (640, 260)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let last = values.len().saturating_sub(1) as u32;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(42)
-            .y_label_area_size(52)
-            .build_cartesian_2d((0..last).into_segmented(), 0f64..100f64)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(GRID)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style(("sans-serif", 13).into_font().color(&INK))
-            .x_labels(values.len())
-            .x_label_formatter(&|x| match x {
-                SegmentValue::CenterOf(i) => values
-                    .get(*i as usize)
-                    .map_or(String::new(), |v| v.0.clone()),
-                _ => String::new(),
-            })
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .x_desc(l.x)
-            .y_desc(l.y)
-            .draw()
-            .map_err(err)?;
-        let points: Vec<(SegmentValue<u32>, f64)> = values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.1.map(|s| (SegmentValue::CenterOf(i as u32), s)))
-            .collect();
+    let names: Vec<&str> = values.iter().map(|v| v.0.as_str()).collect();
+    let points: Vec<(SegmentValue<u32>, f64)> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.1.map(|s| (SegmentValue::CenterOf(i as u32), s)))
+        .collect();
+    categories(&names, 100.0, l, |chart| {
         chart
             .draw_series(LineSeries::new(points.clone(), LINE.stroke_width(3)))
             .map_err(err)?;
@@ -225,9 +216,8 @@ pub fn line(values: &[(String, Option<f64>)], l: &Labels) -> Result<String> {
                     .map(|p| Circle::new(p.clone(), 4, LINE.filled())),
             )
             .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(label(svg, l.id, l.title, l.desc))
+        Ok(())
+    })
 }
 
 /// A tiny line of monthly scores for a table cell (80 × 20), with its values as its title.
