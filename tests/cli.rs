@@ -2,11 +2,13 @@
 //! store's promises (idempotent imports, torn-line repair, deterministic output).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_replyrank");
+mod common;
+
+use common::{ok, rr};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -24,25 +26,6 @@ fn site() -> tempfile::TempDir {
     )
     .unwrap();
     root
-}
-
-fn rr(root: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 fn fails(out: Output) -> String {

@@ -3,32 +3,11 @@
 //! no customer data reaches the site.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_replyrank");
-
 use common::shipped_site as site_root;
-
-fn rr(root: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use common::{ok, rr};
 
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

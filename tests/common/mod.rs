@@ -5,6 +5,30 @@
 pub mod server;
 
 use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_replyrank");
+
+/// Runs the real binary on a site root.
+pub fn rr(root: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The standard output of a run that must succeed (else both outputs, in the failure).
+pub fn ok(out: Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
 
 /// Copies a directory tree.
 pub fn copy_dir(from: &Path, to: &Path) {
