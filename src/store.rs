@@ -217,11 +217,18 @@ impl<'s> Appender<'s> {
     /// lose the posts written so far (re-importing brings them back) but never damage what was
     /// stored before: lines are appended whole, and a torn last line is repaired on the next run.
     pub fn finish(mut self) -> Result<AppendCount> {
+        self.sync()?;
+        Ok(self.count)
+    }
+
+    /// Writes and syncs everything pushed so far; the appender stays usable (it remembers the
+    /// ids it has seen, so later pushes need not read the store again).
+    pub fn sync(&mut self) -> Result<()> {
         if let Some((tx, handle)) = self.writer.take() {
             drop(tx);
             handle.join().expect("the store writer does not panic")?;
         }
-        Ok(self.count)
+        Ok(())
     }
 
     /// Hands lines for a partition to the writer thread, starting it on first use.

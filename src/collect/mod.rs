@@ -26,12 +26,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::config::Config;
 use crate::post::Post;
 use crate::registry::Registry;
-use crate::store::Store;
+use crate::store::{Appender, Store};
 use cursor::{AccountCursor, Cursors};
 use http::{Client, HttpError, Limits};
 
@@ -504,44 +503,30 @@ fn save_coverage(root: &Path, searched: bool) -> Result<()> {
 /// The writer thread: appends each group of pages to the store (synced), then saves the cursors.
 fn spawn_writer(
     root: PathBuf,
-    mut store: Store,
+    store: Store,
     mut cursors: Cursors,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Commit>,
 ) -> std::thread::JoinHandle<Result<()>> {
     std::thread::spawn(move || -> Result<()> {
-        let mut seen: FxHashMap<&'static str, FxHashSet<Box<str>>> = FxHashMap::default();
+        // One appender for the run: it loads each source's stored ids once and de-duplicates.
+        let mut appender = Appender::new(&store);
         while let Some(first) = rx.blocking_recv() {
             let mut group = vec![first];
             while let Ok(more) = rx.try_recv() {
                 group.push(more);
             }
-            let mut fresh: Vec<Post<'static>> = Vec::new();
             let mut counts = Vec::with_capacity(group.len());
             let mut failure = None;
             for c in &mut group {
-                if !seen.contains_key(c.source) {
-                    match store.ids(c.source) {
-                        Ok(ids) => {
-                            seen.insert(c.source, ids);
-                        }
-                        Err(e) => {
-                            failure = Some(format!("{e:#}"));
-                            break;
-                        }
-                    }
+                let before = appender.count.imported;
+                if let Err(e) = appender.push(std::mem::take(&mut c.posts)) {
+                    failure = Some(format!("{e:#}"));
+                    break;
                 }
-                let ids = seen.get_mut(c.source).expect("loaded above");
-                let mut n = 0;
-                for p in c.posts.drain(..) {
-                    if ids.insert(Box::from(p.id.as_ref())) {
-                        fresh.push(p);
-                        n += 1;
-                    }
-                }
-                counts.push(n);
+                counts.push(appender.count.imported - before);
             }
-            if failure.is_none() && !fresh.is_empty() {
-                if let Err(e) = store.append(fresh) {
+            if failure.is_none() {
+                if let Err(e) = appender.sync() {
                     failure = Some(format!("{e:#}"));
                 }
             }
