@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use replyrank::score::Leaderboard;
+use replyrank::site::lang::Lang;
 
 pub fn run(root: &Path, as_of: Option<&str>, output: &Path, verbose: bool) -> Result<()> {
     let as_of = as_of.map(parse_as_of).transpose()?;
@@ -25,7 +26,7 @@ pub fn run(root: &Path, as_of: Option<&str>, output: &Path, verbose: bool) -> Re
     let mut json = serde_json::to_string_pretty(lb)?;
     json.push('\n');
     std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
-    print!("{}", table(lb));
+    print!("{}", table(lb, &Lang::load(root, "en", true)?));
     println!("wrote {}", path.display());
     Ok(())
 }
@@ -44,18 +45,15 @@ pub fn parse_as_of(s: &str) -> Result<i64> {
         - 1)
 }
 
-fn pct(x: Option<f64>) -> String {
-    x.map_or("—".into(), |v| format!("{:.0}%", v * 100.0))
-}
-
 /// A plain-text ranking for the terminal.
-pub fn table(lb: &Leaderboard) -> String {
+/// Shares and times are written as on the site's English pages.
+pub fn table(lb: &Leaderboard, en: &Lang) -> String {
     let mut out = format!(
         "replyrank — as of {} — complaints from {} to {} ({} days)\n\n",
         lb.as_of, lb.window.from, lb.window.to, lb.window.days
     );
     out += &format!(
-        "{:>4} {:<9} {:<28} {:>6} {:<15} {:>5} {:>5} {:>9} {:>6}\n",
+        "{:>4} {:<9} {:<28} {:>6} {:<15} {:>5} {:>5} {:>14} {:>6}\n",
         "rank", "interval", "brand", "score", "95% interval", "1 h", "24 h", "median", "n"
     );
     for b in lb.brands.iter().filter(|b| b.eligible) {
@@ -66,15 +64,15 @@ pub fn table(lb: &Leaderboard) -> String {
             .rank_interval
             .map_or("—".into(), |[a, z]| format!("{a}–{z}"));
         out += &format!(
-            "{:>4} {:<9} {:<28} {:>6.1} {:<15} {:>5} {:>5} {:>9} {:>6}\n",
+            "{:>4} {:<9} {:<28} {:>6.1} {:<15} {:>5} {:>5} {:>14} {:>6}\n",
             b.rank.unwrap_or(0),
             ri,
             b.name.chars().take(28).collect::<String>(),
             b.score.unwrap_or(0.0),
             ci,
-            pct(b.answered_1h),
-            pct(b.answered_24h),
-            b.median_reply_s.map_or("not reached".into(), duration),
+            en.pct(b.answered_1h),
+            en.pct(b.answered_24h),
+            en.duration(b.median_reply_s).replace('\u{a0}', " "),
             b.complaints
         );
     }
@@ -95,13 +93,4 @@ pub fn table(lb: &Leaderboard) -> String {
         out += &format!("\nsource {}: {}\n", s.name, s.coverage);
     }
     out
-}
-
-fn duration(s: i64) -> String {
-    match s {
-        s if s < 60 => format!("{s} s"),
-        s if s < 3600 => format!("{} min", s / 60),
-        s if s < 86_400 => format!("{:.1} h", s as f64 / 3600.0),
-        s => format!("{:.1} d", s as f64 / 86_400.0),
-    }
 }
