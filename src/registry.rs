@@ -68,7 +68,7 @@ fn slot(network: Network) -> Option<usize> {
 }
 
 /// Looks `s` up in `map` ignoring ASCII case, without allocating for short handles.
-pub fn get_ignore_case<'m, V>(map: &'m FxHashMap<String, V>, s: &str) -> Option<&'m V> {
+fn get_ignore_case<'m, V>(map: &'m FxHashMap<String, V>, s: &str) -> Option<&'m V> {
     if !s.bytes().any(|b| b.is_ascii_uppercase()) {
         return map.get(s);
     }
