@@ -107,7 +107,7 @@ fn main() {
 
     let start = Instant::now();
     let report = replyrank::collect::run(
-        root.path(),
+        &replyrank::root::SiteRoot::at(root.path()),
         replyrank::collect::Options {
             secrets: replyrank::collect::Secrets {
                 x_bearer: Some(replyrank::collect::Secret::new("bench".into())),

@@ -48,7 +48,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-pub const FILE_NAME: &str = "replyrank.toml";
+use crate::root::SiteRoot;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -147,15 +147,15 @@ pub struct SourceConfig {
 
 impl Config {
     /// Reads `replyrank.toml` in `root`; a missing file means all defaults.
-    pub fn load(root: &Path) -> Result<Config> {
-        let path = root.join(FILE_NAME);
+    pub fn load(root: &SiteRoot) -> Result<Config> {
+        let path = root.config();
         let mut config = match std::fs::read_to_string(&path) {
             Ok(text) => Config::parse(&text, &path)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
         // What the last collection could see; a damaged file only loses this refinement.
-        if let Ok(text) = std::fs::read_to_string(root.join(crate::collect::COVERAGE_FILE)) {
+        if let Ok(text) = std::fs::read_to_string(root.collected_coverage()) {
             config.collected_coverage = serde_json::from_str(&text).unwrap_or_default();
         }
         Ok(config)

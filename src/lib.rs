@@ -19,6 +19,7 @@ pub mod pair;
 pub mod pipeline;
 pub mod post;
 pub mod registry;
+pub mod root;
 pub mod score;
 pub mod site;
 pub mod source;

@@ -9,9 +9,11 @@ mod cmd;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
+use replyrank::root::SiteRoot;
 
 fn main() {
     let cli = cli::Cli::parse();
+    let at = |output: &std::path::Path| SiteRoot::new(&cli.root, output);
     let result = match cli.command {
         cli::Command::Import {
             files,
@@ -20,21 +22,29 @@ fn main() {
             columns,
             time_format,
             tz,
-        } => cmd::import::run(&cli.root, &files, format, source, columns, time_format, &tz),
+        } => cmd::import::run(
+            &SiteRoot::at(&cli.root),
+            &files,
+            format,
+            source,
+            columns,
+            time_format,
+            &tz,
+        ),
         cli::Command::Build {
             output,
             base_url,
             as_of,
-        } => cmd::build::run(&cli.root, &output, base_url, as_of.as_deref(), cli.verbose),
-        cli::Command::Check { output } => cmd::check::run(&cli.root, &output),
-        cli::Command::Serve { output, port } => cmd::serve::run(&cli.root, &output, port),
+        } => cmd::build::run(&at(&output), base_url, as_of.as_deref(), cli.verbose),
+        cli::Command::Check { output } => cmd::check::run(&at(&output)),
+        cli::Command::Serve { output, port } => cmd::serve::run(&at(&output), port),
         cli::Command::Collect {
             brands,
             sources,
             since,
-        } => cmd::collect::run(&cli.root, brands, sources, since.as_deref()),
+        } => cmd::collect::run(&SiteRoot::at(&cli.root), brands, sources, since.as_deref()),
         cli::Command::Score { as_of, output } => {
-            cmd::score::run(&cli.root, as_of.as_deref(), &output, cli.verbose)
+            cmd::score::run(&at(&output), as_of.as_deref(), cli.verbose)
         }
     };
     if let Err(e) = result {

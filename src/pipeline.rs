@@ -1,12 +1,11 @@
 //! The scoring pipeline of a site root: config + registry + store → leaderboard.
 
-use std::path::Path;
-
 use anyhow::{Result, bail};
 
 use crate::config::Config;
 use crate::corpus::Corpus;
 use crate::registry::Registry;
+use crate::root::SiteRoot;
 use crate::score::{Inputs, Leaderboard, Method, SourceInfo};
 use crate::store::{Notice, Store};
 
@@ -18,7 +17,7 @@ pub struct Scored {
 
 /// Loads the registry and store under `root` and scores them with `config` as of `as_of`
 /// (default: the newest post). With `verbose`, each step's time goes to stderr.
-pub fn run(root: &Path, config: &Config, as_of: Option<i64>, verbose: bool) -> Result<Scored> {
+pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) -> Result<Scored> {
     let mut clock = Steps::new(verbose);
     let registry = Registry::load(root)?;
     let store = Store::open(root)?;

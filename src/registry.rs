@@ -6,16 +6,14 @@
 use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
-use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::config::{line_of, toml_error};
+use crate::root::SiteRoot;
 use crate::source::Network;
-
-pub const FILE_NAME: &str = "data/brands.toml";
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Brand {
@@ -101,8 +99,8 @@ struct RawBrand {
 }
 
 impl Registry {
-    pub fn load(root: &Path) -> Result<Registry> {
-        let path = root.join(FILE_NAME);
+    pub fn load(root: &SiteRoot) -> Result<Registry> {
+        let path = root.registry();
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!(
                 "cannot read the brand registry {} (every site root needs one; see README.md)",

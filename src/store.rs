@@ -19,8 +19,7 @@ use anyhow::{Context, Result, bail};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::post::{Post, STORE_SCHEMA};
-
-pub const DIR: &str = "data/store";
+use crate::root::SiteRoot;
 
 /// Something the store noticed and dealt with on its own: reported, never fatal.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,8 +70,8 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store of a site root, checking its schema version and
     /// repairing torn last lines.
-    pub fn open(root: &Path) -> Result<Store> {
-        let dir = root.join(DIR);
+    pub fn open(root: &SiteRoot) -> Result<Store> {
+        let dir = root.store();
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let format = dir.join("FORMAT");
         match fs::read_to_string(&format) {
@@ -477,7 +476,7 @@ mod tests {
     #[test]
     fn append_is_idempotent_and_partitions_by_month() {
         let root = tempfile::tempdir().unwrap();
-        let mut store = Store::open(root.path()).unwrap();
+        let mut store = Store::open(&SiteRoot::at(root.path())).unwrap();
         let posts = vec![
             post("2", 1_509_487_847),
             post("1", 1_509_487_800),
@@ -515,14 +514,14 @@ mod tests {
     #[test]
     fn torn_last_line_is_repaired_and_kept() {
         let root = tempfile::tempdir().unwrap();
-        let mut store = Store::open(root.path()).unwrap();
+        let mut store = Store::open(&SiteRoot::at(root.path())).unwrap();
         store.append(vec![post("1", 1_509_487_800)]).unwrap();
         let file = root.path().join("data/store/twcs/2017-10.jsonl");
         let good = fs::read(&file).unwrap();
         let mut torn = good.clone();
         torn.extend_from_slice(br#"{"source":"twcs","id":"2","auth"#);
         fs::write(&file, &torn).unwrap();
-        let store = Store::open(root.path()).unwrap();
+        let store = Store::open(&SiteRoot::at(root.path())).unwrap();
         assert_eq!(store.notices.len(), 1);
         assert!(store.notices[0].to_string().contains("torn last line"));
         assert_eq!(fs::read(&file).unwrap(), good);
@@ -530,15 +529,23 @@ mod tests {
             fs::read_to_string(root.path().join("data/store/twcs/2017-10.jsonl.torn")).unwrap();
         assert_eq!(saved, "{\"source\":\"twcs\",\"id\":\"2\",\"auth\n");
         // A second open finds nothing to repair.
-        assert!(Store::open(root.path()).unwrap().notices.is_empty());
+        assert!(
+            Store::open(&SiteRoot::at(root.path()))
+                .unwrap()
+                .notices
+                .is_empty()
+        );
     }
 
     #[test]
     fn refuses_other_schema_versions() {
         let root = tempfile::tempdir().unwrap();
-        fs::create_dir_all(root.path().join(DIR)).unwrap();
+        fs::create_dir_all(root.path().join(crate::root::STORE)).unwrap();
         fs::write(root.path().join("data/store/FORMAT"), "replyrank.store/9\n").unwrap();
-        let e = Store::open(root.path()).err().unwrap().to_string();
+        let e = Store::open(&SiteRoot::at(root.path()))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("replyrank.store/9"), "{e}");
     }
 }

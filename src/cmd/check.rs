@@ -1,10 +1,10 @@
 //! `replyrank check`: validates what a build reads, then every internal link of a built site.
 
-use std::path::Path;
-
 use anyhow::{Result, bail};
 
-pub fn run(root: &Path, output: &Path) -> Result<()> {
+use replyrank::root::SiteRoot;
+
+pub fn run(root: &SiteRoot) -> Result<()> {
     let config = replyrank::config::Config::load(root)?;
     let registry = replyrank::registry::Registry::load(root)?;
     for (i, code) in config.languages.iter().enumerate() {
@@ -16,18 +16,14 @@ pub fn run(root: &Path, output: &Path) -> Result<()> {
         registry.brands.len(),
         config.languages.len()
     );
-    let output = if output.is_absolute() {
-        output.to_path_buf()
-    } else {
-        root.join(output)
-    };
+    let output = root.output();
     if !output.join("index.html").exists() {
         bail!(
             "{} holds no built site: run replyrank build first",
             output.display()
         );
     }
-    let (checked, broken) = replyrank::site::check_links(&output)?;
+    let (checked, broken) = replyrank::site::check_links(output)?;
     for b in broken.iter().take(20) {
         eprintln!("broken link in {}: {}", b.page.display(), b.link);
     }

@@ -1,13 +1,12 @@
 //! `replyrank collect [--brand ID]… [--source NAME]… [--since DATE]`
 
-use std::path::Path;
-
 use anyhow::{Result, bail};
 
 use replyrank::collect::{self, Options, Secrets};
+use replyrank::root::SiteRoot;
 
 pub fn run(
-    root: &Path,
+    root: &SiteRoot,
     brands: Vec<String>,
     sources: Vec<String>,
     since: Option<&str>,

@@ -1,16 +1,17 @@
 //! `replyrank import FILE… --format twcs|pairs|jsonl`
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
 use replyrank::import::{self, ColumnMap, Format, PairsOptions};
 use replyrank::registry::Registry;
+use replyrank::root::SiteRoot;
 use replyrank::store::Store;
 use replyrank::time::TimeReader;
 
 pub fn run(
-    root: &Path,
+    root: &SiteRoot,
     files: &[PathBuf],
     format: Format,
     source: String,
@@ -52,7 +53,7 @@ pub fn run(
                         .collect();
                     println!(
                         "  not in {}, so not scored as brands: {}",
-                        replyrank::registry::FILE_NAME,
+                        replyrank::root::REGISTRY,
                         list.join(", ")
                     );
                 }

@@ -1,13 +1,12 @@
 //! `replyrank score`: writes `<output>/data/leaderboard.json` and prints the ranking.
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
 
+use replyrank::root::SiteRoot;
 use replyrank::score::Leaderboard;
 use replyrank::site::lang::Lang;
 
-pub fn run(root: &Path, as_of: Option<&str>, output: &Path, verbose: bool) -> Result<()> {
+pub fn run(root: &SiteRoot, as_of: Option<&str>, verbose: bool) -> Result<()> {
     let as_of = as_of.map(parse_as_of).transpose()?;
     let config = replyrank::config::Config::load(root)?;
     let scored = replyrank::pipeline::run(root, &config, as_of, verbose)?;
@@ -15,12 +14,7 @@ pub fn run(root: &Path, as_of: Option<&str>, output: &Path, verbose: bool) -> Re
         eprintln!("warning: {n}");
     }
     let lb = &scored.leaderboard;
-    let output = if output.is_absolute() {
-        output.to_path_buf()
-    } else {
-        root.join(output)
-    };
-    let dir = output.join("data");
+    let dir = root.output().join("data");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join("leaderboard.json");
     let mut json = serde_json::to_string_pretty(lb)?;

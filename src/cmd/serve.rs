@@ -8,18 +8,14 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 
+use replyrank::root::SiteRoot;
 use replyrank::site::{Options, build};
 
-pub fn run(root: &Path, output: &Path, port: u16) -> Result<()> {
-    let output = if output.is_absolute() {
-        output.to_path_buf()
-    } else {
-        root.join(output)
-    };
+pub fn run(root: &SiteRoot, port: u16) -> Result<()> {
+    let output = root.output().to_path_buf();
     let listener = TcpListener::bind(("127.0.0.1", port))
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
     let opts = Options {
-        output: output.clone(),
         base_url: Some(format!("http://127.0.0.1:{port}/")),
         as_of: None,
         verbose: false,
@@ -29,7 +25,7 @@ pub fn run(root: &Path, output: &Path, port: u16) -> Result<()> {
         "serving {} at http://127.0.0.1:{port}/ (Ctrl-C to stop)",
         output.display()
     );
-    let watched_root = root.to_path_buf();
+    let watched_root = root.clone();
     std::thread::spawn(move || {
         let mut last = newest_input(&watched_root);
         loop {
@@ -54,12 +50,9 @@ pub fn run(root: &Path, output: &Path, port: u16) -> Result<()> {
 }
 
 /// The newest modification time among the inputs of a build.
-fn newest_input(root: &Path) -> SystemTime {
+fn newest_input(root: &SiteRoot) -> SystemTime {
     let mut newest = SystemTime::UNIX_EPOCH;
-    let mut stack: Vec<PathBuf> = ["replyrank.toml", "content", "templates", "data"]
-        .iter()
-        .map(|p| root.join(p))
-        .collect();
+    let mut stack: Vec<PathBuf> = root.inputs();
     while let Some(p) = stack.pop() {
         let Ok(meta) = std::fs::metadata(&p) else {
             continue;

@@ -228,7 +228,7 @@ impl Collector<'_> {
                         Some(400 | 404) => Stop::Other(format!(
                             "{e}; is {:?} the account's current handle? Fix it in {}",
                             self.account,
-                            crate::registry::FILE_NAME
+                            crate::root::REGISTRY
                         )),
                         _ => Stop::Http(e),
                     })?;

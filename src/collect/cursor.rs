@@ -18,13 +18,14 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::root::SiteRoot;
+
 pub const SCHEMA: &str = "replyrank.cursors/1";
-pub const FILE: &str = "data/state/cursors.json";
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,13 +80,9 @@ pub struct OpenThread {
 }
 
 impl Cursors {
-    pub fn path(root: &Path) -> PathBuf {
-        root.join(FILE)
-    }
-
     /// Reads the cursors of a site root; none yet means a first run.
-    pub fn load(root: &Path) -> Result<Cursors> {
-        let path = Cursors::path(root);
+    pub fn load(root: &SiteRoot) -> Result<Cursors> {
+        let path = root.cursors();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -129,10 +126,10 @@ impl Cursors {
     }
 
     /// Replaces the file atomically.
-    pub fn save(&self, root: &Path) -> Result<()> {
+    pub fn save(&self, root: &SiteRoot) -> Result<()> {
         let mut json = serde_json::to_vec_pretty(self)?;
         json.push(b'\n');
-        write_atomically(&Cursors::path(root), &json)
+        write_atomically(&root.cursors(), &json)
     }
 }
 
@@ -166,7 +163,7 @@ mod tests {
     #[test]
     fn saves_and_loads_atomically() {
         let dir = tempfile::tempdir().unwrap();
-        let mut c = Cursors::load(dir.path()).unwrap();
+        let mut c = Cursors::load(&SiteRoot::at(dir.path())).unwrap();
         let mut a = AccountCursor {
             account_id: Some("did:plc:x".into()),
             ..Default::default()
@@ -179,8 +176,8 @@ mod tests {
             },
         );
         c.set("bluesky", "Brand.bsky.social", a.clone());
-        c.save(dir.path()).unwrap();
-        let back = Cursors::load(dir.path()).unwrap();
+        c.save(&SiteRoot::at(dir.path())).unwrap();
+        let back = Cursors::load(&SiteRoot::at(dir.path())).unwrap();
         assert_eq!(back.get("bluesky", "brand.bsky.social"), a);
         assert!(!dir.path().join("data/state/cursors.tmp").exists());
     }

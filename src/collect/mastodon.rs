@@ -89,7 +89,7 @@ pub async fn collect(
             0,
             Outcome::Failed(format!(
                 "{account:?} is not user@instance; write Mastodon accounts that way in {}",
-                crate::registry::FILE_NAME
+                crate::root::REGISTRY
             )),
         );
     };
@@ -150,7 +150,7 @@ impl Collector<'_> {
                             "{e}; is {} still on {}? Fix it in {}",
                             self.user,
                             self.instance,
-                            crate::registry::FILE_NAME
+                            crate::root::REGISTRY
                         )),
                         _ => Stop::Http(e),
                     })?

@@ -20,7 +20,6 @@ pub mod x;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -30,16 +29,13 @@ use anyhow::{Context, Result};
 use crate::config::Config;
 use crate::post::Post;
 use crate::registry::Registry;
+use crate::root::SiteRoot;
 use crate::store::{Appender, Store};
 use cursor::{AccountCursor, Cursors};
 use http::{Client, HttpError, Limits};
 
 /// The sources `collect` knows, in the order they are reported.
 pub const SOURCES: [&str; 3] = ["bluesky", "mastodon", "x"];
-
-/// Where the effective coverage of the last collection is kept for `score` (see
-/// [`crate::config::Config::load`]).
-pub const COVERAGE_FILE: &str = "data/state/coverage.json";
 
 /// A secret from the environment. Its `Debug` and `Display` never show it.
 #[derive(Clone)]
@@ -299,7 +295,7 @@ fn limits(config: &Config, source: &str, deadline: Instant) -> Limits {
 
 /// Collects into the store of `root`. Everything fetched is stored even when some accounts fail;
 /// the report says which.
-pub fn run(root: &Path, opts: Options) -> Result<Report> {
+pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
     let started = Instant::now();
     let config = Config::load(root)?;
     let registry = Registry::load(root)?;
@@ -307,7 +303,7 @@ pub fn run(root: &Path, opts: Options) -> Result<Report> {
         if registry.by_id(b).is_none() {
             anyhow::bail!(
                 "--brand {b}: no brand with this id in {}",
-                crate::registry::FILE_NAME
+                crate::root::REGISTRY
             );
         }
     }
@@ -388,7 +384,7 @@ pub fn run(root: &Path, opts: Options) -> Result<Report> {
     }
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Commit>();
-    let writer = spawn_writer(root.to_path_buf(), store, cursors, rx);
+    let writer = spawn_writer(root.clone(), store, cursors, rx);
     let searched_bluesky = opts.secrets.bluesky.is_some();
     let ctx = Arc::new(Ctx {
         registry,
@@ -480,8 +476,8 @@ pub fn run(root: &Path, opts: Options) -> Result<Report> {
 }
 
 /// Records what the Bluesky collection could see, for the leaderboard's coverage statement.
-fn save_coverage(root: &Path, searched: bool) -> Result<()> {
-    let path = root.join(COVERAGE_FILE);
+fn save_coverage(root: &SiteRoot, searched: bool) -> Result<()> {
+    let path = root.collected_coverage();
     let mut map: BTreeMap<String, String> = std::fs::read_to_string(&path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -502,7 +498,7 @@ fn save_coverage(root: &Path, searched: bool) -> Result<()> {
 
 /// The writer thread: appends each group of pages to the store (synced), then saves the cursors.
 fn spawn_writer(
-    root: PathBuf,
+    root: SiteRoot,
     store: Store,
     mut cursors: Cursors,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Commit>,

@@ -3,9 +3,10 @@
 //! language writes them.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+
+use crate::root::SiteRoot;
 
 const BUILTIN: [(&str, &str); 2] = [
     ("en", include_str!("../../templates/i18n/en.toml")),
@@ -24,8 +25,8 @@ pub struct Lang {
 impl Lang {
     /// Loads `code`'s strings: the root's `templates/i18n/<code>.toml` if present, else the
     /// built-in file. Every key of the built-in English file must be present.
-    pub fn load(root: &Path, code: &str, first: bool) -> Result<Lang> {
-        let path = root.join("templates/i18n").join(format!("{code}.toml"));
+    pub fn load(root: &SiteRoot, code: &str, first: bool) -> Result<Lang> {
+        let path = root.i18n(code);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(_) => match BUILTIN.iter().find(|(c, _)| *c == code) {
@@ -217,7 +218,7 @@ mod tests {
 
     #[test]
     fn english_coverage_strings_are_the_built_in_statements() {
-        let en = Lang::load(Path::new("/nonexistent"), "en", true).unwrap();
+        let en = Lang::load(&SiteRoot::at("/nonexistent"), "en", true).unwrap();
         for b in crate::source::BUILTIN {
             assert_eq!(
                 en.strings[&format!("coverage_{}", b.name)],
@@ -226,7 +227,7 @@ mod tests {
                 b.name
             );
         }
-        let fr = Lang::load(Path::new("/nonexistent"), "fr", false).unwrap();
+        let fr = Lang::load(&SiteRoot::at("/nonexistent"), "fr", false).unwrap();
         for b in crate::source::BUILTIN {
             assert!(
                 fr.strings.contains_key(&format!("coverage_{}", b.name)),
@@ -238,7 +239,7 @@ mod tests {
 
     #[test]
     fn formats_per_language() {
-        let root = Path::new("/nonexistent");
+        let root = &SiteRoot::at("/nonexistent");
         let en = Lang::load(root, "en", true).unwrap();
         let fr = Lang::load(root, "fr", false).unwrap();
         assert_eq!(en.pct(Some(0.9772)), "98%");

@@ -2,11 +2,10 @@
 //! is recomputed at every build with the scoring code; a page that no longer matches the code
 //! stops the build.
 
-use std::path::Path;
-
 use anyhow::{Context, Result, bail};
 
 use crate::km::Obs;
+use crate::root::SiteRoot;
 use crate::score::Figures;
 
 pub struct Methodology {
@@ -14,8 +13,8 @@ pub struct Methodology {
     pub html: String,
 }
 
-pub fn load(root: &Path) -> Result<Methodology> {
-    let path = root.join("content/methodology.md");
+pub fn load(root: &SiteRoot) -> Result<Methodology> {
+    let path = root.content("methodology.md");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {} (the methodology page)", path.display()))?;
     check_worked_example(&text)

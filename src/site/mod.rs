@@ -23,10 +23,10 @@ pub use methodology::check_worked_example;
 
 use crate::config::Config;
 use crate::pipeline::Steps;
+use crate::root::SiteRoot;
 
 /// How to build.
 pub struct Options {
-    pub output: PathBuf,
     /// Overrides `base_url` of the config (where the site will be published).
     pub base_url: Option<String>,
     pub as_of: Option<i64>,
@@ -35,7 +35,7 @@ pub struct Options {
 
 /// Loads the templates of a site root (its own, else the built-in ones) and its methodology
 /// page, reporting the first error.
-pub fn check_templates(root: &Path) -> Result<()> {
+pub fn check_templates(root: &SiteRoot) -> Result<()> {
     pages::templates(root)?;
     methodology::load(root)?;
     Ok(())
@@ -100,8 +100,8 @@ pub struct Report {
 /// Files of the site: path relative to the output root → content.
 pub type Site = BTreeMap<String, Vec<u8>>;
 
-/// Builds the site of `root` into `opts.output`.
-pub fn build(root: &Path, opts: &Options) -> Result<Report> {
+/// Builds the site of `root` into its output directory.
+pub fn build(root: &SiteRoot, opts: &Options) -> Result<Report> {
     let mut config = Config::load(root)?;
     if let Some(url) = &opts.base_url {
         config.base_url = if url.ends_with('/') {
@@ -146,7 +146,7 @@ pub fn build(root: &Path, opts: &Options) -> Result<Report> {
     // (copies where the file system has none). A live file is replaced, never rewritten in
     // place, so the snapshots already linked to it keep their content. Then remove what an
     // earlier build left that this one no longer has, never touching earlier snapshots.
-    let out = &opts.output;
+    let out = &root.output().to_path_buf();
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let snapshot_dir = format!("archive/{snapshot}/");
     let back: Vec<(String, Vec<u8>)> = langs

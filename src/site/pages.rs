@@ -14,6 +14,7 @@ use super::charts::{self, Labels, escape};
 use super::lang::Lang;
 use super::methodology::Methodology;
 use crate::config::Config;
+use crate::root::SiteRoot;
 use crate::score::{BrandEntry, Leaderboard, REPLY_BINS};
 
 const TEMPLATES: [(&str, &str); 10] = [
@@ -44,11 +45,11 @@ const ASSETS: [(&str, &str); 3] = [
 ];
 
 /// The built-in templates, each replaced by the site root's `templates/<name>` when present.
-pub fn templates(root: &Path) -> Result<Tera> {
+pub fn templates(root: &SiteRoot) -> Result<Tera> {
     let mut tera = Tera::default();
     let mut sources = Vec::new();
     for (name, builtin) in TEMPLATES {
-        let own = root.join("templates").join(name);
+        let own = root.templates().join(name);
         let text = std::fs::read_to_string(&own).unwrap_or_else(|_| builtin.to_string());
         sources.push((name, text));
     }
@@ -60,11 +61,11 @@ pub fn templates(root: &Path) -> Result<Tera> {
 
 /// The assets (CSS, JavaScript, favicon), each replaced by the site root's
 /// `templates/<name>` when present, like the templates.
-pub fn assets(root: &Path) -> Vec<(&'static str, Vec<u8>)> {
+pub fn assets(root: &SiteRoot) -> Vec<(&'static str, Vec<u8>)> {
     ASSETS
         .iter()
         .map(|&(name, builtin)| {
-            let own = std::fs::read(root.join("templates").join(name));
+            let own = std::fs::read(root.templates().join(name));
             (name, own.unwrap_or_else(|_| builtin.as_bytes().to_vec()))
         })
         .collect()
