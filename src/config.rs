@@ -192,9 +192,8 @@ impl Config {
                 );
             }
         }
-        if !config.base_url.ends_with('/') {
-            config.base_url.push('/');
-        }
+        let url = config.base_url.clone();
+        config.set_base_url(&url);
         if config.collect.concurrency_per_host == 0 {
             bail!(
                 "{}: [collect] concurrency_per_host must be at least 1",
@@ -218,6 +217,15 @@ impl Config {
             }
         }
         Ok(config)
+    }
+
+    /// Sets where the site is published (`--base-url`), ending with `/`.
+    pub fn set_base_url(&mut self, url: &str) {
+        self.base_url = if url.ends_with('/') {
+            url.to_string()
+        } else {
+            format!("{url}/")
+        };
     }
 
     /// The coverage statement of a source: the config's, else the built-in one, else the default.

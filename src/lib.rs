@@ -11,6 +11,7 @@
 //! seed for the bootstrap.
 
 pub mod collect;
+pub mod columns;
 pub mod config;
 pub mod corpus;
 pub mod import;

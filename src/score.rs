@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::km::{self, KaplanMeier, Obs, TwoPoints};
 use crate::pair::Complaint;
@@ -17,7 +17,7 @@ use crate::time::{DAY, HOUR};
 pub const SCHEMA: &str = "replyrank.leaderboard/1";
 
 /// The method's parameters: everything besides the data that the figures depend on.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Method {
     #[serde(skip)]
     pub as_of: i64,
@@ -148,10 +148,14 @@ impl BrandDetail {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// The scored leaderboard: every figure the site, the downloads and the terminal show, typed
+/// (instants in seconds, shares in [0, 1], times in seconds). Formatting is the view's job.
+/// Written and read as `leaderboard.json` by [`Leaderboard::to_json`] and [`Leaderboard::read`].
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Leaderboard {
-    pub schema: &'static str,
-    pub as_of: String,
+    pub schema: String,
+    #[serde(with = "crate::time::rfc3339")]
+    pub as_of: i64,
     pub window: Window,
     pub method: Method,
     pub sources: Vec<SourceSummary>,
@@ -163,14 +167,43 @@ pub struct Leaderboard {
     pub details: BTreeMap<String, BrandDetail>,
 }
 
-#[derive(Debug, Serialize)]
+impl Leaderboard {
+    /// `leaderboard.json`, as published (pretty-printed, ending with a newline).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut json = serde_json::to_vec_pretty(self).expect("a leaderboard serialises");
+        json.push(b'\n');
+        json
+    }
+
+    /// Reads a published `leaderboard.json` (an earlier snapshot's, for example).
+    pub fn read(path: &std::path::Path) -> anyhow::Result<Leaderboard> {
+        use anyhow::Context;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a replyrank leaderboard ({SCHEMA})",
+                path.display()
+            )
+        })
+    }
+
+    /// The brands ranked, in rank order.
+    pub fn ranked(&self) -> impl Iterator<Item = &BrandEntry> {
+        self.brands.iter().filter(|b| b.eligible)
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Window {
-    pub from: String,
-    pub to: String,
+    #[serde(with = "crate::time::rfc3339")]
+    pub from: i64,
+    #[serde(with = "crate::time::rfc3339")]
+    pub to: i64,
     pub days: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SourceSummary {
     pub name: String,
     pub coverage: String,
@@ -178,7 +211,7 @@ pub struct SourceSummary {
     pub complaints: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct BrandEntry {
     pub id: String,
     pub name: String,
@@ -197,6 +230,12 @@ pub struct BrandEntry {
     pub score_ci: Option<[f64; 2]>,
     pub rank: Option<usize>,
     pub rank_interval: Option<[usize; 2]>,
+    /// Rank among the ranked brands of its category.
+    #[serde(skip)]
+    pub category_rank: Option<usize>,
+    /// Rank among the ranked brands of its country.
+    #[serde(skip)]
+    pub country_rank: Option<usize>,
     pub eligible: bool,
     /// Why an ineligible brand is not ranked.
     pub unranked_reason: Option<String>,
@@ -204,7 +243,7 @@ pub struct BrandEntry {
     pub coverage: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct MonthEntry {
     pub month: String,
     pub complaints: usize,
@@ -257,86 +296,163 @@ pub struct Inputs<'a> {
     pub data_quality: serde_json::Value,
 }
 
-pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
-    let m = inp.method;
-    let as_of = m.as_of;
-    let from = as_of - i64::from(m.window_days) * DAY;
-    let nb = inp.registry.brands.len();
+/// Observations of every brand, indexed by registry position.
+struct Observed {
+    /// Complaints made in the window, observed at as-of.
+    window: Vec<Vec<Obs>>,
+    /// Complaints per source index in the window.
+    window_sources: Vec<BTreeMap<u16, usize>>,
+    /// Every complaint up to as-of, by calendar month.
+    months: Vec<BTreeMap<String, Vec<Obs>>>,
+    /// Complaints in the window answered by as-of.
+    answered: Vec<usize>,
+}
 
-    // Observations per brand: in the window, and per month (all complaints up to as-of).
-    let mut window: Vec<Vec<Obs>> = vec![Vec::new(); nb];
-    let mut window_sources: Vec<BTreeMap<u16, usize>> = vec![BTreeMap::new(); nb];
-    let mut months: Vec<BTreeMap<String, Vec<Obs>>> = vec![BTreeMap::new(); nb];
-    let mut answered = vec![0usize; nb];
-    for c in complaints.iter().filter(|c| c.at <= as_of) {
-        let b = c.brand as usize;
-        let o = observe(c, as_of);
-        if c.at >= from {
-            window[b].push(o);
-            *window_sources[b].entry(c.source).or_default() += 1;
-            answered[b] += usize::from(o.answered);
-        }
-        months[b]
-            .entry(crate::time::month_of(c.at))
-            .or_default()
-            .push(o);
-    }
-
-    let figures: Vec<Figures> = window.par_iter().map(|o| Figures::of(o)).collect();
-    let eligible: Vec<bool> = (0..nb)
-        .map(|b| figures[b].complaints >= m.min_complaints && figures[b].score.is_some())
-        .collect();
-    let boot: Vec<Vec<Option<f64>>> = (0..nb)
-        .into_par_iter()
-        .map(|b| {
-            if window[b].is_empty() {
-                Vec::new()
-            } else {
-                bootstrap_scores(
-                    &window[b],
-                    m.bootstrap,
-                    stream_seed(m.seed, &inp.registry.brands[b].id),
-                )
+impl Observed {
+    fn of(complaints: &[Complaint], brands: usize, as_of: i64, from: i64) -> Observed {
+        let mut o = Observed {
+            window: vec![Vec::new(); brands],
+            window_sources: vec![BTreeMap::new(); brands],
+            months: vec![BTreeMap::new(); brands],
+            answered: vec![0; brands],
+        };
+        for c in complaints.iter().filter(|c| c.at <= as_of) {
+            let b = c.brand as usize;
+            let obs = observe(c, as_of);
+            if c.at >= from {
+                o.window[b].push(obs);
+                *o.window_sources[b].entry(c.source).or_default() += 1;
+                o.answered[b] += usize::from(obs.answered);
             }
-        })
-        .collect();
-
-    // Ranks, and rank intervals from the same resamples.
-    let ranked: Vec<usize> = (0..nb).filter(|&b| eligible[b]).collect();
-    let ranks = competition_ranks(&ranked.iter().map(|&b| figures[b].score).collect::<Vec<_>>());
-    let mut rank_of = vec![None; nb];
-    for (k, &b) in ranked.iter().enumerate() {
-        rank_of[b] = Some(ranks[k]);
+            o.months[b]
+                .entry(crate::time::month_of(c.at))
+                .or_default()
+                .push(obs);
+        }
+        o
     }
-    let mut resample_ranks: Vec<Vec<usize>> = vec![Vec::with_capacity(m.bootstrap); nb];
+}
+
+/// Ranks of the eligible brands among themselves (`None` for the others), and each one's 95%
+/// rank interval from the same bootstrap resamples.
+fn ranks(
+    figures: &[Figures],
+    eligible: &[bool],
+    boot: &[Vec<Option<f64>>],
+    resamples: usize,
+) -> (Vec<Option<usize>>, Vec<Option<[usize; 2]>>) {
+    let nb = figures.len();
+    let ranked: Vec<usize> = (0..nb).filter(|&b| eligible[b]).collect();
+    let point = competition_ranks(&ranked.iter().map(|&b| figures[b].score).collect::<Vec<_>>());
+    let mut rank = vec![None; nb];
+    for (k, &b) in ranked.iter().enumerate() {
+        rank[b] = Some(point[k]);
+    }
+    let mut resample_ranks: Vec<Vec<usize>> = vec![Vec::with_capacity(resamples); nb];
     #[allow(clippy::needless_range_loop)] // r indexes every ranked brand's resamples
-    for r in 0..m.bootstrap {
+    for r in 0..resamples {
         let scores: Vec<Option<f64>> = ranked.iter().map(|&b| boot[b][r]).collect();
         for (k, rank) in competition_ranks(&scores).into_iter().enumerate() {
             resample_ranks[ranked[k]].push(rank);
         }
     }
-
-    let mut brands: Vec<BrandEntry> = (0..nb)
-        .map(|b| {
-            let brand = &inp.registry.brands[b];
-            let f = &figures[b];
-            let mut scores: Vec<f64> = boot[b].iter().flatten().copied().collect();
-            scores.sort_by(f64::total_cmp);
-            let score_ci = (f.score.is_some() && !scores.is_empty()).then(|| {
-                [
-                    round(km::percentile(&scores, 0.025).expect("non-empty"), 2),
-                    round(km::percentile(&scores, 0.975).expect("non-empty"), 2),
-                ]
-            });
-            let rank_interval = eligible[b].then(|| {
-                let mut r = resample_ranks[b].clone();
+    let interval = resample_ranks
+        .into_iter()
+        .enumerate()
+        .map(|(b, mut r)| {
+            eligible[b].then(|| {
                 r.sort_unstable();
                 [
                     km::percentile(&r, 0.025).unwrap_or(0),
                     km::percentile(&r, 0.975).unwrap_or(0),
                 ]
-            });
+            })
+        })
+        .collect();
+    (rank, interval)
+}
+
+/// Competition ranks of the ranked brands within each group (category, country): `None` for
+/// brands not ranked.
+fn group_ranks(brands: &[BrandEntry], group: impl Fn(&BrandEntry) -> &str) -> Vec<Option<usize>> {
+    let mut out = vec![None; brands.len()];
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, b) in brands.iter().enumerate().filter(|(_, b)| b.eligible) {
+        groups.entry(group(b)).or_default().push(i);
+    }
+    for members in groups.values() {
+        let scores: Vec<Option<f64>> = members.iter().map(|&i| brands[i].score).collect();
+        for (&i, r) in members.iter().zip(competition_ranks(&scores)) {
+            out[i] = Some(r);
+        }
+    }
+    out
+}
+
+/// The 95% percentile interval of a brand's bootstrap scores, where its score is defined.
+fn score_interval(score: Option<f64>, boot: &[Option<f64>]) -> Option<[f64; 2]> {
+    let mut scores: Vec<f64> = boot.iter().flatten().copied().collect();
+    scores.sort_by(f64::total_cmp);
+    (score.is_some() && !scores.is_empty()).then(|| {
+        [
+            round(km::percentile(&scores, 0.025).expect("non-empty"), 2),
+            round(km::percentile(&scores, 0.975).expect("non-empty"), 2),
+        ]
+    })
+}
+
+fn month_entries(months: &BTreeMap<String, Vec<Obs>>) -> Vec<MonthEntry> {
+    months
+        .iter()
+        .map(|(month, obs)| {
+            let f = Figures::of(obs);
+            MonthEntry {
+                month: month.clone(),
+                complaints: f.complaints,
+                answered_1h: share(f.answered_1h),
+                answered_24h: share(f.answered_24h),
+                median_reply_s: f.median_reply_s,
+                score: f.score.map(|s| round(s, 2)),
+            }
+        })
+        .collect()
+}
+
+/// Scores every registry brand: its window's figures, intervals and ranks (overall, in its
+/// category and in its country), its monthly history and the detail behind its charts.
+pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
+    let m = inp.method;
+    let as_of = m.as_of;
+    let from = as_of - i64::from(m.window_days) * DAY;
+    let registry = &inp.registry.brands;
+    let nb = registry.len();
+    let obs = Observed::of(complaints, nb, as_of, from);
+
+    let figures: Vec<Figures> = obs.window.par_iter().map(|o| Figures::of(o)).collect();
+    let eligible: Vec<bool> = figures
+        .iter()
+        .map(|f| f.complaints >= m.min_complaints && f.score.is_some())
+        .collect();
+    let boot: Vec<Vec<Option<f64>>> = (0..nb)
+        .into_par_iter()
+        .map(|b| {
+            if obs.window[b].is_empty() {
+                Vec::new()
+            } else {
+                bootstrap_scores(
+                    &obs.window[b],
+                    m.bootstrap,
+                    stream_seed(m.seed, &registry[b].id),
+                )
+            }
+        })
+        .collect();
+    let (rank, rank_interval) = ranks(&figures, &eligible, &boot, m.bootstrap);
+
+    let mut brands: Vec<BrandEntry> = (0..nb)
+        .map(|b| {
+            let brand = &registry[b];
+            let f = &figures[b];
             let unranked_reason = if eligible[b] {
                 None
             } else if f.complaints < m.min_complaints {
@@ -347,7 +463,7 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
             } else {
                 Some("not enough data: no complaint followed for 24 h yet".into())
             };
-            let sources: Vec<&SourceInfo> = window_sources[b]
+            let sources: Vec<&SourceInfo> = obs.window_sources[b]
                 .keys()
                 .map(|&s| &inp.sources[s as usize])
                 .collect();
@@ -357,7 +473,7 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
                 category: brand.category.clone(),
                 country: brand.country.clone(),
                 complaints: f.complaints,
-                answered: answered[b],
+                answered: obs.answered[b],
                 answered_1h: share(f.answered_1h),
                 answered_24h: share(f.answered_24h),
                 answered_24h_ci: f
@@ -366,9 +482,11 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
                 median_reply_s: f.median_reply_s,
                 p90_reply_s: f.p90_reply_s,
                 score: f.score.map(|s| round(s, 2)),
-                score_ci,
-                rank: rank_of[b],
-                rank_interval,
+                score_ci: score_interval(f.score, &boot[b]),
+                rank: rank[b],
+                rank_interval: rank_interval[b],
+                category_rank: None,
+                country_rank: None,
                 eligible: eligible[b],
                 unranked_reason,
                 sources: sources.iter().map(|s| s.name.clone()).collect(),
@@ -390,49 +508,33 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
                 &b.id,
             ))
     });
+    let by_category = group_ranks(&brands, |b| &b.category);
+    let by_country = group_ranks(&brands, |b| &b.country);
+    for ((b, c), k) in brands.iter_mut().zip(by_category).zip(by_country) {
+        b.category_rank = c;
+        b.country_rank = k;
+    }
 
     let history = (0..nb)
-        .filter(|&b| !months[b].is_empty())
-        .map(|b| {
-            let entries = months[b]
-                .iter()
-                .map(|(month, obs)| {
-                    let f = Figures::of(obs);
-                    MonthEntry {
-                        month: month.clone(),
-                        complaints: f.complaints,
-                        answered_1h: share(f.answered_1h),
-                        answered_24h: share(f.answered_24h),
-                        median_reply_s: f.median_reply_s,
-                        score: f.score.map(|s| round(s, 2)),
-                    }
-                })
-                .collect();
-            (inp.registry.brands[b].id.clone(), entries)
-        })
+        .filter(|&b| !obs.months[b].is_empty())
+        .map(|b| (registry[b].id.clone(), month_entries(&obs.months[b])))
         .collect();
-
     let details = (0..nb)
-        .filter(|&b| !window[b].is_empty())
-        .map(|b| {
-            (
-                inp.registry.brands[b].id.clone(),
-                BrandDetail::of(&window[b]),
-            )
-        })
+        .filter(|&b| !obs.window[b].is_empty())
+        .map(|b| (registry[b].id.clone(), BrandDetail::of(&obs.window[b])))
         .collect();
     let mut per_source = vec![0usize; inp.sources.len()];
-    for ws in &window_sources {
+    for ws in &obs.window_sources {
         for (&s, &n) in ws {
             per_source[s as usize] += n;
         }
     }
     Leaderboard {
-        schema: SCHEMA,
-        as_of: crate::time::format_rfc3339(as_of),
+        schema: SCHEMA.to_string(),
+        as_of,
         window: Window {
-            from: crate::time::format_rfc3339(from),
-            to: crate::time::format_rfc3339(as_of),
+            from,
+            to: as_of,
             days: m.window_days,
         },
         method: m.clone(),

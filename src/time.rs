@@ -131,6 +131,21 @@ pub fn month_of(t: i64) -> String {
     format!("{y:04}-{m:02}")
 }
 
+/// Serde adapter: an instant (Unix seconds) written as an RFC 3339 string, as in every file
+/// replyrank publishes (`#[serde(with = "crate::time::rfc3339")]`).
+pub mod rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_rfc3339(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];

@@ -294,24 +294,24 @@ fn leaderboard_sorts_filters_and_stays_clean_in_a_real_browser() {
         ranks.windows(2).all(|w| w[0] <= w[1]),
         "rank order first: {ranks:?}"
     );
-    s.click("th[data-key='a24'] button");
-    let a24 = column("a24");
+    s.click("th[data-key='answered_24h'] button");
+    let a24 = column("answered_24h");
     assert!(
         a24.windows(2).all(|w| w[0] >= w[1]),
         "answered within 24 h, highest first: {a24:?}"
     );
     assert_eq!(
-        s.js("return document.querySelector(\"th[data-key='a24']\").getAttribute('aria-sort')"),
+        s.js("return document.querySelector(\"th[data-key='answered_24h']\").getAttribute('aria-sort')"),
         "descending"
     );
-    s.click("th[data-key='a24'] button");
-    let a24 = column("a24");
+    s.click("th[data-key='answered_24h'] button");
+    let a24 = column("answered_24h");
     assert!(
         a24.windows(2).all(|w| w[0] <= w[1]),
         "then lowest first: {a24:?}"
     );
-    s.click("th[data-key='median'] button");
-    let median = column("median");
+    s.click("th[data-key='median_reply_s'] button");
+    let median = column("median_reply_s");
     assert!(
         median.windows(2).all(|w| w[0] <= w[1]),
         "median reply, fastest first: {median:?}"

@@ -152,15 +152,34 @@ fn downloads_parse_and_agree() {
         serde_json::from_str(&read(&public.join("data/leaderboard.json"))).unwrap();
     let brands = json["brands"].as_array().unwrap();
     let mut csv = csv::Reader::from_path(public.join("data/leaderboard.csv")).unwrap();
-    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    let rows: Vec<std::collections::HashMap<String, String>> =
+        csv.deserialize().map(Result::unwrap).collect();
     assert_eq!(rows.len(), brands.len());
     let first = &rows[0];
-    assert_eq!(&first[3], "chipotle");
-    assert_eq!(&first[0], "1");
+    assert_eq!(first["id"], "chipotle");
+    assert_eq!(first["rank"], "1");
     assert_eq!(
-        first[15].parse::<f64>().unwrap(),
+        first["score"].parse::<f64>().unwrap(),
         brands[0]["score"].as_f64().unwrap()
     );
+    // Every rank a page shows is in the download: Chipotle is first in food and in the US.
+    assert_eq!(
+        (
+            first["category_rank"].as_str(),
+            first["country_rank"].as_str()
+        ),
+        ("1", "1")
+    );
+    for (row, b) in rows.iter().zip(brands) {
+        assert_eq!(row["id"], b["id"].as_str().unwrap());
+        assert_eq!(row["complaints"], b["complaints"].to_string());
+        assert_eq!(
+            row["median_reply_s"],
+            b["median_reply_s"]
+                .as_i64()
+                .map_or(String::new(), |s| s.to_string())
+        );
+    }
     for b in brands {
         let id = b["id"].as_str().unwrap();
         let file: serde_json::Value =

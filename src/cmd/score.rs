@@ -2,9 +2,12 @@
 
 use anyhow::{Context, Result};
 
+use replyrank::columns::{COLUMNS, Column, Unit};
 use replyrank::root::SiteRoot;
 use replyrank::score::Leaderboard;
+use replyrank::site::figure;
 use replyrank::site::lang::Lang;
+use replyrank::time::format_rfc3339;
 
 pub fn run(root: &SiteRoot, as_of: Option<&str>, verbose: bool) -> Result<()> {
     let as_of = as_of.map(parse_as_of).transpose()?;
@@ -17,9 +20,8 @@ pub fn run(root: &SiteRoot, as_of: Option<&str>, verbose: bool) -> Result<()> {
     let dir = root.output().join("data");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join("leaderboard.json");
-    let mut json = serde_json::to_string_pretty(lb)?;
-    json.push('\n');
-    std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(&path, lb.to_json())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     print!("{}", table(lb, &Lang::load(root, "en", true)?));
     println!("wrote {}", path.display());
     Ok(())
@@ -39,36 +41,62 @@ pub fn parse_as_of(s: &str) -> Result<i64> {
         - 1)
 }
 
-/// A plain-text ranking for the terminal.
-/// Shares and times are written as on the site's English pages.
+/// Width of a figure in the terminal table, by its unit.
+fn width(unit: Unit) -> usize {
+    match unit {
+        Unit::Score | Unit::Count => 6,
+        Unit::Share => 5,
+        Unit::Seconds => 14,
+    }
+}
+
+/// A plain-text ranking for the terminal: the leaderboard table's columns, written as on the
+/// site's English pages; the score with its 95% interval.
 pub fn table(lb: &Leaderboard, en: &Lang) -> String {
+    let columns: Vec<&Column> = COLUMNS.iter().filter(|c| c.table).collect();
     let mut out = format!(
         "replyrank — as of {} — complaints from {} to {} ({} days)\n\n",
-        lb.as_of, lb.window.from, lb.window.to, lb.window.days
+        format_rfc3339(lb.as_of),
+        format_rfc3339(lb.window.from),
+        format_rfc3339(lb.window.to),
+        lb.window.days
     );
-    out += &format!(
-        "{:>4} {:<9} {:<28} {:>6} {:<15} {:>5} {:>5} {:>14} {:>6}\n",
-        "rank", "interval", "brand", "score", "95% interval", "1 h", "24 h", "median", "n"
-    );
-    for b in lb.brands.iter().filter(|b| b.eligible) {
-        let ci = b
-            .score_ci
-            .map_or("—".into(), |[lo, hi]| format!("{lo:.1}–{hi:.1}"));
+    let mut head = format!("{:>4} {:<9} {:<28}", "rank", "interval", "brand");
+    for c in &columns {
+        head += &format!(
+            " {:>w$}",
+            en.t(&format!("abbr_{}", c.key), &[]),
+            w = width(c.unit)
+        );
+        if c.unit == Unit::Score {
+            head += &format!(" {:<15}", "95% interval");
+        }
+    }
+    out += head.trim_end();
+    out.push('\n');
+    for b in lb.ranked() {
         let ri = b
             .rank_interval
             .map_or("—".into(), |[a, z]| format!("{a}–{z}"));
-        out += &format!(
-            "{:>4} {:<9} {:<28} {:>6.1} {:<15} {:>5} {:>5} {:>14} {:>6}\n",
+        let mut line = format!(
+            "{:>4} {:<9} {:<28}",
             b.rank.unwrap_or(0),
             ri,
-            b.name.chars().take(28).collect::<String>(),
-            b.score.unwrap_or(0.0),
-            ci,
-            en.pct(b.answered_1h),
-            en.pct(b.answered_24h),
-            en.duration(b.median_reply_s).replace('\u{a0}', " "),
-            b.complaints
+            b.name.chars().take(28).collect::<String>()
         );
+        for c in &columns {
+            let value = figure(en, c, b).replace('\u{a0}', " ");
+            line += &format!(" {value:>w$}", w = width(c.unit));
+            if c.unit == Unit::Score {
+                let ci = (c.interval.as_ref().expect("the score has an interval").get)(b)
+                    .map_or("—".into(), |[lo, hi]| {
+                        format!("{}–{}", en.decimal(lo), en.decimal(hi))
+                    });
+                line += &format!(" {ci:<15}");
+            }
+        }
+        out += &line;
+        out.push('\n');
     }
     let unranked: Vec<String> = lb
         .brands

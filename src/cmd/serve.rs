@@ -9,18 +9,13 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 
 use replyrank::root::SiteRoot;
-use replyrank::site::{Options, build};
 
 pub fn run(root: &SiteRoot, port: u16) -> Result<()> {
     let output = root.output().to_path_buf();
     let listener = TcpListener::bind(("127.0.0.1", port))
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
-    let opts = Options {
-        base_url: Some(format!("http://127.0.0.1:{port}/")),
-        as_of: None,
-        verbose: false,
-    };
-    build(root, &opts)?;
+    let base_url = format!("http://127.0.0.1:{port}/");
+    super::build::build(root, Some(&base_url), None, false)?;
     println!(
         "serving {} at http://127.0.0.1:{port}/ (Ctrl-C to stop)",
         output.display()
@@ -33,7 +28,7 @@ pub fn run(root: &SiteRoot, port: u16) -> Result<()> {
             let now = newest_input(&watched_root);
             if now > last {
                 last = now;
-                match build(&watched_root, &opts) {
+                match super::build::build(&watched_root, Some(&base_url), None, false) {
                     Ok(r) => println!("rebuilt: {} pages", r.pages),
                     Err(e) => eprintln!("error: {e:#}"),
                 }

@@ -97,6 +97,16 @@ impl Lang {
         }
     }
 
+    /// A signed change with one decimal: `+1.5`, `−0.3` as `-0.3`; `+1,5` in French.
+    pub fn signed(&self, x: f64) -> String {
+        let s = format!("{x:+.1}");
+        if self.french() {
+            s.replace('.', ",")
+        } else {
+            s
+        }
+    }
+
     /// A whole number with thousands separators: `1,234`, `1 234` in French.
     pub fn int(&self, n: usize) -> String {
         let digits = n.to_string();

@@ -1,44 +1,61 @@
-//! The static site: `replyrank build` scores the store and renders every page, chart and
-//! download into the output directory, plus a dated snapshot under `archive/<as-of date>/`.
+//! The static site: [`render`] turns a scored [`Leaderboard`] into every page, chart and
+//! download, and writes them into the output directory with a dated snapshot under
+//! `archive/<as-of date>/`. It never reads the store: `replyrank build` scores first
+//! (`crate::pipeline`), then renders.
 //!
-//! The build is a fixed sequence of steps (score → load templates → render pages → downloads →
-//! write, keeping earlier snapshots → archive, feeds, sitemap), each timed with `--verbose`.
-//! Every internal link is relative and names its file (`brand/x/index.html`), so the site works
-//! under any sub-path and when opened from disk. Only counts and brand data reach the site: the
-//! renderer never sees a post, an author or a customer id.
+//! The render is a fixed sequence of steps (load templates, translations and content → render
+//! pages → downloads → write, keeping earlier snapshots → archive, feeds, sitemap), each timed
+//! with `--verbose`. Every internal link is relative and names its file
+//! (`brand/x/index.html`), so the site works under any sub-path and when opened from disk. Only
+//! counts and brand data reach the site: the renderer never sees a post, an author or a
+//! customer id.
 
+mod brand;
 mod charts;
+mod downloads;
+mod feeds;
 pub mod lang;
 mod links;
+mod lists;
 mod methodology;
 mod pages;
+mod view;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use rayon::prelude::*;
 
 pub use links::check_links;
 pub use methodology::check_worked_example;
+pub use view::figure;
 
 use crate::config::Config;
 use crate::pipeline::Steps;
 use crate::root::SiteRoot;
+use crate::score::{BrandEntry, Leaderboard};
+use lang::Lang;
+use lists::Scope;
+use view::View;
 
-/// How to build.
-pub struct Options {
-    /// Overrides `base_url` of the config (where the site will be published).
-    pub base_url: Option<String>,
-    pub as_of: Option<i64>,
-    pub verbose: bool,
-}
-
-/// Loads the templates of a site root (its own, else the built-in ones) and its methodology
-/// page, reporting the first error.
+/// Loads the templates of a site root (its own, else the built-in ones), its assets and its
+/// methodology page, reporting the first error.
 pub fn check_templates(root: &SiteRoot) -> Result<()> {
-    pages::templates(root)?;
+    view::templates(root)?;
+    view::assets(root)?;
     methodology::load(root)?;
     Ok(())
+}
+
+/// The languages of a site, first one at the root.
+pub fn languages(root: &SiteRoot, config: &Config) -> Result<Vec<Lang>> {
+    config
+        .languages
+        .iter()
+        .enumerate()
+        .map(|(i, code)| Lang::load(root, code, i == 0))
+        .collect()
 }
 
 /// Writes a file as a new file: an existing one is unlinked first, so hard links to it (earlier
@@ -100,46 +117,100 @@ pub struct Report {
 /// Files of the site: path relative to the output root → content.
 pub type Site = BTreeMap<String, Vec<u8>>;
 
-/// Builds the site of `root` into its output directory.
-pub fn build(root: &SiteRoot, opts: &Options) -> Result<Report> {
-    let mut config = Config::load(root)?;
-    if let Some(url) = &opts.base_url {
-        config.base_url = if url.ends_with('/') {
-            url.clone()
-        } else {
-            format!("{url}/")
-        };
+/// Every page of every language, and the assets.
+fn pages(view: &View, assets: Vec<(&'static str, Vec<u8>)>) -> Result<Site> {
+    let mut site: Site = assets
+        .into_iter()
+        .map(|(name, bytes)| (name.to_string(), bytes))
+        .collect();
+    let lb = view.lb;
+    let all: Vec<&BrandEntry> = lb.brands.iter().collect();
+    for lang in view.langs {
+        let p = &lang.prefix;
+        let leaderboard = lang.t("leaderboard_title", &[]);
+        let rows = Some(view.config.leaderboard_rows);
+        site.insert(
+            format!("{p}index.html"),
+            view.table_page(lang, "index.html", &all, leaderboard, Scope::Overall, rows)?,
+        );
+        let page = "ranking/index.html";
+        let heading = lang.t("ranking_title", &[]);
+        site.insert(
+            format!("{p}{page}"),
+            view.table_page(lang, page, &all, heading, Scope::Overall, None)?,
+        );
+        let brand_pages: Vec<Vec<(String, Vec<u8>)>> = lb
+            .brands
+            .par_iter()
+            .map(|b| -> Result<_> {
+                Ok(vec![
+                    (
+                        format!("{p}brand/{}/index.html", b.id),
+                        view.brand_page(lang, b)?,
+                    ),
+                    (
+                        format!("{p}embed/{}/index.html", b.id),
+                        view.embed_page(lang, b)?,
+                    ),
+                    (format!("{p}badge/{}.svg", b.id), view.badge(lang, b)),
+                ])
+            })
+            .collect::<Result<_>>()?;
+        site.extend(brand_pages.into_iter().flatten());
+        for scope in [Scope::Category, Scope::Country] {
+            let values: BTreeSet<&str> = lb.brands.iter().map(|b| scope.group(b)).collect();
+            for v in values {
+                let members: Vec<&BrandEntry> =
+                    lb.brands.iter().filter(|b| scope.group(b) == v).collect();
+                let (page, heading) = scope.page(lang, v);
+                site.insert(
+                    format!("{p}{page}"),
+                    view.table_page(lang, &page, &members, heading, scope, None)?,
+                );
+            }
+        }
+        site.insert(
+            format!("{p}methodology/index.html"),
+            view.methodology_page(lang)?,
+        );
+        site.insert(format!("{p}data/index.html"), view.data_page(lang)?);
+        site.insert(format!("{p}404.html"), view.not_found_page(lang)?);
     }
-    let scored = crate::pipeline::run(root, &config, opts.as_of, opts.verbose)?;
+    Ok(site)
+}
+
+/// How to render.
+pub struct Options {
+    pub verbose: bool,
+}
+
+/// Renders the scored `lb` with the site root's templates, translations and content, and writes
+/// the site into the root's output directory.
+pub fn render(
+    root: &SiteRoot,
+    config: &Config,
+    lb: &Leaderboard,
+    opts: &Options,
+) -> Result<Report> {
     let mut clock = Steps::new(opts.verbose);
-    for n in &scored.notices {
-        eprintln!("warning: {n}");
-    }
-    let lb = scored.leaderboard;
-    let langs = config
-        .languages
-        .iter()
-        .enumerate()
-        .map(|(i, code)| lang::Lang::load(root, code, i == 0))
-        .collect::<Result<Vec<_>>>()?;
-    let templates = pages::templates(root)?;
-    let assets = pages::assets(root);
+    let langs = languages(root, config)?;
+    let templates = view::templates(root)?;
+    let assets = view::assets(root)?;
     let methodology = methodology::load(root)?;
     clock.step("load templates, translations and content");
 
-    let snapshot = lb.as_of[..10].to_string();
-    let ctx = pages::Ctx {
-        config: &config,
-        lb: &lb,
+    let snapshot = crate::time::format_rfc3339(lb.as_of)[..10].to_string();
+    let ctx = View {
+        config,
+        lb,
         langs: &langs,
         templates: &templates,
         snapshot: &snapshot,
         methodology: &methodology,
-        assets: &assets,
     };
-    let mut site = pages::render(&ctx)?;
+    let mut site = pages(&ctx, assets)?;
     clock.step("render pages and charts");
-    pages::downloads(&ctx, &mut site)?;
+    downloads::downloads(&ctx, &mut site)?;
     clock.step("write downloads");
 
     // Write the site (in parallel); its dated snapshot is a set of hard links to the same files
@@ -154,7 +225,7 @@ pub fn build(root: &SiteRoot, opts: &Options) -> Result<Report> {
         .map(|lang| {
             Ok((
                 format!("{snapshot_dir}{}archive/index.html", lang.prefix),
-                pages::archive_redirect(&ctx, lang)?,
+                ctx.archive_redirect(lang)?,
             ))
         })
         .collect::<Result<_>>()?;
@@ -177,7 +248,6 @@ pub fn build(root: &SiteRoot, opts: &Options) -> Result<Report> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     {
-        use rayon::prelude::*;
         writes
             .par_iter()
             .try_for_each(|(path, bytes)| replace(&out.join(path), bytes))?;
@@ -201,9 +271,8 @@ pub fn build(root: &SiteRoot, opts: &Options) -> Result<Report> {
     remove_stale(out, &out.join("archive"), &keep)?;
     clock.step("write pages and snapshot");
 
-    let snapshots = pages::snapshots(out)?;
-    let mut extra = Site::new();
-    pages::archive_and_feeds(&ctx, &snapshots, &site, &mut extra)?;
+    let snapshots = feeds::snapshots(out)?;
+    let extra = ctx.archive_and_feeds(&snapshots, &site)?;
     for (path, bytes) in &extra {
         let p = out.join(path);
         if let Some(dir) = p.parent() {
@@ -220,6 +289,6 @@ pub fn build(root: &SiteRoot, opts: &Options) -> Result<Report> {
         files,
         pages,
         snapshot,
-        ranked: lb.brands.iter().filter(|b| b.eligible).count(),
+        ranked: lb.ranked().count(),
     })
 }

@@ -13,7 +13,7 @@
         var key = th.getAttribute("data-key");
         var numeric = th.getAttribute("data-type") === "num";
         var ascending = th.getAttribute("aria-sort") !== "ascending";
-        if (th.getAttribute("aria-sort") === null) { ascending = !numeric || key === "rank" || key === "median"; }
+        if (th.getAttribute("aria-sort") === null) { ascending = !numeric || th.getAttribute("data-better") === "low"; }
         table.querySelectorAll("thead th").forEach(function (other) { other.removeAttribute("aria-sort"); });
         th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
         var rows = Array.prototype.slice.call(body.rows);

@@ -1,0 +1,159 @@
+//! The figures of a brand, as one list of columns. The list drives the leaderboard table, the
+//! brand page's figure cards, the CSV download, the data dictionary and the terminal table, so
+//! a new figure is: its code in `score`, its field in [`BrandEntry`], one entry here, its
+//! wording in `templates/i18n/{en,fr}.toml` (`col_<key>`, `fig_<key>`, `abbr_<key>`,
+//! `doc_<key>`) and its section of the methodology.
+
+use crate::score::BrandEntry;
+
+/// What a column's numbers are, which says how each language writes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// 0–100, one decimal.
+    Score,
+    /// A share in [0, 1], written as a percentage.
+    Share,
+    /// A duration in seconds, written in words.
+    Seconds,
+    /// A count.
+    Count,
+}
+
+/// A column's 95% interval: the CSV names of its bounds, and the bounds.
+pub struct Interval {
+    pub lo: &'static str,
+    pub hi: &'static str,
+    pub get: fn(&BrandEntry) -> Option<[f64; 2]>,
+}
+
+/// One figure of a brand.
+pub struct Column {
+    /// The field in `leaderboard.json`, the CSV header, and the suffix of its i18n keys.
+    pub key: &'static str,
+    pub unit: Unit,
+    pub value: fn(&BrandEntry) -> Option<f64>,
+    pub interval: Option<Interval>,
+    /// Sorting puts the lowest first (reply times), else the highest.
+    pub lower_is_better: bool,
+    /// A column of the leaderboard table (and the terminal table).
+    pub table: bool,
+    /// A card of the brand page's figures.
+    pub card: bool,
+}
+
+fn seconds(s: Option<i64>) -> Option<f64> {
+    s.map(|s| s as f64)
+}
+
+/// Every figure of a brand, in the order pages, tables and downloads show them.
+pub const COLUMNS: &[Column] = &[
+    Column {
+        key: "score",
+        unit: Unit::Score,
+        value: |b| b.score,
+        interval: Some(Interval {
+            lo: "score_lo",
+            hi: "score_hi",
+            get: |b| b.score_ci,
+        }),
+        lower_is_better: false,
+        table: true,
+        card: true,
+    },
+    Column {
+        key: "answered_1h",
+        unit: Unit::Share,
+        value: |b| b.answered_1h,
+        interval: None,
+        lower_is_better: false,
+        table: true,
+        card: true,
+    },
+    Column {
+        key: "answered_24h",
+        unit: Unit::Share,
+        value: |b| b.answered_24h,
+        interval: Some(Interval {
+            lo: "answered_24h_lo",
+            hi: "answered_24h_hi",
+            get: |b| b.answered_24h_ci,
+        }),
+        lower_is_better: false,
+        table: true,
+        card: true,
+    },
+    Column {
+        key: "median_reply_s",
+        unit: Unit::Seconds,
+        value: |b| seconds(b.median_reply_s),
+        interval: None,
+        lower_is_better: true,
+        table: true,
+        card: true,
+    },
+    Column {
+        key: "p90_reply_s",
+        unit: Unit::Seconds,
+        value: |b| seconds(b.p90_reply_s),
+        interval: None,
+        lower_is_better: true,
+        table: false,
+        card: true,
+    },
+    Column {
+        key: "complaints",
+        unit: Unit::Count,
+        value: |b| Some(b.complaints as f64),
+        interval: None,
+        lower_is_better: false,
+        table: true,
+        card: true,
+    },
+    Column {
+        key: "answered",
+        unit: Unit::Count,
+        value: |b| Some(b.answered as f64),
+        interval: None,
+        lower_is_better: false,
+        table: false,
+        card: true,
+    },
+];
+
+impl Column {
+    /// The value as a sort key: numbers a script compares (`""` when undefined).
+    pub fn sort_key(&self, b: &BrandEntry) -> String {
+        match ((self.value)(b), self.unit) {
+            (None, _) => String::new(),
+            (Some(v), Unit::Score) => format!("{v:.2}"),
+            (Some(v), Unit::Share) => format!("{v:.4}"),
+            (Some(v), Unit::Seconds | Unit::Count) => format!("{}", v as i64),
+        }
+    }
+
+    /// The value as the CSV and the data downloads write it (`""` when undefined).
+    pub fn csv(&self, b: &BrandEntry) -> String {
+        match ((self.value)(b), self.unit) {
+            (None, _) => String::new(),
+            (Some(v), Unit::Seconds | Unit::Count) => format!("{}", v as i64),
+            (Some(v), _) => v.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_are_leaderboard_fields() {
+        let mut keys: Vec<&str> = COLUMNS.iter().map(|c| c.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), COLUMNS.len());
+        let fields = serde_json::to_value(BrandEntry::default()).unwrap();
+        for c in COLUMNS {
+            assert!(fields.get(c.key).is_some(), "{} is not a field", c.key);
+        }
+    }
+}

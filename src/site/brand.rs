@@ -1,0 +1,404 @@
+//! A brand's pages: its page (finding, ranks, figure cards, four charts with their data
+//! tables), its embeddable card and its badge.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::charts::{self, Labels, escape};
+use super::lang::Lang;
+use super::view::{View, figure, interval, pretty, rel_root};
+use crate::columns::COLUMNS;
+use crate::score::{BrandDetail, BrandEntry, MonthEntry, REPLY_BINS};
+
+#[derive(Serialize)]
+struct Figure {
+    label: String,
+    value: String,
+    interval: Option<String>,
+}
+
+/// A chart with its title, its description (its finding, for every reader) and its data.
+#[derive(Serialize)]
+struct Chart {
+    title: String,
+    desc: String,
+    svg: String,
+    head: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct BrandPage<'a> {
+    brand: &'a BrandEntry,
+    finding: String,
+    ranking: String,
+    category_ranking: Option<String>,
+    coverage: Vec<String>,
+    figures: Vec<Figure>,
+    charts: Vec<Chart>,
+    badge_href: String,
+    badge_alt: String,
+    badge_snippet: String,
+    embed_snippet: String,
+    json_href: String,
+}
+
+#[derive(Serialize)]
+struct EmbedPage<'a> {
+    brand: &'a BrandEntry,
+    finding: String,
+    score_line: String,
+    coverage_short: String,
+    brand_url: String,
+}
+
+/// The names of the reply-time bins, then of "no reply yet".
+const BIN_NAMES: [&str; REPLY_BINS.len() + 1] = [
+    "bin_5min",
+    "bin_15min",
+    "bin_1h",
+    "bin_3h",
+    "bin_24h",
+    "bin_more",
+    "bin_waiting",
+];
+
+/// One chart: `draw` gets its labels (id, title, description, axis names from i18n keys);
+/// `table` is its data: the columns' i18n keys, and the rows.
+fn chart(
+    lang: &Lang,
+    id: &str,
+    title_key: &str,
+    desc: String,
+    axes: (&str, &str),
+    draw: impl FnOnce(&Labels) -> Result<String>,
+    (head, rows): (&[&str], Vec<Vec<String>>),
+) -> Result<Chart> {
+    let title = lang.t(title_key, &[]);
+    let axis = |key: &str| {
+        if key.is_empty() {
+            String::new()
+        } else {
+            lang.t(key, &[])
+        }
+    };
+    let svg = draw(&Labels {
+        id,
+        title: &title,
+        desc: &desc,
+        x: &axis(axes.0),
+        y: &axis(axes.1),
+    })?;
+    Ok(Chart {
+        title,
+        desc,
+        svg,
+        head: head.iter().map(|k| lang.t(k, &[])).collect(),
+        rows,
+    })
+}
+
+impl View<'_> {
+    /// The brand's finding in one sentence.
+    pub fn finding(&self, lang: &Lang, b: &BrandEntry) -> String {
+        match (b.answered_24h, b.median_reply_s) {
+            (Some(a24), Some(m)) => lang.t(
+                "finding",
+                &[
+                    ("name", &b.name),
+                    ("a24", &lang.pct(Some(a24))),
+                    ("median", &lang.duration(Some(m))),
+                ],
+            ),
+            (Some(a24), None) => lang.t(
+                "finding_no_median",
+                &[("name", &b.name), ("a24", &lang.pct(Some(a24)))],
+            ),
+            _ => lang.t(
+                "finding_no_score",
+                &[("name", &b.name), ("complaints", &lang.int(b.complaints))],
+            ),
+        }
+    }
+
+    fn ranking(&self, lang: &Lang, b: &BrandEntry) -> (String, Option<String>) {
+        let ranked = self.lb.ranked().count();
+        let overall = match (b.rank, b.rank_interval) {
+            (Some(r), Some([best, worst])) => lang.t(
+                "ranked_overall",
+                &[
+                    ("rank", &r.to_string()),
+                    ("n", &ranked.to_string()),
+                    ("best", &best.to_string()),
+                    ("worst", &worst.to_string()),
+                ],
+            ),
+            _ => lang.t(
+                "not_ranked",
+                &[("reason", b.unranked_reason.as_deref().unwrap_or(""))],
+            ),
+        };
+        let category = b.category_rank.map(|rank| {
+            let peers = self
+                .lb
+                .ranked()
+                .filter(|x| x.category == b.category)
+                .count();
+            lang.t(
+                "ranked_category",
+                &[
+                    ("rank", &rank.to_string()),
+                    ("n", &peers.to_string()),
+                    ("category", &lang.category(&b.category)),
+                ],
+            )
+        });
+        (overall, category)
+    }
+
+    fn figures(&self, lang: &Lang, b: &BrandEntry) -> Vec<Figure> {
+        let date = lang.date(self.lb.as_of);
+        COLUMNS
+            .iter()
+            .filter(|c| c.card)
+            .map(|c| Figure {
+                label: lang.t(&format!("fig_{}", c.key), &[("date", &date)]),
+                value: figure(lang, c, b),
+                interval: interval(lang, c, b),
+            })
+            .collect()
+    }
+
+    /// The still-waiting curve and the reply-time distribution.
+    fn window_charts(&self, lang: &Lang, b: &BrandEntry, d: &BrandDetail) -> Result<Vec<Chart>> {
+        let waiting_at = |t: i64| d.still_waiting.iter().find(|p| p.0 == t).map(|p| p.1);
+        let desc = lang.t(
+            "chart_km_desc",
+            &[
+                ("name", &b.name),
+                ("w1", &lang.pct(waiting_at(3600))),
+                ("w24", &lang.pct(waiting_at(86_400))),
+                ("complaints", &lang.int(b.complaints)),
+                ("from", &lang.date(self.lb.window.from)),
+                ("to", &lang.date(self.lb.as_of)),
+            ],
+        );
+        let tick = |t: i64| lang.duration(Some(t)).replace('\u{a0}', " ");
+        let km = chart(
+            lang,
+            "km",
+            "chart_km_title",
+            desc,
+            ("time_after", "still_waiting"),
+            |labels| charts::still_waiting(&d.still_waiting, &tick, labels),
+            (
+                &["time_after", "still_waiting"],
+                d.still_waiting
+                    .iter()
+                    .map(|&(t, s)| vec![lang.duration(Some(t)), lang.pct(Some(s))])
+                    .collect(),
+            ),
+        )?;
+        let values: Vec<(String, f64)> = BIN_NAMES
+            .iter()
+            .zip(&d.reply_times)
+            .map(|(k, &n)| (lang.t(k, &[]), n as f64))
+            .collect();
+        let desc = lang.t(
+            "chart_dist_desc",
+            &[
+                ("name", &b.name),
+                ("complaints", &lang.int(b.complaints)),
+                ("fast", &lang.int(d.reply_times[0] + d.reply_times[1])),
+                ("waiting", &lang.int(d.reply_times[REPLY_BINS.len()])),
+                ("date", &lang.date(self.lb.as_of)),
+            ],
+        );
+        let dist = chart(
+            lang,
+            "dist",
+            "chart_dist_title",
+            desc,
+            ("", "col_complaints"),
+            |labels| charts::bars(&values, labels),
+            (
+                &["time_after", "col_complaints"],
+                values
+                    .iter()
+                    .map(|(k, v)| vec![k.clone(), lang.int(*v as usize)])
+                    .collect(),
+            ),
+        )?;
+        Ok(vec![km, dist])
+    }
+
+    /// The monthly score and the monthly volume.
+    fn history_charts(&self, lang: &Lang, b: &BrandEntry, h: &[MonthEntry]) -> Result<Vec<Chart>> {
+        let months: Vec<String> = h.iter().map(|m| lang.month(&m.month)).collect();
+        let (first, last) = (&months[0], &months[months.len() - 1]);
+        let desc = lang.t(
+            "chart_history_desc",
+            &[("name", &b.name), ("first", first), ("last", last)],
+        );
+        let scores: Vec<(String, Option<f64>)> = months
+            .iter()
+            .cloned()
+            .zip(h.iter().map(|m| m.score))
+            .collect();
+        let score = chart(
+            lang,
+            "hist",
+            "chart_history_title",
+            desc,
+            ("month", "col_score"),
+            |labels| charts::line(&scores, labels),
+            (
+                &[
+                    "month",
+                    "col_complaints",
+                    "col_answered_1h",
+                    "col_answered_24h",
+                    "col_median_reply_s",
+                    "col_score",
+                ],
+                h.iter()
+                    .zip(&months)
+                    .map(|(m, name)| {
+                        vec![
+                            name.clone(),
+                            lang.int(m.complaints),
+                            lang.pct(m.answered_1h),
+                            lang.pct(m.answered_24h),
+                            lang.duration(m.median_reply_s),
+                            m.score
+                                .map_or(lang.t("not_available", &[]), |s| lang.decimal(s)),
+                        ]
+                    })
+                    .collect(),
+            ),
+        )?;
+        let volume: Vec<(String, f64)> = months
+            .iter()
+            .cloned()
+            .zip(h.iter().map(|m| m.complaints as f64))
+            .collect();
+        let total: usize = h.iter().map(|m| m.complaints).sum();
+        let peak = h.iter().map(|m| m.complaints).max().unwrap_or(0);
+        let desc = lang.t(
+            "chart_volume_desc",
+            &[
+                ("name", &b.name),
+                ("total", &lang.int(total)),
+                ("first", first),
+                ("last", last),
+                ("peak", &lang.int(peak)),
+            ],
+        );
+        let vol = chart(
+            lang,
+            "vol",
+            "chart_volume_title",
+            desc,
+            ("month", "col_complaints"),
+            |labels| charts::bars(&volume, labels),
+            (
+                &["month", "col_complaints"],
+                h.iter()
+                    .zip(&months)
+                    .map(|(m, n)| vec![n.clone(), lang.int(m.complaints)])
+                    .collect(),
+            ),
+        )?;
+        Ok(vec![score, vol])
+    }
+
+    pub fn brand_page(&self, lang: &Lang, b: &BrandEntry) -> Result<Vec<u8>> {
+        let page = format!("brand/{}/index.html", b.id);
+        let root = View::lang_root(lang, &page);
+        let (ranking, category_ranking) = self.ranking(lang, b);
+        let mut charts_out = Vec::new();
+        if let Some(d) = self.lb.details.get(&b.id) {
+            charts_out.extend(self.window_charts(lang, b, d)?);
+        }
+        if let Some(h) = self.lb.history.get(&b.id).filter(|h| !h.is_empty()) {
+            charts_out.extend(self.history_charts(lang, b, h)?);
+        }
+        let base_url = &self.config.base_url;
+        let badge_url = format!("{base_url}{}badge/{}.svg", lang.prefix, b.id);
+        let embed_url = format!("{base_url}{}embed/{}/", lang.prefix, b.id);
+        let finding = self.finding(lang, b);
+        let data = BrandPage {
+            brand: b,
+            ranking,
+            category_ranking,
+            coverage: self.coverage(lang, &[b]),
+            figures: self.figures(lang, b),
+            charts: charts_out,
+            badge_href: format!("{root}badge/{}.svg", b.id),
+            badge_alt: badge_text(lang, b),
+            badge_snippet: format!(
+                "<a href=\"{}\"><img src=\"{badge_url}\" alt=\"{}\"></a>",
+                pretty(base_url, &format!("{}{page}", lang.prefix)),
+                escape(&badge_text(lang, b))
+            ),
+            embed_snippet: format!(
+                "<iframe src=\"{embed_url}\" title=\"{}\" width=\"420\" height=\"240\" style=\"border:0\"></iframe>",
+                escape(&b.name)
+            ),
+            json_href: format!(
+                "{}data/brands/{}.json",
+                rel_root(&format!("{}{page}", lang.prefix)),
+                b.id
+            ),
+            finding: finding.clone(),
+        };
+        let base = self.base(lang, &page, b.name.clone(), finding);
+        self.render("brand.html", &base, &data)
+    }
+
+    /// The small card a page embeds in an iframe.
+    pub fn embed_page(&self, lang: &Lang, b: &BrandEntry) -> Result<Vec<u8>> {
+        let p = &lang.prefix;
+        let score = &COLUMNS[0];
+        let a1 = COLUMNS
+            .iter()
+            .find(|c| c.key == "answered_1h")
+            .expect("answered_1h is a column");
+        let embed = EmbedPage {
+            brand: b,
+            finding: self.finding(lang, b),
+            score_line: format!(
+                "{} {} · {} {}",
+                lang.t("col_score", &[]),
+                figure(lang, score, b),
+                lang.t("col_answered_1h", &[]),
+                figure(lang, a1, b)
+            ),
+            coverage_short: self.coverage(lang, &[b]).join(" "),
+            brand_url: pretty(
+                &self.config.base_url,
+                &format!("{p}brand/{}/index.html", b.id),
+            ),
+        };
+        let page = format!("embed/{}/index.html", b.id);
+        let base = self.base(lang, &page, b.name.clone(), String::new());
+        self.render("embed.html", &base, &embed)
+    }
+
+    /// The brand's badge (SVG).
+    pub fn badge(&self, lang: &Lang, b: &BrandEntry) -> Vec<u8> {
+        let share = b.answered_24h.filter(|_| b.complaints > 0);
+        charts::badge(&lang.t("badge_label", &[]), &badge_value(lang, b), share).into_bytes()
+    }
+}
+
+fn badge_value(lang: &Lang, b: &BrandEntry) -> String {
+    match b.answered_24h {
+        Some(a) if b.complaints > 0 => lang.t("badge_value", &[("a24", &lang.pct(Some(a)))]),
+        _ => lang.t("badge_none", &[]),
+    }
+}
+
+fn badge_text(lang: &Lang, b: &BrandEntry) -> String {
+    format!("{} · {}", lang.t("badge_label", &[]), badge_value(lang, b))
+}

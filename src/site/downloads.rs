@@ -1,0 +1,155 @@
+//! The downloads under `data/`: `leaderboard.json` (the one writer of it, shared with
+//! `replyrank score`), `leaderboard.csv` (its figure columns from [`COLUMNS`]), one JSON file
+//! per brand, and `README.txt` (the built-in template `data_readme.txt`).
+
+use anyhow::{Result, anyhow};
+use serde::Serialize;
+
+use super::Site;
+use super::view::View;
+use crate::columns::COLUMNS;
+use crate::score::{BrandEntry, MonthEntry, REPLY_BINS, Window};
+
+/// A text cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return
+/// first) is written with a leading `'`, as OWASP advises: brand names come from a registry
+/// anyone can edit.
+fn text_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// The CSV header: ranks, the brand, every figure (with its interval's bounds), then status.
+fn csv_header() -> Vec<&'static str> {
+    let mut head = vec![
+        "rank",
+        "rank_best",
+        "rank_worst",
+        "category_rank",
+        "country_rank",
+        "id",
+        "name",
+        "category",
+        "country",
+    ];
+    for c in COLUMNS {
+        head.push(c.key);
+        if let Some(i) = &c.interval {
+            head.extend([i.lo, i.hi]);
+        }
+    }
+    head.extend(["eligible", "unranked_reason", "sources", "as_of"]);
+    head
+}
+
+fn csv_row(b: &BrandEntry, as_of: &str) -> Vec<String> {
+    let n = |x: Option<usize>| x.map_or(String::new(), |v| v.to_string());
+    let ri = b.rank_interval;
+    let mut row = vec![
+        n(b.rank),
+        n(ri.map(|r| r[0])),
+        n(ri.map(|r| r[1])),
+        n(b.category_rank),
+        n(b.country_rank),
+        text_cell(&b.id),
+        text_cell(&b.name),
+        text_cell(&b.category),
+        text_cell(&b.country),
+    ];
+    for c in COLUMNS {
+        row.push(c.csv(b));
+        if let Some(i) = &c.interval {
+            let ci = (i.get)(b);
+            row.push(ci.map_or(String::new(), |c| c[0].to_string()));
+            row.push(ci.map_or(String::new(), |c| c[1].to_string()));
+        }
+    }
+    row.extend([
+        b.eligible.to_string(),
+        b.unranked_reason.clone().unwrap_or_default(),
+        b.sources.join(" "),
+        as_of.to_string(),
+    ]);
+    row
+}
+
+/// `leaderboard.csv`: one row per brand.
+fn leaderboard_csv(view: &View) -> Result<Vec<u8>> {
+    let as_of = crate::time::format_rfc3339(view.lb.as_of);
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(csv_header())?;
+    for b in &view.lb.brands {
+        csv.write_record(csv_row(b, &as_of))?;
+    }
+    csv.into_inner().map_err(|e| anyhow!("{e}"))
+}
+
+#[derive(Serialize)]
+struct BrandFile<'a> {
+    schema: &'static str,
+    #[serde(with = "crate::time::rfc3339")]
+    as_of: i64,
+    window: &'a Window,
+    brand: &'a BrandEntry,
+    history: Option<&'a Vec<MonthEntry>>,
+    still_waiting: Option<&'a Vec<(i64, f64)>>,
+    reply_time_bins_s: [i64; 6],
+    reply_times: Option<&'a Vec<usize>>,
+}
+
+#[derive(Serialize)]
+struct ReadmeColumn {
+    key: &'static str,
+    doc: String,
+}
+
+/// The downloads, into `site`.
+pub fn downloads(view: &View, site: &mut Site) -> Result<()> {
+    let lb = view.lb;
+    site.insert("data/leaderboard.json".into(), lb.to_json());
+    site.insert("data/leaderboard.csv".into(), leaderboard_csv(view)?);
+    for b in &lb.brands {
+        let d = lb.details.get(&b.id);
+        let file = BrandFile {
+            schema: "replyrank.brand/1",
+            as_of: lb.as_of,
+            window: &lb.window,
+            brand: b,
+            history: lb.history.get(&b.id),
+            still_waiting: d.map(|d| &d.still_waiting),
+            reply_time_bins_s: REPLY_BINS,
+            reply_times: d.map(|d| &d.reply_times),
+        };
+        let mut json = serde_json::to_string_pretty(&file)?;
+        json.push('\n');
+        site.insert(format!("data/brands/{}.json", b.id), json.into_bytes());
+    }
+    let en = &view.langs[0];
+    let mut context = tera::Context::new();
+    context.insert("as_of", &crate::time::format_rfc3339(lb.as_of));
+    context.insert("from", &crate::time::format_rfc3339(lb.window.from));
+    context.insert("to", &crate::time::format_rfc3339(lb.window.to));
+    context.insert("base_url", &view.config.base_url);
+    context.insert("method", &lb.method);
+    context.insert("sources", &lb.sources);
+    context.insert("publisher", &view.config.publisher);
+    context.insert("title", &view.config.title);
+    context.insert("date", view.snapshot);
+    context.insert(
+        "columns",
+        &COLUMNS
+            .iter()
+            .map(|c| ReadmeColumn {
+                key: c.key,
+                doc: en.t(&format!("doc_{}", c.key), &[]),
+            })
+            .collect::<Vec<_>>(),
+    );
+    site.insert(
+        "data/README.txt".into(),
+        view.file("data_readme.txt", &context)?,
+    );
+    Ok(())
+}
