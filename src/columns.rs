@@ -146,6 +146,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_column_and_reason_is_worded_in_every_language() {
+        let root = crate::root::SiteRoot::at("/nonexistent");
+        for code in crate::config::LANGUAGES {
+            let lang = crate::site::lang::Lang::load(&root, code, true).unwrap();
+            for c in COLUMNS {
+                for prefix in ["col", "fig", "abbr", "doc"] {
+                    let key = format!("{prefix}_{}", c.key);
+                    assert!(lang.strings.contains_key(&key), "{code}: {key}");
+                }
+            }
+            for r in [
+                crate::score::Unranked::TooFewComplaints,
+                crate::score::Unranked::NoComplaintFollowed24h,
+                crate::score::Unranked::Other,
+            ] {
+                let key = format!("unranked_{}", r.code());
+                assert!(lang.strings.contains_key(&key), "{code}: {key}");
+            }
+        }
+    }
+
+    #[test]
     fn keys_are_unique_and_are_leaderboard_fields() {
         let mut keys: Vec<&str> = COLUMNS.iter().map(|c| c.key).collect();
         keys.sort_unstable();

@@ -6,13 +6,39 @@ use crate::config::Config;
 use crate::corpus::Corpus;
 use crate::registry::Registry;
 use crate::root::SiteRoot;
-use crate::score::{Inputs, Leaderboard, Method, SourceInfo};
+use crate::score::{DataQuality, Inputs, Leaderboard, Method, SourceInfo};
 use crate::store::{Notice, Store};
 
 /// A scored site root, with what loading it noticed.
 pub struct Scored {
     pub leaderboard: Leaderboard,
+    /// What loading the store noticed (with file:line): for the terminal, never published.
     pub notices: Vec<Notice>,
+    /// Company accounts and brand ids the data names that the registry lacks (`source:name` →
+    /// posts): for the terminal, never published.
+    pub unregistered: std::collections::BTreeMap<String, usize>,
+}
+
+impl Scored {
+    /// Prints what the run noticed to stderr.
+    pub fn warn(&self) {
+        for n in &self.notices {
+            eprintln!("warning: {n}");
+        }
+        if !self.unregistered.is_empty() {
+            let list: Vec<String> = self
+                .unregistered
+                .iter()
+                .map(|(a, n)| format!("{a} ({n})"))
+                .collect();
+            eprintln!(
+                "warning: {} account(s) not in {}, so not scored as brands: {}",
+                list.len(),
+                crate::root::REGISTRY,
+                list.join(", ")
+            );
+        }
+    }
 }
 
 /// Loads the registry and store under `root` and scores them with `config` as of `as_of`
@@ -47,20 +73,21 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
         bootstrap: config.ranking.bootstrap,
         seed: config.ranking.seed,
     };
-    let data_quality = serde_json::json!({
-        "posts": corpus.quality.posts,
-        "complaints": pairing.complaints.len(),
-        "duplicate_ids": corpus.quality.duplicate_ids,
-        "invalid_lines": corpus.quality.invalid_lines,
-        "posts_after_as_of": pairing.quality.posts_after_as_of,
-        "follow_ups": pairing.quality.follow_ups,
-        "not_addressed": pairing.quality.not_addressed,
-        "missing_parents": pairing.quality.missing_parents,
-        "reply_cycles": pairing.quality.reply_cycles,
-        "negative_reply_times": pairing.quality.negative_reply_times,
-        "unregistered_accounts": corpus.quality.unregistered_accounts,
-        "store_notices": corpus.notices.iter().map(ToString::to_string).collect::<Vec<_>>(),
-    });
+    let q = &pairing.quality;
+    let data_quality = DataQuality {
+        posts: corpus.quality.posts,
+        complaints: pairing.complaints.len(),
+        duplicate_ids: corpus.quality.duplicate_ids,
+        invalid_lines: corpus.quality.invalid_lines,
+        posts_after_as_of: q.posts_after_as_of,
+        follow_ups: q.follow_ups,
+        not_addressed: q.not_addressed,
+        missing_parents: q.missing_parents,
+        reply_cycles: q.reply_cycles,
+        negative_reply_times: q.negative_reply_times,
+        unregistered_accounts: corpus.quality.unregistered_accounts.len(),
+        store_notices: corpus.notices.len(),
+    };
     let leaderboard = crate::score::score(
         &pairing.complaints,
         &Inputs {
@@ -74,6 +101,7 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
     Ok(Scored {
         leaderboard,
         notices: corpus.notices,
+        unregistered: corpus.quality.unregistered_accounts,
     })
 }
 

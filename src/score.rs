@@ -161,7 +161,7 @@ pub struct Leaderboard {
     pub sources: Vec<SourceSummary>,
     pub brands: Vec<BrandEntry>,
     pub history: BTreeMap<String, Vec<MonthEntry>>,
-    pub data_quality: serde_json::Value,
+    pub data_quality: DataQuality,
     /// Per brand id: the curve and distribution behind its charts.
     #[serde(skip)]
     pub details: BTreeMap<String, BrandDetail>,
@@ -231,16 +231,64 @@ pub struct BrandEntry {
     pub rank: Option<usize>,
     pub rank_interval: Option<[usize; 2]>,
     /// Rank among the ranked brands of its category.
-    #[serde(skip)]
+    #[serde(default)]
     pub category_rank: Option<usize>,
     /// Rank among the ranked brands of its country.
-    #[serde(skip)]
+    #[serde(default)]
     pub country_rank: Option<usize>,
     pub eligible: bool,
     /// Why an ineligible brand is not ranked.
-    pub unranked_reason: Option<String>,
+    pub unranked_reason: Option<Unranked>,
     pub sources: Vec<String>,
     pub coverage: Vec<String>,
+}
+
+/// Why a brand is not ranked: a code, worded by the i18n files (`unranked_<code>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unranked {
+    /// Fewer complaints in the window than `min_complaints`.
+    TooFewComplaints,
+    /// No complaint in the window has been followed for 24 hours yet.
+    NoComplaintFollowed24h,
+    /// A reason this version does not know (a later version's leaderboard).
+    #[serde(other)]
+    Other,
+}
+
+impl Unranked {
+    /// The code, as in `leaderboard.json` and the CSV.
+    pub fn code(self) -> &'static str {
+        match self {
+            Unranked::TooFewComplaints => "too_few_complaints",
+            Unranked::NoComplaintFollowed24h => "no_complaint_followed_24h",
+            Unranked::Other => "other",
+        }
+    }
+}
+
+/// What loading and pairing noticed about the data: counts only. Accounts are never named here
+/// (an account the registry does not know may be a person's); `replyrank score` lists them in
+/// the terminal.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataQuality {
+    /// Posts loaded from the store.
+    pub posts: usize,
+    /// Complaints paired (all time, up to as-of).
+    pub complaints: usize,
+    pub duplicate_ids: usize,
+    pub invalid_lines: usize,
+    pub posts_after_as_of: usize,
+    pub follow_ups: usize,
+    pub not_addressed: usize,
+    pub missing_parents: usize,
+    pub reply_cycles: usize,
+    pub negative_reply_times: usize,
+    /// Distinct company accounts and brand ids named by the data that the registry lacks.
+    pub unregistered_accounts: usize,
+    /// Problems found loading the store (torn lines, invalid lines): reported in the terminal.
+    pub store_notices: usize,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -293,7 +341,7 @@ pub struct Inputs<'a> {
     /// Source names indexed by `Complaint::source`, with their coverage.
     pub sources: &'a [SourceInfo],
     pub method: &'a Method,
-    pub data_quality: serde_json::Value,
+    pub data_quality: DataQuality,
 }
 
 /// Observations of every brand, indexed by registry position.
@@ -456,12 +504,9 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
             let unranked_reason = if eligible[b] {
                 None
             } else if f.complaints < m.min_complaints {
-                Some(format!(
-                    "not enough data: {} complaint(s) in the window, {} needed",
-                    f.complaints, m.min_complaints
-                ))
+                Some(Unranked::TooFewComplaints)
             } else {
-                Some("not enough data: no complaint followed for 24 h yet".into())
+                Some(Unranked::NoComplaintFollowed24h)
             };
             let sources: Vec<&SourceInfo> = obs.window_sources[b]
                 .keys()

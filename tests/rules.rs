@@ -359,7 +359,7 @@ fn scored(r: &Paired, as_of_minutes: i64, min: usize) -> replyrank::score::Leade
             registry: &reg,
             sources: &sources,
             method: &m,
-            data_quality: serde_json::json!({}),
+            data_quality: Default::default(),
         },
     )
 }
@@ -421,11 +421,9 @@ fn score_window_eligibility_and_history() {
         (tel.complaints, tel.score, tel.eligible, tel.rank),
         (3, Some(100.0), false, None)
     );
-    assert!(
-        tel.unranked_reason
-            .as_deref()
-            .unwrap()
-            .contains("3 complaint(s) in the window, 4 needed")
+    assert_eq!(
+        tel.unranked_reason,
+        Some(replyrank::score::Unranked::TooFewComplaints)
     );
     assert_eq!(lb.brands[0].id, "air", "ranked brands first");
     let months: Vec<(&str, usize)> = lb.history["air"]

@@ -338,3 +338,85 @@ fn a_root_template_overrides_the_built_in_one() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn robots_and_feed_are_overridable_templates() {
+    let root = site_root();
+    std::fs::create_dir_all(root.path().join("templates")).unwrap();
+    std::fs::write(
+        root.path().join("templates/robots.txt"),
+        "User-agent: *\nDisallow: /embed/\nSitemap: {{ base_url }}sitemap.xml\n",
+    )
+    .unwrap();
+    ok(rr(
+        root.path(),
+        &["build", "--base-url", "https://ranks.example.net/"],
+    ));
+    assert_eq!(
+        read(&root.path().join("public/robots.txt")),
+        "User-agent: *\nDisallow: /embed/\nSitemap: https://ranks.example.net/sitemap.xml\n"
+    );
+    assert!(read(&root.path().join("public/atom.xml")).contains("First snapshot."));
+}
+
+#[test]
+fn an_override_that_cannot_be_read_is_an_error_not_the_built_in_file() {
+    // Was: an unreadable templates/base.html silently fell back to the built-in one.
+    let root = site_root();
+    std::fs::create_dir_all(root.path().join("templates/base.html")).unwrap();
+    let out = rr(root.path(), &["build"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("templates/base.html") && err.contains("overrides the built-in base.html"),
+        "{err}"
+    );
+    assert!(!root.path().join("public/index.html").exists());
+}
+
+#[test]
+fn a_mistyped_translation_key_is_an_error() {
+    // Was: unknown keys in a site's own i18n file were ignored, so a typo went unnoticed.
+    let root = site_root();
+    std::fs::create_dir_all(root.path().join("templates/i18n")).unwrap();
+    let fr = include_str!("../templates/i18n/fr.toml").replace("footer = ", "fotter = ");
+    std::fs::write(root.path().join("templates/i18n/fr.toml"), fr).unwrap();
+    let out = rr(root.path(), &["build"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("fr.toml") && err.contains("missing translation keys: footer"),
+        "{err}"
+    );
+    let fr = include_str!("../templates/i18n/fr.toml")
+        .replace("footer = ", "category_energy = \"Énergie\"\nfooter = ");
+    std::fs::write(
+        root.path().join("templates/i18n/fr.toml"),
+        fr + "fotter = \"x\"\n",
+    )
+    .unwrap();
+    let err = String::from_utf8_lossy(&rr(root.path(), &["build"]).stderr).into_owned();
+    assert!(err.contains("unknown translation keys: fotter"), "{err}");
+}
+
+#[test]
+fn unranked_reasons_and_the_feed_speak_the_page_language() {
+    // Was: English "not enough data: …" on French brand pages.
+    let root = site_root();
+    ok(rr(root.path(), &["build"]));
+    let yahoo = read(&root.path().join("public/fr/brand/yahoo/index.html"));
+    assert!(
+        yahoo.contains("Non classée : pas assez de données"),
+        "{yahoo}"
+    );
+    assert!(!yahoo.contains("not enough data"));
+    let lb: serde_json::Value =
+        serde_json::from_str(&read(&root.path().join("public/data/leaderboard.json"))).unwrap();
+    let y = lb["brands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == "yahoo")
+        .unwrap();
+    assert_eq!(y["unranked_reason"], "too_few_complaints");
+}

@@ -18,9 +18,7 @@ pub fn build(
         config.set_base_url(url);
     }
     let scored = replyrank::pipeline::run(root, &config, as_of, verbose)?;
-    for n in &scored.notices {
-        eprintln!("warning: {n}");
-    }
+    scored.warn();
     site::render(root, &config, &scored.leaderboard, &Options { verbose })
 }
 

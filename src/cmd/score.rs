@@ -13,9 +13,7 @@ pub fn run(root: &SiteRoot, as_of: Option<&str>, verbose: bool) -> Result<()> {
     let as_of = as_of.map(parse_as_of).transpose()?;
     let config = replyrank::config::Config::load(root)?;
     let scored = replyrank::pipeline::run(root, &config, as_of, verbose)?;
-    for n in &scored.notices {
-        eprintln!("warning: {n}");
-    }
+    scored.warn();
     let lb = &scored.leaderboard;
     let dir = root.output().join("data");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;

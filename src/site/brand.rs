@@ -133,10 +133,7 @@ impl View<'_> {
                     ("worst", &worst.to_string()),
                 ],
             ),
-            _ => lang.t(
-                "not_ranked",
-                &[("reason", b.unranked_reason.as_deref().unwrap_or(""))],
-            ),
+            _ => lang.t("not_ranked", &[("reason", &self.unranked(lang, b))]),
         };
         let category = b.category_rank.map(|rank| {
             let peers = self
@@ -154,6 +151,18 @@ impl View<'_> {
             )
         });
         (overall, category)
+    }
+
+    /// Why a brand is not ranked, in words.
+    pub fn unranked(&self, lang: &Lang, b: &BrandEntry) -> String {
+        let code = b.unranked_reason.map_or("other", |r| r.code());
+        lang.t(
+            &format!("unranked_{code}"),
+            &[
+                ("complaints", &lang.int(b.complaints)),
+                ("min", &lang.int(self.lb.method.min_complaints)),
+            ],
+        )
     }
 
     fn figures(&self, lang: &Lang, b: &BrandEntry) -> Vec<Figure> {

@@ -68,7 +68,8 @@ fn csv_row(b: &BrandEntry, as_of: &str) -> Vec<String> {
     }
     row.extend([
         b.eligible.to_string(),
-        b.unranked_reason.clone().unwrap_or_default(),
+        b.unranked_reason
+            .map_or(String::new(), |r| r.code().to_string()),
         b.sources.join(" "),
         as_of.to_string(),
     ]);

@@ -24,15 +24,26 @@ pub struct Lang {
 
 impl Lang {
     /// Loads `code`'s strings: the root's `templates/i18n/<code>.toml` if present, else the
-    /// built-in file. Every key of the built-in English file must be present.
+    /// built-in file. Every key of the built-in English file must be present, and every other
+    /// key must be one the site can use (a category's or a source's name), so a typo is an error.
     pub fn load(root: &SiteRoot, code: &str, first: bool) -> Result<Lang> {
         let path = root.i18n(code);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(_) => match BUILTIN.iter().find(|(c, _)| *c == code) {
-                Some((_, t)) => (*t).to_string(),
-                None => bail!("no translation for language {code:?}"),
-            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                match BUILTIN.iter().find(|(c, _)| *c == code) {
+                    Some((_, t)) => (*t).to_string(),
+                    None => bail!("no translation for language {code:?}"),
+                }
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot read {} (it overrides the built-in {code} strings)",
+                        path.display()
+                    )
+                });
+            }
         };
         let strings: BTreeMap<String, String> = toml::from_str(&text)
             .map_err(|e| crate::config::toml_error(&path.display().to_string(), &text, &e))?;
@@ -50,6 +61,20 @@ impl Lang {
                 missing.join(", ")
             );
         }
+        let unknown: Vec<&str> = strings
+            .keys()
+            .filter(|k| !reference.contains_key(*k))
+            .filter(|k| !k.starts_with("category_") && !k.starts_with("coverage_"))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            bail!(
+                "{}: unknown translation keys: {} (only the keys of the built-in en.toml, \
+                 category_<slug> and coverage_<source> are used)",
+                path.display(),
+                unknown.join(", ")
+            );
+        }
         Ok(Lang {
             code: code.to_string(),
             prefix: if first {
@@ -61,13 +86,14 @@ impl Lang {
         })
     }
 
-    /// The string for `key` with `{name}` placeholders filled.
+    /// The string for `key` with `{name}` placeholders filled. Every key the code asks for is
+    /// in the built-in English file, and [`Lang::load`] checks every language has them all, so a
+    /// missing key is a bug in replyrank (the tests ask for every key of every page).
     pub fn t(&self, key: &str, args: &[(&str, &str)]) -> String {
-        let mut s = self
-            .strings
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| key.to_string());
+        let Some(s) = self.strings.get(key) else {
+            panic!("no interface string {key:?}: add it to templates/i18n/*.toml");
+        };
+        let mut s = s.clone();
         for (name, value) in args {
             s = s.replace(&format!("{{{name}}}"), value);
         }
