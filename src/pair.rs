@@ -30,7 +30,8 @@ pub struct Complaint {
     pub reply_s: Option<i64>,
 }
 
-#[derive(Debug, Default, Clone, serde::Serialize, PartialEq)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[serde(default)]
 pub struct PairQuality {
     /// Posts created after as-of, left out.
     pub posts_after_as_of: usize,

@@ -73,18 +73,12 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
         bootstrap: config.ranking.bootstrap,
         seed: config.ranking.seed,
     };
-    let q = &pairing.quality;
     let data_quality = DataQuality {
         posts: corpus.quality.posts,
         complaints: pairing.complaints.len(),
         duplicate_ids: corpus.quality.duplicate_ids,
         invalid_lines: corpus.quality.invalid_lines,
-        posts_after_as_of: q.posts_after_as_of,
-        follow_ups: q.follow_ups,
-        not_addressed: q.not_addressed,
-        missing_parents: q.missing_parents,
-        reply_cycles: q.reply_cycles,
-        negative_reply_times: q.negative_reply_times,
+        pairing: pairing.quality.clone(),
         unregistered_accounts: corpus.quality.unregistered_accounts.len(),
         store_notices: corpus.notices.len(),
     };

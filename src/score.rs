@@ -279,12 +279,9 @@ pub struct DataQuality {
     pub complaints: usize,
     pub duplicate_ids: usize,
     pub invalid_lines: usize,
-    pub posts_after_as_of: usize,
-    pub follow_ups: usize,
-    pub not_addressed: usize,
-    pub missing_parents: usize,
-    pub reply_cycles: usize,
-    pub negative_reply_times: usize,
+    /// What pairing noticed.
+    #[serde(flatten)]
+    pub pairing: crate::pair::PairQuality,
     /// Distinct company accounts and brand ids named by the data that the registry lacks.
     pub unregistered_accounts: usize,
     /// Problems found loading the store (torn lines, invalid lines): reported in the terminal.
