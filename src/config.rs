@@ -113,6 +113,11 @@ pub const LANGUAGES: [&str; 2] = ["en", "fr"];
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ranking {
+    /// The scoring method's version: 2 (default), or 1 to reproduce version-1 figures.
+    pub method: crate::method::Version,
+    /// What ranks brands: `reply` (any first reply, as version 1) or `answer` (a public answer
+    /// that does not send the customer elsewhere).
+    pub score: ScoreBasis,
     pub window_days: u32,
     pub min_complaints: usize,
     pub bootstrap: usize,
@@ -122,12 +127,25 @@ pub struct Ranking {
 impl Default for Ranking {
     fn default() -> Ranking {
         Ranking {
+            method: crate::method::Version::default(),
+            score: ScoreBasis::Reply,
             window_days: 90,
             min_complaints: 30,
             bootstrap: 1000,
             seed: 20_171_031,
         }
     }
+}
+
+/// What the score is computed over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoreBasis {
+    /// Replied within 1 h and within 24 h (any first reply).
+    #[default]
+    Reply,
+    /// Answered in public within 1 h and within 24 h (the first reply that does not deflect).
+    Answer,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,6 +185,15 @@ impl Config {
         if config.ranking.window_days == 0 {
             bail!(
                 "{}: [ranking] window_days must be at least 1",
+                path.display()
+            );
+        }
+        if config.ranking.method == crate::method::Version::V1
+            && config.ranking.score == ScoreBasis::Answer
+        {
+            bail!(
+                "{}: [ranking] score = \"answer\" needs method = 2 (version 1 cannot tell an \
+                 answer from a reply that sends the customer elsewhere)",
                 path.display()
             );
         }

@@ -37,6 +37,8 @@ pub struct Meta {
     pub by_brand: u32,
     /// Brand the post is addressed to: its first mention of a registered account, or `to_brand`.
     pub to_brand: u32,
+    /// A brand post that sends the customer elsewhere (DM, e-mail, phone…), as classified.
+    pub deflect: bool,
     pub source: u16,
 }
 
@@ -337,6 +339,7 @@ const ABSENT: Meta = Meta {
     parent_missing: false,
     by_brand: NONE,
     to_brand: NONE,
+    deflect: false,
     source: 0,
 };
 
@@ -395,6 +398,7 @@ impl CorpusBuilder {
             parent_missing: false,
             by_brand: p.by_brand,
             to_brand: p.to_brand,
+            deflect: false,
             source: s as u16,
         };
         self.quality.posts += 1;

@@ -1,13 +1,16 @@
-//! Pairing: from reply threads to complaints and their first replies (scoring rules v1,
-//! `content/methodology.md`). A pure function of the corpus and the as-of instant.
+//! Pairing: from reply threads to complaints and their first replies (`content/methodology.md`).
+//! A pure function of the corpus, the as-of instant and the method version.
 //!
 //! - A **complaint** is a customer post addressed to a brand — it mentions one of the brand's
 //!   accounts, or has a brand-authored ancestor, or is answered by a brand — unless it is a
 //!   **follow-up**: a post with an ancestor written by the same customer.
 //! - Its **brand** is that of the nearest brand-authored ancestor, else the first brand account
 //!   mentioned, else the brand whose reply answers it.
-//! - Its **first reply** is the earliest post by that brand descending from it through posts
-//!   written only by the complainant.
+//! - Its **first reply**: version 1, the earliest post by that brand descending from it through
+//!   posts written only by the complainant; version 2, the earliest post by that brand
+//!   descending from it whose parent the complainant wrote (others may have posted in between).
+//! - Version 2 also finds its **public answer**: the earliest such reply that does not send the
+//!   customer elsewhere.
 //!
 //! Posts created after as-of are treated as not yet written.
 
@@ -16,6 +19,7 @@ use std::cmp::Ordering;
 use rayon::prelude::*;
 
 use crate::corpus::{Corpus, NONE};
+use crate::method::Version;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Complaint {
@@ -28,6 +32,10 @@ pub struct Complaint {
     pub first_reply: Option<u32>,
     /// Seconds from complaint to first reply, negative values (clock skew) counted as 0.
     pub reply_s: Option<i64>,
+    /// The first reply sends the customer elsewhere (DM, e-mail, phone…).
+    pub deflected: bool,
+    /// Seconds from complaint to the first reply that does not send the customer elsewhere.
+    pub public_s: Option<i64>,
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -53,7 +61,7 @@ pub struct Pairing {
 }
 
 /// Finds every complaint and its first reply among the posts created up to `as_of`.
-pub fn pair(corpus: &Corpus, as_of: i64) -> Pairing {
+pub fn pair(corpus: &Corpus, as_of: i64, version: Version) -> Pairing {
     let posts = &corpus.posts;
     let n = posts.len();
     let mut q = PairQuality::default();
@@ -111,7 +119,7 @@ pub fn pair(corpus: &Corpus, as_of: i64) -> Pairing {
             |on_path, chunk| {
                 let mut f = Found::default();
                 for &r in chunk {
-                    walk_thread(corpus, r, &kids, on_path, &mut f);
+                    walk_thread(corpus, r, &kids, version, on_path, &mut f);
                 }
                 f
             },
@@ -150,6 +158,7 @@ fn walk_thread<'a>(
     corpus: &Corpus,
     root: u32,
     kids: &impl Fn(u32) -> &'a [u32],
+    version: Version,
     on_path: &mut [u32],
     f: &mut Found,
 ) {
@@ -187,37 +196,93 @@ fn walk_thread<'a>(
         } else {
             m.to_brand
         };
-        let reply = first_reply(corpus, v, named, kids);
+        let replies = match version {
+            Version::V1 => Replies {
+                first: own_chain_reply(corpus, v, named, kids),
+                public: None,
+            },
+            Version::V2 => replies_to_complainant(corpus, v, named, kids),
+        };
         let brand = if named != NONE {
             named
         } else {
-            reply.map_or(NONE, |r| posts[r as usize].by_brand)
+            replies.first.map_or(NONE, |r| posts[r as usize].by_brand)
         };
         if brand == NONE {
             f.not_addressed += 1;
             continue;
         }
-        let reply_s = reply.map(|r| {
-            let d = posts[r as usize].at - m.at;
-            if d < 0 {
-                f.negative_reply_times += 1;
-            }
-            d.max(0)
-        });
+        let after = |r: u32| (posts[r as usize].at - m.at).max(0);
+        if replies.first.is_some_and(|r| posts[r as usize].at < m.at) {
+            f.negative_reply_times += 1;
+        }
         f.complaints.push(Complaint {
             post: v,
             source: m.source,
             brand,
             at: m.at,
-            first_reply: reply,
-            reply_s,
+            first_reply: replies.first,
+            reply_s: replies.first.map(after),
+            deflected: replies.first.is_some_and(|r| posts[r as usize].deflect),
+            public_s: replies.public.map(after),
         });
     }
 }
 
-/// The earliest post by `brand` (any brand when `brand` is NONE) among the descendants of `v`
-/// reached through posts written only by `v`'s author. Ties on time go to the smaller id.
-fn first_reply<'a>(
+/// A complaint's first reply and (version 2) its public answer.
+struct Replies {
+    first: Option<u32>,
+    public: Option<u32>,
+}
+
+/// Version 2: among the descendants of `v`, the brand posts (by `brand`, or any brand when
+/// `brand` is NONE) whose parent `v`'s author wrote: the earliest, and the earliest that does
+/// not send the customer elsewhere. Ties on time go to the smaller id.
+fn replies_to_complainant<'a>(
+    corpus: &Corpus,
+    v: u32,
+    brand: u32,
+    kids: &impl Fn(u32) -> &'a [u32],
+) -> Replies {
+    let posts = &corpus.posts;
+    let author = posts[v as usize].author;
+    let mut first: Option<u32> = None;
+    let mut public: Option<u32> = None;
+    let keep = |best: &mut Option<u32>, c: u32| {
+        if best.is_none_or(|b| earlier(corpus, c, b) == Ordering::Less) {
+            *best = Some(c);
+        }
+    };
+    let mut frontier = vec![v];
+    while let Some(u) = frontier.pop() {
+        let from_complainant = posts[u as usize].author == author;
+        for &c in kids(u) {
+            let m = &posts[c as usize];
+            if from_complainant && m.by_brand != NONE && (brand == NONE || m.by_brand == brand) {
+                keep(&mut first, c);
+                if !m.deflect {
+                    keep(&mut public, c);
+                }
+            }
+            frontier.push(c);
+        }
+    }
+    // With any brand allowed, the public answer must come from the brand that replied first.
+    if brand == NONE {
+        if let Some(f) = first {
+            let b = posts[f as usize].by_brand;
+            if public.is_some_and(|p| posts[p as usize].by_brand != b) {
+                return replies_to_complainant(corpus, v, b, kids);
+            }
+        }
+    }
+    Replies { first, public }
+}
+
+/// Version 1: the earliest post by `brand` (any brand when `brand` is NONE) among the
+/// descendants of `v` reached through posts written only by `v`'s author. Ties on time go to
+/// the smaller id.
+fn own_chain_reply<'a>(
     corpus: &Corpus,
     v: u32,
     brand: u32,

@@ -56,7 +56,7 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
             store.dir().display()
         );
     };
-    let pairing = crate::pair::pair(&corpus, as_of);
+    let pairing = crate::pair::pair(&corpus, as_of, config.ranking.method);
     clock.step("pair complaints and first replies");
     let sources: Vec<SourceInfo> = corpus
         .sources
@@ -68,6 +68,8 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
         .collect();
     let method = Method {
         as_of,
+        version: config.ranking.method,
+        score: config.ranking.score,
         window_days: config.ranking.window_days,
         min_complaints: config.ranking.min_complaints,
         bootstrap: config.ranking.bootstrap,

@@ -1,6 +1,6 @@
-//! Scoring: per-brand figures, intervals and ranks from paired complaints (scoring rules v1,
-//! `content/methodology.md`). A pure function: the as-of instant and the bootstrap seed are
-//! parameters, and the same inputs give the same output, byte for byte.
+//! Scoring: per-brand figures, intervals and ranks from paired complaints (the method of
+//! `content/methodology.md`, version 1 or 2: [`crate::method`]). A pure function: the as-of
+//! instant and the seed are parameters, and the same inputs give the same output, byte for byte.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +9,9 @@ use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::config::ScoreBasis;
 use crate::km::{self, KaplanMeier, Obs, TwoPoints};
+use crate::method::Version;
 use crate::pair::Complaint;
 use crate::registry::Registry;
 use crate::time::{DAY, HOUR};
@@ -23,9 +25,19 @@ pub struct Method {
     pub as_of: i64,
     #[serde(skip)]
     pub window_days: u32,
+    #[serde(default = "version_1")]
+    pub version: Version,
+    /// What the score is computed over (version 2; version 1 scores replies).
+    #[serde(default)]
+    pub score: ScoreBasis,
     pub min_complaints: usize,
     pub bootstrap: usize,
     pub seed: u64,
+}
+
+/// Leaderboards written before the method had versions are version 1's.
+fn version_1() -> Version {
+    Version::V1
 }
 
 /// A source as the leaderboard names it.
@@ -79,6 +91,53 @@ pub fn observe(c: &Complaint, as_of: i64) -> Obs {
             t: as_of - c.at,
             answered: false,
         },
+    }
+}
+
+/// A complaint's public answer at as-of: after `public_s`, or still waiting (censored).
+pub fn observe_public(c: &Complaint, as_of: i64) -> Obs {
+    match c.public_s {
+        Some(t) => Obs { t, answered: true },
+        None => Obs {
+            t: as_of - c.at,
+            answered: false,
+        },
+    }
+}
+
+/// Complaints whose 24-hour outcome is known: answered, or followed for at least 24 hours.
+fn known_at_24h(obs: &[Obs]) -> usize {
+    obs.iter().filter(|o| o.answered || o.t >= DAY).count()
+}
+
+/// What a brand's score and its uncertainty rest on (version 2): the score's share and the
+/// complaints whose 24-hour outcome is known.
+struct ScoreBase {
+    share: f64,
+    n: f64,
+}
+
+impl ScoreBase {
+    fn of(score: Option<f64>, obs: &[Obs]) -> Option<ScoreBase> {
+        let n = known_at_24h(obs) as f64;
+        (n > 0.0).then_some(ScoreBase {
+            share: score? / 100.0,
+            n,
+        })
+    }
+
+    /// The exact 95% interval of the score, to one decimal.
+    fn interval(&self) -> Option<[f64; 2]> {
+        crate::interval::clopper_pearson(self.share * self.n, self.n)
+            .map(|[lo, hi]| [round(100.0 * lo, 1), round(100.0 * hi, 1)])
+    }
+
+    /// `resamples` draws of the score from its confidence distribution.
+    fn draws(&self, resamples: usize, seed: u64) -> Vec<Option<f64>> {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        (0..resamples)
+            .map(|_| Some(100.0 * crate::interval::draw(self.share * self.n, self.n, &mut rng)))
+            .collect()
     }
 }
 
@@ -226,6 +285,22 @@ pub struct BrandEntry {
     pub answered_24h_ci: Option<[f64; 2]>,
     pub median_reply_s: Option<i64>,
     pub p90_reply_s: Option<i64>,
+    /// Version 2: answered in public (the first reply that does not send the customer
+    /// elsewhere) within 1 h and 24 h, its 95% interval, and the median time to it.
+    #[serde(default)]
+    pub public_1h: Option<f64>,
+    #[serde(default)]
+    pub public_24h: Option<f64>,
+    #[serde(default)]
+    pub public_24h_ci: Option<[f64; 2]>,
+    #[serde(default)]
+    pub public_median_s: Option<i64>,
+    /// Version 2: share of first replies that send the customer elsewhere, and its Wilson 95%
+    /// interval.
+    #[serde(default)]
+    pub sent_elsewhere: Option<f64>,
+    #[serde(default)]
+    pub sent_elsewhere_ci: Option<[f64; 2]>,
     pub score: Option<f64>,
     pub score_ci: Option<[f64; 2]>,
     pub rank: Option<usize>,
@@ -343,8 +418,12 @@ pub struct Inputs<'a> {
 
 /// Observations of every brand, indexed by registry position.
 struct Observed {
-    /// Complaints made in the window, observed at as-of.
+    /// Complaints made in the window, observed at as-of: their first reply.
     window: Vec<Vec<Obs>>,
+    /// The same complaints' public answer (version 2).
+    public: Vec<Vec<Obs>>,
+    /// Complaints in the window whose first reply sends the customer elsewhere.
+    deflected: Vec<usize>,
     /// Complaints per source index in the window.
     window_sources: Vec<BTreeMap<u16, usize>>,
     /// Every complaint up to as-of, by calendar month.
@@ -357,6 +436,8 @@ impl Observed {
     fn of(complaints: &[Complaint], brands: usize, as_of: i64, from: i64) -> Observed {
         let mut o = Observed {
             window: vec![Vec::new(); brands],
+            public: vec![Vec::new(); brands],
+            deflected: vec![0; brands],
             window_sources: vec![BTreeMap::new(); brands],
             months: vec![BTreeMap::new(); brands],
             answered: vec![0; brands],
@@ -366,6 +447,8 @@ impl Observed {
             let obs = observe(c, as_of);
             if c.at >= from {
                 o.window[b].push(obs);
+                o.public[b].push(observe_public(c, as_of));
+                o.deflected[b] += usize::from(c.deflected);
                 *o.window_sources[b].entry(c.source).or_default() += 1;
                 o.answered[b] += usize::from(obs.answered);
             }
@@ -381,14 +464,14 @@ impl Observed {
 /// Ranks of the eligible brands among themselves (`None` for the others), and each one's 95%
 /// rank interval from the same bootstrap resamples.
 fn ranks(
-    figures: &[Figures],
+    score: &[Option<f64>],
     eligible: &[bool],
     boot: &[Vec<Option<f64>>],
     resamples: usize,
 ) -> (Vec<Option<usize>>, Vec<Option<[usize; 2]>>) {
-    let nb = figures.len();
+    let nb = score.len();
     let ranked: Vec<usize> = (0..nb).filter(|&b| eligible[b]).collect();
-    let point = competition_ranks(&ranked.iter().map(|&b| figures[b].score).collect::<Vec<_>>());
+    let point = competition_ranks(&ranked.iter().map(|&b| score[b]).collect::<Vec<_>>());
     let mut rank = vec![None; nb];
     for (k, &b) in ranked.iter().enumerate() {
         rank[b] = Some(point[k]);
@@ -473,31 +556,65 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
     let nb = registry.len();
     let obs = Observed::of(complaints, nb, as_of, from);
 
+    let v2 = m.version == Version::V2;
     let figures: Vec<Figures> = obs.window.par_iter().map(|o| Figures::of(o)).collect();
-    let eligible: Vec<bool> = figures
-        .iter()
-        .map(|f| f.complaints >= m.min_complaints && f.score.is_some())
+    let public: Vec<Option<Figures>> = obs
+        .public
+        .par_iter()
+        .map(|o| v2.then(|| Figures::of(o)))
         .collect();
-    let boot: Vec<Vec<Option<f64>>> = (0..nb)
+    // The score, by the configured basis (version 1 always scores replies), and the
+    // observations it rests on.
+    let answers = v2 && m.score == ScoreBasis::Answer;
+    let score: Vec<Option<f64>> = (0..nb)
+        .map(|b| match &public[b] {
+            Some(p) if answers => p.score,
+            _ => figures[b].score,
+        })
+        .collect();
+    let basis = |b: usize| {
+        if answers {
+            &obs.public[b]
+        } else {
+            &obs.window[b]
+        }
+    };
+    let eligible: Vec<bool> = (0..nb)
+        .map(|b| figures[b].complaints >= m.min_complaints && score[b].is_some())
+        .collect();
+    // Resampled scores for the rank intervals (and version 1's score interval): version 1
+    // bootstraps the complaints; version 2 draws from each score's exact confidence
+    // distribution, which moves at 0% and 100% too.
+    let resampled: Vec<Vec<Option<f64>>> = (0..nb)
         .into_par_iter()
         .map(|b| {
+            let seed = stream_seed(m.seed, &registry[b].id);
             if obs.window[b].is_empty() {
                 Vec::new()
+            } else if v2 {
+                ScoreBase::of(score[b], basis(b))
+                    .map_or_else(Vec::new, |s| s.draws(m.bootstrap, seed))
             } else {
-                bootstrap_scores(
-                    &obs.window[b],
-                    m.bootstrap,
-                    stream_seed(m.seed, &registry[b].id),
-                )
+                bootstrap_scores(&obs.window[b], m.bootstrap, seed)
             }
         })
         .collect();
-    let (rank, rank_interval) = ranks(&figures, &eligible, &boot, m.bootstrap);
+    let (rank, rank_interval) = ranks(&score, &eligible, &resampled, m.bootstrap);
 
     let mut brands: Vec<BrandEntry> = (0..nb)
         .map(|b| {
             let brand = &registry[b];
             let f = &figures[b];
+            let p = public[b].as_ref();
+            let replied = obs.window[b].iter().filter(|o| o.answered).count();
+            let sent_elsewhere_ci = v2
+                .then(|| crate::interval::wilson(obs.deflected[b] as f64, replied as f64))
+                .flatten();
+            let score_ci = if v2 {
+                ScoreBase::of(score[b], basis(b)).and_then(|s| s.interval())
+            } else {
+                score_interval(score[b], &resampled[b])
+            };
             let unranked_reason = if eligible[b] {
                 None
             } else if f.complaints < m.min_complaints {
@@ -523,8 +640,17 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
                     .map(|(lo, hi)| [round(lo, 4), round(hi, 4)]),
                 median_reply_s: f.median_reply_s,
                 p90_reply_s: f.p90_reply_s,
-                score: f.score.map(|s| round(s, 2)),
-                score_ci: score_interval(f.score, &boot[b]),
+                public_1h: share(p.and_then(|p| p.answered_1h)),
+                public_24h: share(p.and_then(|p| p.answered_24h)),
+                public_24h_ci: p
+                    .and_then(|p| p.answered_24h_ci)
+                    .map(|(lo, hi)| [round(lo, 4), round(hi, 4)]),
+                public_median_s: p.and_then(|p| p.median_reply_s),
+                sent_elsewhere: (v2 && replied > 0)
+                    .then(|| round(obs.deflected[b] as f64 / replied as f64, 4)),
+                sent_elsewhere_ci: sent_elsewhere_ci.map(|[lo, hi]| [round(lo, 4), round(hi, 4)]),
+                score: score[b].map(|s| round(s, 2)),
+                score_ci,
                 rank: rank[b],
                 rank_interval: rank_interval[b],
                 category_rank: None,

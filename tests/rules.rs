@@ -1,7 +1,9 @@
 //! Each pairing and scoring rule of method v1 (content/methodology.md), pinned with a small
 //! hand-built thread. Times are minutes after 2017-10-31 12:00 UTC.
 
+use replyrank::config::ScoreBasis;
 use replyrank::corpus::Corpus;
+use replyrank::method::Version;
 use replyrank::pair::{Pairing, pair};
 use replyrank::post::{Post, text_mentions};
 use replyrank::registry::Registry;
@@ -61,7 +63,7 @@ struct Paired {
 
 fn run(posts: &[Post], as_of_minutes: i64) -> Paired {
     let corpus = Corpus::from_posts(&registry(), posts);
-    let pairing = pair(&corpus, T0 + as_of_minutes * 60);
+    let pairing = pair(&corpus, T0 + as_of_minutes * 60, Version::V1);
     Paired { corpus, pairing }
 }
 
@@ -334,6 +336,8 @@ fn paired_rows_name_brands_by_id() {
 fn method(as_of: i64, min: usize) -> Method {
     Method {
         as_of,
+        version: Version::V1,
+        score: ScoreBasis::Reply,
         window_days: 90,
         min_complaints: min,
         bootstrap: 1000,
