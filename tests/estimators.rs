@@ -201,3 +201,117 @@ proptest! {
         prop_assert!(close(a24, km.answered_within(DAY)), "{a24:?} {:?}", km.answered_within(DAY));
     }
 }
+
+/// Scores one brand's complaints with method version 2, as of far enough that every complaint
+/// was followed for more than a day.
+fn score_v2(reply_s: &[Option<i64>]) -> replyrank::score::BrandEntry {
+    use replyrank::method::Version;
+    use replyrank::score::{Inputs, Method, SourceInfo};
+    let registry = replyrank::registry::Registry::parse(
+        "[[brand]]\nid = \"b\"\nname = \"B\"\ncategory = \"x\"\ncountry = \"US\"\ntimezone = \"UTC\"\n",
+        "test",
+    )
+    .unwrap();
+    let complaints: Vec<replyrank::pair::Complaint> = reply_s
+        .iter()
+        .enumerate()
+        .map(|(i, &r)| replyrank::pair::Complaint {
+            post: i as u32,
+            source: 0,
+            brand: 0,
+            at: 0,
+            first_reply: r.map(|_| 0),
+            reply_s: r,
+            deflected: false,
+            public_s: r,
+        })
+        .collect();
+    let method = Method {
+        as_of: 10 * DAY,
+        window_days: 90,
+        version: Version::V2,
+        score: replyrank::config::ScoreBasis::Reply,
+        min_complaints: 1,
+        bootstrap: 1000,
+        seed: 1,
+    };
+    let sources = [SourceInfo {
+        name: "s".into(),
+        coverage: String::new(),
+    }];
+    let mut lb = replyrank::score::score(
+        &complaints,
+        &Inputs {
+            registry: &registry,
+            sources: &sources,
+            method: &method,
+            data_quality: Default::default(),
+        },
+    );
+    lb.brands.remove(0)
+}
+
+#[test]
+fn v2_score_interval_is_never_zero_width() {
+    // Was: Alaska Airlines, 17 of 17 answered, had a score interval of 100.0–100.0.
+    let all = score_v2(&[Some(60); 17]);
+    assert_eq!(all.score, Some(100.0));
+    assert_eq!(
+        all.score_ci,
+        Some([80.5, 100.0]),
+        "exact: 0.025^(1/17) = 0.805"
+    );
+    let none = score_v2(&[None; 30]);
+    assert_eq!(none.score, Some(0.0));
+    assert_eq!(
+        none.score_ci,
+        Some([0.0, 11.6]),
+        "exact: 1 - 0.025^(1/30) = 0.116"
+    );
+    // Ranked, with a rank interval drawn from the same distribution.
+    assert_eq!(all.rank, Some(1));
+    assert_eq!(
+        all.rank_interval,
+        Some([1, 1]),
+        "alone, it ranks first in every draw"
+    );
+}
+
+#[test]
+fn v2_score_interval_covers_the_truth_at_least_94_percent_near_0_and_1() {
+    // 30 complaints; each answered within the hour with probability p1, within the day with
+    // probability p24 (p1 ≤ p24), else after three days: true score = 100 × (p1 + p24) / 2.
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(11);
+    for (p1, p24) in [
+        (0.97, 1.0),
+        (0.99, 0.995),
+        (0.90, 0.99),
+        (0.0, 0.01),
+        (0.01, 0.03),
+        (0.0, 0.08),
+    ] {
+        let truth = 100.0 * (p1 + p24) / 2.0;
+        let trials = 600;
+        let covered = (0..trials)
+            .filter(|_| {
+                let replies: Vec<Option<i64>> = (0..30)
+                    .map(|_| {
+                        let u: f64 = rng.random();
+                        Some(if u < p1 {
+                            600
+                        } else if u < p24 {
+                            7200
+                        } else {
+                            3 * DAY
+                        })
+                    })
+                    .collect();
+                let [lo, hi] = score_v2(&replies).score_ci.unwrap();
+                lo <= truth + 0.05 && truth <= hi + 0.05
+            })
+            .count();
+        let rate = covered as f64 / trials as f64;
+        assert!(rate >= 0.94, "p1 {p1}, p24 {p24}: coverage {rate}");
+    }
+}

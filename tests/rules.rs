@@ -469,3 +469,74 @@ fn same_inputs_same_output() {
     let b = serde_json::to_string(&scored(&r, 2 * 24 * 60, 1)).unwrap();
     assert_eq!(a, b);
 }
+
+fn run_v2(posts: &[Post], as_of_minutes: i64) -> Paired {
+    let corpus = Corpus::from_posts(&registry(), posts);
+    let pairing = pair(&corpus, T0 + as_of_minutes * 60, Version::V2);
+    Paired { corpus, pairing }
+}
+
+#[test]
+fn v2_a_reply_to_the_complainants_follow_up_answers_even_after_another_customer() {
+    // Was (v1, shipped data: Tesco 1819 and 2531, Delta 3210, Xbox 3516…): another customer's
+    // post between the complaint and the complainant's follow-up hid the brand's reply.
+    let posts = [
+        p("1", "100", 0, None, "@AirCo my bag is lost"),
+        p("2", "200", 5, Some("1"), "@100 same here"),
+        p("3", "100", 8, Some("2"), "@200 @AirCo still nothing"),
+        p(
+            "4",
+            "AirCo",
+            30,
+            Some("3"),
+            "@100 we found it, it arrives tonight",
+        ),
+    ];
+    assert_eq!(run(&posts, 120).complaints()[0], c("1", AIR, None, None));
+    assert_eq!(
+        run_v2(&posts, 120).complaints()[0],
+        c("1", AIR, Some("4"), Some(1800))
+    );
+}
+
+#[test]
+fn v2_a_brand_reply_to_another_customer_does_not_answer_the_complaint() {
+    let posts = [
+        p("1", "100", 0, None, "@AirCo my bag is lost"),
+        p("2", "200", 5, Some("1"), "@100 @AirCo mine too"),
+        p("3", "AirCo", 30, Some("2"), "@200 sorry, looking into it"),
+    ];
+    let r = run_v2(&posts, 120);
+    assert_eq!(r.complaints()[0], c("1", AIR, None, None));
+}
+
+#[test]
+fn v2_the_public_answer_is_the_first_reply_that_does_not_deflect() {
+    let posts = [
+        p("1", "100", 0, None, "@AirCo my bag is lost"),
+        p("2", "AirCo", 10, Some("1"), "@100 please DM us"),
+        p("3", "100", 20, Some("2"), "@AirCo why not here?"),
+        p(
+            "4",
+            "AirCo",
+            50,
+            Some("3"),
+            "@100 it lands at 18:00, gate 4",
+        ),
+    ];
+    let mut corpus = Corpus::from_posts(&registry(), &posts);
+    // What the deflection classifier says of post 2.
+    corpus.posts[1].deflect = true;
+    let pairing = pair(&corpus, T0 + 120 * 60, Version::V2);
+    let c1 = &pairing.complaints[0];
+    assert_eq!(
+        (c1.reply_s, c1.deflected, c1.public_s),
+        (Some(600), true, Some(3000))
+    );
+    // Version 1 knows no public answer.
+    let v1 = pair(&corpus, T0 + 120 * 60, Version::V1);
+    assert_eq!(
+        (v1.complaints[0].reply_s, v1.complaints[0].public_s),
+        (Some(600), None)
+    );
+}
