@@ -4,6 +4,7 @@
 //! wording in `templates/i18n/{en,fr}.toml` (`col_<key>`, `fig_<key>`, `abbr_<key>`,
 //! `doc_<key>`) and its section of the methodology.
 
+use crate::method::Version;
 use crate::score::BrandEntry;
 
 /// What a column's numbers are, which says how each language writes them.
@@ -39,6 +40,8 @@ pub struct Column {
     pub table: bool,
     /// A card of the brand page's figures.
     pub card: bool,
+    /// The first method version that computes it.
+    pub since: Version,
 }
 
 fn seconds(s: Option<i64>) -> Option<f64> {
@@ -59,6 +62,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: true,
         card: true,
+        since: Version::V1,
     },
     Column {
         key: "answered_1h",
@@ -68,6 +72,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: true,
         card: true,
+        since: Version::V1,
     },
     Column {
         key: "answered_24h",
@@ -81,6 +86,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: true,
         card: true,
+        since: Version::V1,
     },
     Column {
         key: "median_reply_s",
@@ -90,6 +96,55 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: true,
         table: true,
         card: true,
+        since: Version::V1,
+    },
+    Column {
+        key: "public_24h",
+        unit: Unit::Share,
+        value: |b| b.public_24h,
+        interval: Some(Interval {
+            lo: "public_24h_lo",
+            hi: "public_24h_hi",
+            get: |b| b.public_24h_ci,
+        }),
+        lower_is_better: false,
+        table: true,
+        card: true,
+        since: Version::V2,
+    },
+    Column {
+        key: "public_1h",
+        unit: Unit::Share,
+        value: |b| b.public_1h,
+        interval: None,
+        lower_is_better: false,
+        table: false,
+        card: true,
+        since: Version::V2,
+    },
+    Column {
+        key: "public_median_s",
+        unit: Unit::Seconds,
+        value: |b| seconds(b.public_median_s),
+        interval: None,
+        lower_is_better: true,
+        table: false,
+        card: true,
+        since: Version::V2,
+    },
+    Column {
+        key: "sent_elsewhere",
+        unit: Unit::Share,
+        value: |b| b.sent_elsewhere,
+        interval: Some(Interval {
+            lo: "sent_elsewhere_lo",
+            hi: "sent_elsewhere_hi",
+            get: |b| b.sent_elsewhere_ci,
+        }),
+        lower_is_better: true,
+        table: true,
+        card: true,
+        since: Version::V2,
     },
     Column {
         key: "p90_reply_s",
@@ -99,6 +154,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: true,
         table: false,
         card: true,
+        since: Version::V1,
     },
     Column {
         key: "complaints",
@@ -108,6 +164,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: true,
         card: true,
+        since: Version::V1,
     },
     Column {
         key: "answered",
@@ -117,8 +174,14 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: false,
         card: true,
+        since: Version::V1,
     },
 ];
+
+/// The columns a method version computes, in order.
+pub fn of(version: Version) -> impl Iterator<Item = &'static Column> {
+    COLUMNS.iter().filter(move |c| c.since <= version)
+}
 
 impl Column {
     /// The value as a sort key: numbers a script compares (`""` when undefined).

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::charts::{self, Labels, escape};
 use super::lang::Lang;
 use super::view::{View, figure, interval, pretty, rel_root};
-use crate::columns::COLUMNS;
+use crate::columns::{self, COLUMNS};
 use crate::score::{BrandDetail, BrandEntry, MonthEntry, REPLY_BINS};
 
 #[derive(Serialize)]
@@ -99,8 +99,31 @@ fn chart(
 }
 
 impl View<'_> {
-    /// The brand's finding in one sentence.
+    /// The brand's finding in a sentence or two: how many it replied to, and (method 2) how
+    /// many of its replies sent the customer elsewhere; when most did, the sentence says "but".
     pub fn finding(&self, lang: &Lang, b: &BrandEntry) -> String {
+        match (b.answered_24h, b.sent_elsewhere) {
+            (Some(a24), Some(sent)) if sent >= 0.5 => {
+                return lang.t(
+                    "finding_sent",
+                    &[
+                        ("name", &b.name),
+                        ("a24", &lang.pct(Some(a24))),
+                        ("sent", &lang.pct(Some(sent))),
+                    ],
+                );
+            }
+            (Some(_), Some(sent)) => {
+                let sent = lang.t("finding_sent_few", &[("sent", &lang.pct(Some(sent)))]);
+                return format!("{} {sent}", self.replies(lang, b));
+            }
+            _ => {}
+        }
+        self.replies(lang, b)
+    }
+
+    /// How many complaints the brand replied to, and how fast, in a sentence.
+    fn replies(&self, lang: &Lang, b: &BrandEntry) -> String {
         match (b.answered_24h, b.median_reply_s) {
             (Some(a24), Some(m)) => lang.t(
                 "finding",
@@ -167,8 +190,7 @@ impl View<'_> {
 
     fn figures(&self, lang: &Lang, b: &BrandEntry) -> Vec<Figure> {
         let date = lang.date(self.lb.as_of);
-        COLUMNS
-            .iter()
+        columns::of(self.lb.method.version)
             .filter(|c| c.card)
             .map(|c| Figure {
                 label: lang.t(&format!("fig_{}", c.key), &[("date", &date)]),

@@ -1,5 +1,5 @@
 //! The downloads under `data/`: `leaderboard.json` (the one writer of it, shared with
-//! `replyrank score`), `leaderboard.csv` (its figure columns from [`COLUMNS`]), one JSON file
+//! `replyrank score`), `leaderboard.csv` (its figure columns from [`columns::COLUMNS`]), one JSON file
 //! per brand, and `README.txt` (the built-in template `data_readme.txt`).
 
 use anyhow::{Result, anyhow};
@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::Site;
 use super::view::View;
-use crate::columns::COLUMNS;
+use crate::columns;
+use crate::method::Version;
 use crate::score::{BrandEntry, MonthEntry, REPLY_BINS, Window};
 
 /// A text cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return
@@ -22,7 +23,7 @@ fn text_cell(s: &str) -> String {
 }
 
 /// The CSV header: ranks, the brand, every figure (with its interval's bounds), then status.
-fn csv_header() -> Vec<&'static str> {
+fn csv_header(version: Version) -> Vec<&'static str> {
     let mut head = vec![
         "rank",
         "rank_best",
@@ -34,7 +35,7 @@ fn csv_header() -> Vec<&'static str> {
         "category",
         "country",
     ];
-    for c in COLUMNS {
+    for c in columns::of(version) {
         head.push(c.key);
         if let Some(i) = &c.interval {
             head.extend([i.lo, i.hi]);
@@ -44,7 +45,7 @@ fn csv_header() -> Vec<&'static str> {
     head
 }
 
-fn csv_row(b: &BrandEntry, as_of: &str) -> Vec<String> {
+fn csv_row(b: &BrandEntry, version: Version, as_of: &str) -> Vec<String> {
     let n = |x: Option<usize>| x.map_or(String::new(), |v| v.to_string());
     let ri = b.rank_interval;
     let mut row = vec![
@@ -58,7 +59,7 @@ fn csv_row(b: &BrandEntry, as_of: &str) -> Vec<String> {
         text_cell(&b.category),
         text_cell(&b.country),
     ];
-    for c in COLUMNS {
+    for c in columns::of(version) {
         row.push(c.csv(b));
         if let Some(i) = &c.interval {
             let ci = (i.get)(b);
@@ -80,9 +81,10 @@ fn csv_row(b: &BrandEntry, as_of: &str) -> Vec<String> {
 fn leaderboard_csv(view: &View) -> Result<Vec<u8>> {
     let as_of = crate::time::format_rfc3339(view.lb.as_of);
     let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(csv_header())?;
+    let version = view.lb.method.version;
+    csv.write_record(csv_header(version))?;
     for b in &view.lb.brands {
-        csv.write_record(csv_row(b, &as_of))?;
+        csv.write_record(csv_row(b, version, &as_of))?;
     }
     csv.into_inner().map_err(|e| anyhow!("{e}"))
 }
@@ -140,8 +142,7 @@ pub fn downloads(view: &View, site: &mut Site) -> Result<()> {
     context.insert("date", view.snapshot);
     context.insert(
         "columns",
-        &COLUMNS
-            .iter()
+        &columns::of(lb.method.version)
             .map(|c| ReadmeColumn {
                 key: c.key,
                 doc: en.t(&format!("doc_{}", c.key), &[]),

@@ -1,5 +1,5 @@
 //! Ranking pages: the leaderboard (`/`), the full ranking, and the rankings within a category
-//! or a country. Their table's figure columns come from [`crate::columns::COLUMNS`].
+//! or a country. Their table's figure columns come from [`crate::columns::COLUMNS`], as far as the method computes them.
 
 use std::collections::BTreeSet;
 
@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::charts;
 use super::lang::Lang;
 use super::view::{View, figure, interval};
-use crate::columns::{COLUMNS, Unit};
+use crate::columns::{self, Unit};
 use crate::score::{BrandEntry, MonthEntry};
 
 /// Which ranking a list shows, and so which rank each row carries.
@@ -132,8 +132,7 @@ fn recent(history: &[MonthEntry]) -> &[MonthEntry] {
 
 impl View<'_> {
     fn cells(&self, lang: &Lang, b: &BrandEntry) -> Vec<Cell> {
-        COLUMNS
-            .iter()
+        columns::of(self.lb.method.version)
             .filter(|c| c.table)
             .map(|c| Cell {
                 key: c.key,
@@ -249,8 +248,7 @@ impl View<'_> {
                 })
                 .collect(),
             countries: countries.iter().map(|c| c.to_string()).collect(),
-            columns: COLUMNS
-                .iter()
+            columns: columns::of(self.lb.method.version)
                 .filter(|c| c.table)
                 .map(|c| Header {
                     key: c.key,
