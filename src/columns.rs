@@ -176,6 +176,26 @@ pub const COLUMNS: &[Column] = &[
         card: true,
         since: Version::V1,
     },
+    Column {
+        key: "not_needing_reply",
+        unit: Unit::Count,
+        value: |b| Some(b.not_needing_reply as f64),
+        interval: None,
+        lower_is_better: false,
+        table: false,
+        card: true,
+        since: Version::V2,
+    },
+    Column {
+        key: "cut_off",
+        unit: Unit::Count,
+        value: |b| Some(b.cut_off as f64),
+        interval: None,
+        lower_is_better: true,
+        table: false,
+        card: true,
+        since: Version::V2,
+    },
 ];
 
 /// The columns a method version computes, in order.
@@ -222,6 +242,7 @@ mod tests {
             for r in [
                 crate::score::Unranked::TooFewComplaints,
                 crate::score::Unranked::NoComplaintFollowed24h,
+                crate::score::Unranked::ThreadsCutOff,
                 crate::score::Unranked::Other,
             ] {
                 let key = format!("unranked_{}", r.code());

@@ -39,6 +39,11 @@ pub struct Meta {
     pub to_brand: u32,
     /// A brand post that sends the customer elsewhere (DM, e-mail, phone…), as classified.
     pub deflect: bool,
+    /// A customer post that needs a reply (a complaint or a request, as classified; true when
+    /// it could not be classified).
+    pub needs_reply: bool,
+    /// The post lists a reply (TWCS `response_tweet_id`) that is not in the corpus.
+    pub reply_missing: bool,
     pub source: u16,
 }
 
@@ -340,6 +345,8 @@ const ABSENT: Meta = Meta {
     by_brand: NONE,
     to_brand: NONE,
     deflect: false,
+    needs_reply: true,
+    reply_missing: false,
     source: 0,
 };
 
@@ -399,6 +406,8 @@ impl CorpusBuilder {
             by_brand: p.by_brand,
             to_brand: p.to_brand,
             deflect: false,
+            needs_reply: true,
+            reply_missing: false,
             source: s as u16,
         };
         self.quality.posts += 1;

@@ -36,6 +36,11 @@ pub struct Complaint {
     pub deflected: bool,
     /// Seconds from complaint to the first reply that does not send the customer elsewhere.
     pub public_s: Option<i64>,
+    /// The opening post needs a reply (a complaint or a request; version 2 scores only these).
+    pub needs_reply: bool,
+    /// Unanswered in the data, but a reply is listed that the data lacks: its reply time is
+    /// unknown (version 2 leaves it out of the estimates and counts it).
+    pub cut_off: bool,
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -200,6 +205,7 @@ fn walk_thread<'a>(
             Version::V1 => Replies {
                 first: own_chain_reply(corpus, v, named, kids),
                 public: None,
+                missing: false,
             },
             Version::V2 => replies_to_complainant(corpus, v, named, kids),
         };
@@ -225,14 +231,18 @@ fn walk_thread<'a>(
             reply_s: replies.first.map(after),
             deflected: replies.first.is_some_and(|r| posts[r as usize].deflect),
             public_s: replies.public.map(after),
+            needs_reply: m.needs_reply,
+            cut_off: replies.first.is_none() && replies.missing,
         });
     }
 }
 
-/// A complaint's first reply and (version 2) its public answer.
+/// A complaint's first reply and (version 2) its public answer, and whether a reply the data
+/// lacks was listed on the complainant's posts.
 struct Replies {
     first: Option<u32>,
     public: Option<u32>,
+    missing: bool,
 }
 
 /// Version 2: among the descendants of `v`, the brand posts (by `brand`, or any brand when
@@ -248,6 +258,7 @@ fn replies_to_complainant<'a>(
     let author = posts[v as usize].author;
     let mut first: Option<u32> = None;
     let mut public: Option<u32> = None;
+    let mut missing = false;
     let keep = |best: &mut Option<u32>, c: u32| {
         if best.is_none_or(|b| earlier(corpus, c, b) == Ordering::Less) {
             *best = Some(c);
@@ -256,6 +267,7 @@ fn replies_to_complainant<'a>(
     let mut frontier = vec![v];
     while let Some(u) = frontier.pop() {
         let from_complainant = posts[u as usize].author == author;
+        missing |= from_complainant && posts[u as usize].reply_missing;
         for &c in kids(u) {
             let m = &posts[c as usize];
             if from_complainant && m.by_brand != NONE && (brand == NONE || m.by_brand == brand) {
@@ -276,7 +288,11 @@ fn replies_to_complainant<'a>(
             }
         }
     }
-    Replies { first, public }
+    Replies {
+        first,
+        public,
+        missing,
+    }
 }
 
 /// Version 1: the earliest post by `brand` (any brand when `brand` is NONE) among the

@@ -280,6 +280,13 @@ pub struct BrandEntry {
     pub complaints: usize,
     /// Of those, answered by as-of.
     pub answered: usize,
+    /// Version 2: opening posts in the window that need no reply (praise, other): not scored.
+    #[serde(default)]
+    pub not_needing_reply: usize,
+    /// Version 2: complaints in the window left out because a reply listed in the data is
+    /// missing from it (their reply time is unknown).
+    #[serde(default)]
+    pub cut_off: usize,
     pub answered_1h: Option<f64>,
     pub answered_24h: Option<f64>,
     pub answered_24h_ci: Option<[f64; 2]>,
@@ -326,6 +333,8 @@ pub enum Unranked {
     TooFewComplaints,
     /// No complaint in the window has been followed for 24 hours yet.
     NoComplaintFollowed24h,
+    /// More than a fifth of its complaints have a reply the data lacks (version 2).
+    ThreadsCutOff,
     /// A reason this version does not know (a later version's leaderboard).
     #[serde(other)]
     Other,
@@ -337,6 +346,7 @@ impl Unranked {
         match self {
             Unranked::TooFewComplaints => "too_few_complaints",
             Unranked::NoComplaintFollowed24h => "no_complaint_followed_24h",
+            Unranked::ThreadsCutOff => "threads_cut_off",
             Unranked::Other => "other",
         }
     }
@@ -424,6 +434,10 @@ struct Observed {
     public: Vec<Vec<Obs>>,
     /// Complaints in the window whose first reply sends the customer elsewhere.
     deflected: Vec<usize>,
+    /// Version 2: opening posts in the window that need no reply (praise, other), and
+    /// complaints whose listed reply the data lacks; neither is in the figures.
+    not_needing_reply: Vec<usize>,
+    cut_off: Vec<usize>,
     /// Complaints per source index in the window.
     window_sources: Vec<BTreeMap<u16, usize>>,
     /// Every complaint up to as-of, by calendar month.
@@ -433,17 +447,30 @@ struct Observed {
 }
 
 impl Observed {
-    fn of(complaints: &[Complaint], brands: usize, as_of: i64, from: i64) -> Observed {
+    fn of(m: &Method, complaints: &[Complaint], brands: usize, from: i64) -> Observed {
+        let as_of = m.as_of;
         let mut o = Observed {
             window: vec![Vec::new(); brands],
             public: vec![Vec::new(); brands],
             deflected: vec![0; brands],
+            not_needing_reply: vec![0; brands],
+            cut_off: vec![0; brands],
             window_sources: vec![BTreeMap::new(); brands],
             months: vec![BTreeMap::new(); brands],
             answered: vec![0; brands],
         };
         for c in complaints.iter().filter(|c| c.at <= as_of) {
             let b = c.brand as usize;
+            if m.version == Version::V2 && !(c.needs_reply && !c.cut_off) {
+                if c.at >= from {
+                    if c.needs_reply {
+                        o.cut_off[b] += 1;
+                    } else {
+                        o.not_needing_reply[b] += 1;
+                    }
+                }
+                continue;
+            }
             let obs = observe(c, as_of);
             if c.at >= from {
                 o.window[b].push(obs);
@@ -554,7 +581,7 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
     let from = as_of - i64::from(m.window_days) * DAY;
     let registry = &inp.registry.brands;
     let nb = registry.len();
-    let obs = Observed::of(complaints, nb, as_of, from);
+    let obs = Observed::of(m, complaints, nb, from);
 
     let v2 = m.version == Version::V2;
     let figures: Vec<Figures> = obs.window.par_iter().map(|o| Figures::of(o)).collect();
@@ -579,8 +606,11 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
             &obs.window[b]
         }
     };
+    // More than a fifth of a brand's complaints with a reply the data lacks: its figures
+    // would rest on the threads the data kept.
+    let cut_off = |b: usize| obs.cut_off[b] * 5 > obs.cut_off[b] + figures[b].complaints;
     let eligible: Vec<bool> = (0..nb)
-        .map(|b| figures[b].complaints >= m.min_complaints && score[b].is_some())
+        .map(|b| figures[b].complaints >= m.min_complaints && score[b].is_some() && !cut_off(b))
         .collect();
     // Resampled scores for the rank intervals (and version 1's score interval): version 1
     // bootstraps the complaints; version 2 draws from each score's exact confidence
@@ -619,6 +649,8 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
                 None
             } else if f.complaints < m.min_complaints {
                 Some(Unranked::TooFewComplaints)
+            } else if cut_off(b) {
+                Some(Unranked::ThreadsCutOff)
             } else {
                 Some(Unranked::NoComplaintFollowed24h)
             };
@@ -633,6 +665,8 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
                 country: brand.country.clone(),
                 complaints: f.complaints,
                 answered: obs.answered[b],
+                not_needing_reply: obs.not_needing_reply[b],
+                cut_off: obs.cut_off[b],
                 answered_1h: share(f.answered_1h),
                 answered_24h: share(f.answered_24h),
                 answered_24h_ci: f

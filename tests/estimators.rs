@@ -205,6 +205,14 @@ proptest! {
 /// Scores one brand's complaints with method version 2, as of far enough that every complaint
 /// was followed for more than a day.
 fn score_v2(reply_s: &[Option<i64>]) -> replyrank::score::BrandEntry {
+    score_v2_with(reply_s, |_, _| {})
+}
+
+/// As [`score_v2`], with each complaint adjusted by `edit(index, complaint)` first.
+fn score_v2_with(
+    reply_s: &[Option<i64>],
+    edit: impl Fn(usize, &mut replyrank::pair::Complaint),
+) -> replyrank::score::BrandEntry {
     use replyrank::method::Version;
     use replyrank::score::{Inputs, Method, SourceInfo};
     let registry = replyrank::registry::Registry::parse(
@@ -224,8 +232,14 @@ fn score_v2(reply_s: &[Option<i64>]) -> replyrank::score::BrandEntry {
             reply_s: r,
             deflected: false,
             public_s: r,
+            needs_reply: true,
+            cut_off: false,
         })
         .collect();
+    let mut complaints = complaints;
+    for (i, c) in complaints.iter_mut().enumerate() {
+        edit(i, c);
+    }
     let method = Method {
         as_of: 10 * DAY,
         window_days: 90,
@@ -314,4 +328,35 @@ fn v2_score_interval_covers_the_truth_at_least_94_percent_near_0_and_1() {
         let rate = covered as f64 / trials as f64;
         assert!(rate >= 0.94, "p1 {p1}, p24 {p24}: coverage {rate}");
     }
+}
+
+#[test]
+fn v2_praise_is_counted_not_scored_and_cut_off_threads_unrank_past_a_fifth() {
+    // 40 answered within the hour, then 10 more: praise (not scored) or cut off (unknown).
+    let mut replies = vec![Some(600); 40];
+    replies.extend([None; 10]);
+    let praise = score_v2_with(&replies, |i, c| c.needs_reply = i < 40);
+    assert_eq!((praise.complaints, praise.not_needing_reply), (40, 10));
+    assert_eq!(
+        praise.score,
+        Some(100.0),
+        "praise never counts as unanswered"
+    );
+    // 10 cut off of 50: exactly a fifth, still ranked.
+    let fifth = score_v2_with(&replies, |i, c| c.cut_off = i >= 40);
+    assert_eq!(
+        (fifth.complaints, fifth.cut_off, fifth.eligible),
+        (40, 10, true)
+    );
+    // 11 cut off of 51: more than a fifth, unranked.
+    replies.push(None);
+    let more = score_v2_with(&replies, |i, c| c.cut_off = i >= 40);
+    assert_eq!(
+        (more.complaints, more.cut_off, more.eligible),
+        (40, 11, false)
+    );
+    assert_eq!(
+        more.unranked_reason,
+        Some(replyrank::score::Unranked::ThreadsCutOff)
+    );
 }

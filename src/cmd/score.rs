@@ -51,9 +51,7 @@ fn width(unit: Unit) -> usize {
 /// A plain-text ranking for the terminal: the leaderboard table's columns, written as on the
 /// site's English pages; the score with its 95% interval.
 pub fn table(lb: &Leaderboard, en: &Lang) -> String {
-    let columns: Vec<&Column> = columns::of(lb.method.version)
-        .filter(|c| c.table)
-        .collect();
+    let columns: Vec<&Column> = columns::of(lb.method.version).filter(|c| c.table).collect();
     let mut out = format!(
         "replyrank — as of {} — complaints from {} to {} ({} days)\n\n",
         format_rfc3339(lb.as_of),
