@@ -426,6 +426,31 @@ pub struct Inputs<'a> {
     pub data_quality: DataQuality,
 }
 
+/// Scores the complaints of a single brand (registry index 0), as the methodology's worked
+/// example and the estimator tests do.
+pub fn one_brand(complaints: &[Complaint], method: &Method) -> BrandEntry {
+    let registry = Registry::parse(
+        "[[brand]]\nid = \"example\"\nname = \"Example\"\ncategory = \"example\"\n\
+         country = \"US\"\ntimezone = \"UTC\"\n",
+        "example",
+    )
+    .expect("a valid registry");
+    let sources = [SourceInfo {
+        name: "example".into(),
+        coverage: String::new(),
+    }];
+    let mut lb = score(
+        complaints,
+        &Inputs {
+            registry: &registry,
+            sources: &sources,
+            method,
+            data_quality: DataQuality::default(),
+        },
+    );
+    lb.brands.remove(0)
+}
+
 /// Observations of every brand, indexed by registry position.
 struct Observed {
     /// Complaints made in the window, observed at as-of: their first reply.

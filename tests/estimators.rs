@@ -214,12 +214,7 @@ fn score_v2_with(
     edit: impl Fn(usize, &mut replyrank::pair::Complaint),
 ) -> replyrank::score::BrandEntry {
     use replyrank::method::Version;
-    use replyrank::score::{Inputs, Method, SourceInfo};
-    let registry = replyrank::registry::Registry::parse(
-        "[[brand]]\nid = \"b\"\nname = \"B\"\ncategory = \"x\"\ncountry = \"US\"\ntimezone = \"UTC\"\n",
-        "test",
-    )
-    .unwrap();
+    use replyrank::score::Method;
     let complaints: Vec<replyrank::pair::Complaint> = reply_s
         .iter()
         .enumerate()
@@ -249,20 +244,7 @@ fn score_v2_with(
         bootstrap: 1000,
         seed: 1,
     };
-    let sources = [SourceInfo {
-        name: "s".into(),
-        coverage: String::new(),
-    }];
-    let mut lb = replyrank::score::score(
-        &complaints,
-        &Inputs {
-            registry: &registry,
-            sources: &sources,
-            method: &method,
-            data_quality: Default::default(),
-        },
-    );
-    lb.brands.remove(0)
+    replyrank::score::one_brand(&complaints, &method)
 }
 
 #[test]

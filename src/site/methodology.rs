@@ -4,9 +4,11 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::km::Obs;
+use crate::config::ScoreBasis;
+use crate::method::Version;
+use crate::pair::Complaint;
 use crate::root::SiteRoot;
-use crate::score::Figures;
+use crate::score::Method;
 
 pub struct Methodology {
     pub title: String,
@@ -46,9 +48,17 @@ fn seconds(amount: &str, unit: &str) -> Result<i64> {
     })
 }
 
-/// Recomputes the fenced `worked-example` block: lines `N answered after X min|h`,
-/// `N waiting, followed X min|h`, and `expect KEY VALUE` for answered_1h, answered_24h (one
-/// decimal), answered_24h_ci (four decimals), median_reply_s, p90_reply_s and score (whole).
+/// Recomputes the fenced `worked-example` block with the scoring code (method version 2, one
+/// brand, every complaint made in the window). Lines:
+///
+/// - `N answered after X min|h` (optionally `, sent elsewhere; answered in public after Y min|h`
+///   or `, sent elsewhere; no public answer`),
+/// - `N waiting, followed X min|h`,
+/// - `N praise, no reply needed`, `N cut off, followed X min|h` (its listed reply is missing),
+/// - `expect KEY VALUE…` for complaints, not_needing_reply, cut_off (counts), answered_1h,
+///   answered_24h, public_1h, public_24h, sent_elsewhere (one decimal), answered_24h_ci (four
+///   decimals), median_reply_s, p90_reply_s, public_median_s (seconds), score (whole) and
+///   score_ci (one decimal).
 pub fn check_worked_example(page: &str) -> Result<()> {
     let Some(block) = page
         .split("```worked-example\n")
@@ -57,36 +67,87 @@ pub fn check_worked_example(page: &str) -> Result<()> {
     else {
         bail!("no ```worked-example block");
     };
-    let mut obs = Vec::new();
+    // Complaints are made at 0 (answered ones) or followed-time before as-of (waiting ones).
+    let as_of = 30 * crate::time::DAY;
+    let complaint = |at: i64, reply: Option<i64>| Complaint {
+        post: 0,
+        source: 0,
+        brand: 0,
+        at,
+        first_reply: reply.map(|_| 0),
+        reply_s: reply,
+        deflected: false,
+        public_s: reply,
+        needs_reply: true,
+        cut_off: false,
+    };
+    let mut complaints = Vec::new();
     let mut expect = Vec::new();
     for line in block.lines() {
-        let w: Vec<&str> = line.split_whitespace().collect();
-        match w.as_slice() {
-            [_, "answered", "after", n, unit] => obs.push(Obs {
-                t: seconds(n, unit)?,
-                answered: true,
-            }),
-            [_, "waiting,", "followed", n, unit] => obs.push(Obs {
-                t: seconds(n, unit)?,
-                answered: false,
-            }),
-            ["expect", key, values @ ..] => expect.push((key.to_string(), values.join(" "))),
+        let (head, deflection) = match line.split_once(", sent elsewhere; ") {
+            Some((h, rest)) => (h, Some(rest)),
+            None => (line, None),
+        };
+        let w: Vec<&str> = head.split_whitespace().collect();
+        let mut c = match w.as_slice() {
+            [_, "answered", "after", n, unit] => complaint(0, Some(seconds(n, unit)?)),
+            [_, "waiting,", "followed", n, unit] => complaint(as_of - seconds(n, unit)?, None),
+            [_, "praise,", "no", "reply", "needed"] => Complaint {
+                needs_reply: false,
+                ..complaint(0, None)
+            },
+            [_, "cut", "off,", "followed", n, unit] => Complaint {
+                cut_off: true,
+                ..complaint(as_of - seconds(n, unit)?, None)
+            },
+            ["expect", key, values @ ..] => {
+                expect.push((key.to_string(), values.join(" ")));
+                continue;
+            }
             _ => bail!("unreadable line {line:?}"),
+        };
+        if let Some(rest) = deflection {
+            c.deflected = true;
+            let w: Vec<&str> = rest.split_whitespace().collect();
+            c.public_s = match w.as_slice() {
+                ["answered", "in", "public", "after", n, unit] => Some(seconds(n, unit)?),
+                ["no", "public", "answer"] => None,
+                _ => bail!("unreadable line {line:?}"),
+            };
         }
+        complaints.push(c);
     }
-    let f = Figures::of(&obs);
+    let method = Method {
+        as_of,
+        window_days: 90,
+        version: Version::V2,
+        score: ScoreBasis::Reply,
+        min_complaints: 1,
+        bootstrap: 1000,
+        seed: 1,
+    };
+    let b = crate::score::one_brand(&complaints, &method);
     let opt = |x: Option<f64>, d: usize| x.map_or("none".into(), |v| format!("{v:.d$}"));
     let opt_i = |x: Option<i64>| x.map_or("none".into(), |v| v.to_string());
+    let pair = |x: Option<[f64; 2]>, d: usize| {
+        x.map_or("none".into(), |[a, b]| format!("{a:.d$} {b:.d$}"))
+    };
     for (key, want) in expect {
         let got = match key.as_str() {
-            "answered_1h" => opt(f.answered_1h, 1),
-            "answered_24h" => opt(f.answered_24h, 1),
-            "answered_24h_ci" => f
-                .answered_24h_ci
-                .map_or("none".into(), |(a, b)| format!("{a:.4} {b:.4}")),
-            "median_reply_s" => opt_i(f.median_reply_s),
-            "p90_reply_s" => opt_i(f.p90_reply_s),
-            "score" => opt(f.score, 0),
+            "complaints" => b.complaints.to_string(),
+            "not_needing_reply" => b.not_needing_reply.to_string(),
+            "cut_off" => b.cut_off.to_string(),
+            "answered_1h" => opt(b.answered_1h, 1),
+            "answered_24h" => opt(b.answered_24h, 1),
+            "public_1h" => opt(b.public_1h, 1),
+            "public_24h" => opt(b.public_24h, 1),
+            "sent_elsewhere" => opt(b.sent_elsewhere, 1),
+            "answered_24h_ci" => pair(b.answered_24h_ci, 4),
+            "median_reply_s" => opt_i(b.median_reply_s),
+            "p90_reply_s" => opt_i(b.p90_reply_s),
+            "public_median_s" => opt_i(b.public_median_s),
+            "score" => opt(b.score, 0),
+            "score_ci" => pair(b.score_ci, 1),
             other => bail!("unknown key {other:?}"),
         };
         if got != want {
