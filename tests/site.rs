@@ -113,7 +113,7 @@ fn builds_a_citable_site_whose_links_all_resolve() {
     let aa = read(&public.join("brand/american-airlines/index.html"));
     assert!(aa.contains("American Airlines answered 98% of complaints within a day; half of them within 8\u{a0}min."), "finding");
     assert!(
-        aa.contains("Rank 2 of 15 overall (95% interval 1–6).")
+        aa.contains("Rank 2 of 15 overall (95% interval 1–7).")
             && aa.contains("Rank 1 of 4 in Airline.")
     );
     assert_eq!(
