@@ -136,6 +136,7 @@ pub fn downloads(view: &View, site: &mut Site) -> Result<()> {
     context.insert("to", &crate::time::format_rfc3339(lb.window.to));
     context.insert("base_url", &view.config.base_url);
     context.insert("method", &lb.method);
+    context.insert("schema", &lb.schema);
     context.insert("sources", &lb.sources);
     context.insert("publisher", &view.config.publisher);
     context.insert("title", &view.config.title);

@@ -198,6 +198,7 @@ impl<'a> View<'a> {
         let base_url = self.config.base_url.as_str();
         let dated = pretty(&format!("{base_url}archive/{}/", self.snapshot), &path);
         let date = lang.date(self.lb.as_of);
+        let version = self.lb.method.version.number().to_string();
         let sources = self
             .lb
             .sources
@@ -213,6 +214,7 @@ impl<'a> View<'a> {
                 ("date", &date),
                 ("url", &dated),
                 ("sources", &sources),
+                ("version", &version),
             ],
         );
         let key: String = format!(
@@ -231,7 +233,7 @@ impl<'a> View<'a> {
         })
         .collect();
         let bibtex = format!(
-            "@misc{{{key},\n  author = {{{{{}}}}},\n  title = {{{{{title}}}}},\n  year = {{{}}},\n  note = {{As of {}; method version 1}},\n  url = {{{dated}}}\n}}",
+            "@misc{{{key},\n  author = {{{{{}}}}},\n  title = {{{{{title}}}}},\n  year = {{{}}},\n  note = {{As of {}; method version {version}}},\n  url = {{{dated}}}\n}}",
             self.config.publisher,
             &self.snapshot[..4],
             self.snapshot
