@@ -16,7 +16,7 @@ use crate::pair::Complaint;
 use crate::registry::Registry;
 use crate::time::{DAY, HOUR};
 
-pub const SCHEMA: &str = "replyrank.leaderboard/1";
+pub const SCHEMA: &str = "replyrank.leaderboard/2";
 
 /// The method's parameters: everything besides the data that the figures depend on.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -96,7 +96,7 @@ fn golden_sample93_worked_out_by_hand() {
     let lb = leaderboard(root.path());
     // As of = the newest post, 119288 at Thu Oct 12 12:09:13 2017.
     assert_eq!(lb["as_of"], "2017-10-12T12:09:13Z");
-    assert_eq!(lb["schema"], "replyrank.leaderboard/1");
+    assert_eq!(lb["schema"], "replyrank.leaderboard/2");
     let q = &lb["data_quality"];
     assert_eq!(
         (q["posts"].as_u64(), q["complaints"].as_u64()),
