@@ -22,18 +22,14 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::cursor::{AccountCursor, Feed, OpenThread, Walk};
+use super::cursor::{AccountCursor, OpenThread, time_cmp};
 use super::http::HttpError;
-use super::{Ctx, Outcome, Secret, Stop, time};
+use super::{Collect, Collecting, Ctx, Secret, Stop, time};
 use crate::post::Post;
+use crate::source::{BLUESKY_APP_PASSWORD, BLUESKY_HANDLE};
 
 pub const DEFAULT_BASE: &str = "https://public.api.bsky.app";
 pub const DEFAULT_AUTH: &str = "https://bsky.social";
-
-pub const COVERAGE_THREADS: &str = "Thread-scoped: replies under the brand's posts and posts the brand answered; \
-     standalone mentions the brand never answered are not seen.";
-pub const COVERAGE_WITH_SEARCH: &str = "Mentions of the brand's accounts (Bluesky search), replies under the brand's posts \
-     and posts the brand answered; posts deleted before the run are not seen.";
 
 /// The run's one Bluesky session (only with credentials).
 #[derive(Default)]
@@ -151,7 +147,7 @@ struct SessionBody {
     refresh_jwt: String,
 }
 
-struct Collector<'c> {
+pub struct Collector<'c> {
     ctx: &'c Ctx,
     brand: usize,
     account: String,
@@ -163,29 +159,61 @@ struct Collector<'c> {
     counts: BTreeMap<String, u64>,
 }
 
-/// Collects one brand account; returns the new posts stored and how it ended.
-pub async fn collect(
-    ctx: &Ctx,
-    brand: usize,
-    account: &str,
-    cursor: AccountCursor,
-) -> (usize, Outcome) {
-    let base = match ctx.base_url("bluesky", DEFAULT_BASE) {
-        Ok(b) => b,
-        Err(e) => return (0, Outcome::Failed(e)),
-    };
-    let mut c = Collector {
-        ctx,
-        brand,
-        account: account.trim_start_matches('@').to_string(),
-        cursor,
-        base,
-        did: String::new(),
-        new: 0,
-        counts: BTreeMap::new(),
-    };
-    let outcome = c.run().await.map_or_else(Stop::outcome, |()| Outcome::Done);
-    (c.new, outcome)
+impl<'c> Collector<'c> {
+    pub fn open(
+        ctx: &'c Ctx,
+        brand: usize,
+        account: &str,
+        cursor: AccountCursor,
+    ) -> Result<Self, String> {
+        Ok(Collector {
+            ctx,
+            brand,
+            account: account.trim_start_matches('@').to_string(),
+            cursor,
+            base: ctx.base_url("bluesky", DEFAULT_BASE)?,
+            did: String::new(),
+            new: 0,
+            counts: BTreeMap::new(),
+        })
+    }
+
+    async fn run(&mut self) -> Result<(), Stop> {
+        self.did = match &self.cursor.account_id {
+            Some(d) => d.clone(),
+            None => {
+                let p: Profile = self
+                    .get("app.bsky.actor.getProfile", &[("actor", &self.account)])
+                    .await
+                    .map_err(|e| match e.status() {
+                        Some(400 | 404) => Stop::Other(format!(
+                            "{e}; is {:?} the account's current handle? Fix it in {}",
+                            self.account,
+                            crate::root::REGISTRY
+                        )),
+                        _ => Stop::Http(e),
+                    })?;
+                self.cursor.account_id = Some(p.did.clone());
+                p.did
+            }
+        };
+        self.walk_posts().await?;
+        self.threads().await?;
+        if self.credentials().is_some() {
+            self.search().await?;
+        }
+        Ok(())
+    }
+}
+
+impl Collect for Collector<'_> {
+    fn collect(&mut self) -> Collecting<'_> {
+        Box::pin(self.run())
+    }
+
+    fn new_posts(&self) -> usize {
+        self.new
+    }
 }
 
 impl Collector<'_> {
@@ -214,33 +242,6 @@ impl Collector<'_> {
             .ctx
             .commit("bluesky", &self.account, posts, &self.cursor)
             .await?;
-        Ok(())
-    }
-
-    async fn run(&mut self) -> Result<(), Stop> {
-        self.did = match &self.cursor.account_id {
-            Some(d) => d.clone(),
-            None => {
-                let p: Profile = self
-                    .get("app.bsky.actor.getProfile", &[("actor", &self.account)])
-                    .await
-                    .map_err(|e| match e.status() {
-                        Some(400 | 404) => Stop::Other(format!(
-                            "{e}; is {:?} the account's current handle? Fix it in {}",
-                            self.account,
-                            crate::root::REGISTRY
-                        )),
-                        _ => Stop::Http(e),
-                    })?;
-                self.cursor.account_id = Some(p.did.clone());
-                p.did
-            }
-        };
-        self.walk_posts().await?;
-        self.threads().await?;
-        if self.ctx.secrets.bluesky.is_some() {
-            self.search().await?;
-        }
         Ok(())
     }
 
@@ -318,8 +319,7 @@ impl Collector<'_> {
                     .filter_map(|v| self.post(v)),
             );
             let done = feed.feed.is_empty() || feed.cursor.is_none() || oldest < floor;
-            let entry = self.cursor.feeds.entry("posts".into()).or_default();
-            advance(entry, done, top, feed.cursor, floor);
+            self.advance("posts", done, top, feed.cursor, floor);
             self.commit(posts).await?;
             if done {
                 return Ok(());
@@ -452,8 +452,7 @@ impl Collector<'_> {
                 posts.extend(self.post(v));
             }
             let done = s.posts.is_empty() || s.cursor.is_none() || oldest < floor;
-            let entry = self.cursor.feeds.entry("mentions".into()).or_default();
-            advance(entry, done, top, s.cursor.clone(), floor);
+            self.advance("mentions", done, top, s.cursor.clone(), floor);
             self.commit(posts).await?;
             if done {
                 return Ok(());
@@ -464,7 +463,7 @@ impl Collector<'_> {
 
     /// One search request with the run's session, logging in or refreshing as needed.
     async fn search_page(&self, q: &[(&str, &str)]) -> Result<Search, Stop> {
-        let auth = self.ctx.auth_url().map_err(Stop::Other)?;
+        let auth = self.auth_url()?;
         let url = self.url(&auth, "app.bsky.feed.searchPosts", q);
         let client = self.ctx.client("bluesky");
         let session = self.session(None).await?;
@@ -494,7 +493,7 @@ impl Collector<'_> {
         if let Some(why) = &state.failed {
             return Err(Stop::Other(why.clone()));
         }
-        let auth = self.ctx.auth_url().map_err(Stop::Other)?;
+        let auth = self.auth_url()?;
         let client = self.ctx.client("bluesky");
         match (&state.session, expired) {
             (Some(s), None) => return Ok(s.clone()),
@@ -507,10 +506,7 @@ impl Collector<'_> {
                     .post_json::<SessionBody>(url, Some(s.refresh.expose()), &Value::Null)
                     .await;
                 if let Ok(r) = r {
-                    let fresh = Session {
-                        access: Secret::new(r.body.access_jwt),
-                        refresh: Secret::new(r.body.refresh_jwt),
-                    };
+                    let fresh = self.session_of(r.body);
                     state.session = Some(fresh.clone());
                     return Ok(fresh);
                 }
@@ -518,20 +514,16 @@ impl Collector<'_> {
             }
             (None, _) => {}
         }
-        let (handle, password) = self
-            .ctx
-            .secrets
-            .bluesky
-            .clone()
-            .expect("checked by the caller");
+        let Some((handle, password)) = self.credentials() else {
+            return Err(Stop::Other(format!(
+                "searching needs {BLUESKY_HANDLE} and {BLUESKY_APP_PASSWORD}"
+            )));
+        };
         let url = self.url(&auth, "com.atproto.server.createSession", &[]);
         let body = serde_json::json!({"identifier": handle, "password": password.expose()});
         match client.post_json::<SessionBody>(url, None, &body).await {
             Ok(r) => {
-                let s = Session {
-                    access: Secret::new(r.body.access_jwt),
-                    refresh: Secret::new(r.body.refresh_jwt),
-                };
+                let s = self.session_of(r.body);
                 state.session = Some(s.clone());
                 Ok(s)
             }
@@ -545,6 +537,45 @@ impl Collector<'_> {
                 Err(Stop::Other(why))
             }
         }
+    }
+
+    /// The login of `REPLYRANK_BLUESKY_HANDLE` and `REPLYRANK_BLUESKY_APP_PASSWORD`, if set.
+    fn credentials(&self) -> Option<(&str, &Secret)> {
+        let s = &self.ctx.secrets;
+        Some((
+            s.get(BLUESKY_HANDLE)?.expose(),
+            s.get(BLUESKY_APP_PASSWORD)?,
+        ))
+    }
+
+    /// Bluesky's login and search server: `[sources.bluesky] auth_url`, or bsky.social.
+    fn auth_url(&self) -> Result<reqwest::Url, Stop> {
+        self.ctx
+            .source_url("bluesky", "auth_url", DEFAULT_AUTH)
+            .map_err(Stop::Other)
+    }
+
+    /// A session's tokens, registered with the run's redactor as they arrive.
+    fn session_of(&self, body: SessionBody) -> Session {
+        Session {
+            access: self.ctx.redactor.secret(body.access_jwt),
+            refresh: self.ctx.redactor.secret(body.refresh_jwt),
+        }
+    }
+
+    /// Moves the cursor of `feed` after a page (positions are times).
+    fn advance(
+        &mut self,
+        feed: &str,
+        done: bool,
+        top: Option<i64>,
+        next: Option<String>,
+        floor: i64,
+    ) {
+        let top = top.map(crate::time::format_rfc3339);
+        let floor = Some(crate::time::format_rfc3339(floor.max(0)));
+        let entry = self.cursor.feeds.entry(feed.into()).or_default();
+        entry.advance(done, top, next, floor, time_cmp);
     }
 
     /// A post view as a store post; `None` when it has no usable time.
@@ -620,31 +651,5 @@ fn thread_posts(node: &Value, out: &mut Vec<PostView>) {
         for r in replies {
             thread_posts(r, out);
         }
-    }
-}
-
-/// Moves a feed's cursor after a page: on to `next`, or, when the walk is done, to its top.
-pub(super) fn advance(
-    feed: &mut Feed,
-    done: bool,
-    top: Option<i64>,
-    next: Option<String>,
-    floor: i64,
-) {
-    let top = top.map(crate::time::format_rfc3339);
-    if done {
-        let newest = feed.newest.as_deref().and_then(time);
-        let walked = top.as_deref().and_then(time);
-        feed.newest = match (newest, walked) {
-            (Some(a), Some(b)) => Some(crate::time::format_rfc3339(a.max(b))),
-            (a, b) => a.or(b).map(crate::time::format_rfc3339),
-        };
-        feed.walk = None;
-    } else if let (Some(top), Some(page)) = (top, next) {
-        feed.walk = Some(Walk {
-            top,
-            page,
-            floor: Some(crate::time::format_rfc3339(floor.max(0))),
-        });
     }
 }

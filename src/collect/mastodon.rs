@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::cursor::{AccountCursor, OpenThread, Walk, id_cmp};
+use super::cursor::{AccountCursor, OpenThread, id_cmp};
 use super::http::HttpError;
-use super::{Ctx, Outcome, Stop, time};
+use super::{Collect, Collecting, Ctx, Stop, time};
 use crate::post::Post;
 
 #[derive(Deserialize)]
@@ -63,7 +63,7 @@ struct Context {
     descendants: Vec<Status>,
 }
 
-struct Collector<'c> {
+pub struct Collector<'c> {
     ctx: &'c Ctx,
     brand: usize,
     /// `user@instance` as the registry has it.
@@ -77,40 +77,66 @@ struct Collector<'c> {
     counts: BTreeMap<String, u64>,
 }
 
-pub async fn collect(
-    ctx: &Ctx,
-    brand: usize,
-    account: &str,
-    cursor: AccountCursor,
-) -> (usize, Outcome) {
-    let acct = account.trim_start_matches('@');
-    let Some((user, instance)) = acct.split_once('@') else {
-        return (
-            0,
-            Outcome::Failed(format!(
+impl<'c> Collector<'c> {
+    pub fn open(
+        ctx: &'c Ctx,
+        brand: usize,
+        account: &str,
+        cursor: AccountCursor,
+    ) -> Result<Self, String> {
+        let acct = account.trim_start_matches('@');
+        let Some((user, instance)) = acct.split_once('@') else {
+            return Err(format!(
                 "{account:?} is not user@instance; write Mastodon accounts that way in {}",
                 crate::root::REGISTRY
-            )),
-        );
-    };
-    let base = match ctx.base_url("mastodon", &format!("https://{instance}")) {
-        Ok(b) => b,
-        Err(e) => return (0, Outcome::Failed(e)),
-    };
-    let mut c = Collector {
-        ctx,
-        brand,
-        account: acct.to_string(),
-        user: user.to_string(),
-        instance: instance.to_ascii_lowercase(),
-        base,
-        cursor,
-        account_id: String::new(),
-        new: 0,
-        counts: BTreeMap::new(),
-    };
-    let outcome = c.run().await.map_or_else(Stop::outcome, |()| Outcome::Done);
-    (c.new, outcome)
+            ));
+        };
+        Ok(Collector {
+            ctx,
+            brand,
+            account: acct.to_string(),
+            user: user.to_string(),
+            instance: instance.to_ascii_lowercase(),
+            base: ctx.base_url("mastodon", &format!("https://{instance}"))?,
+            cursor,
+            account_id: String::new(),
+            new: 0,
+            counts: BTreeMap::new(),
+        })
+    }
+
+    async fn run(&mut self) -> Result<(), Stop> {
+        self.account_id = match &self.cursor.account_id {
+            Some(id) => id.clone(),
+            None => self.look_up().await?,
+        };
+        let feed = self.cursor.feeds.get("posts").cloned().unwrap_or_default();
+        if let Some(w) = feed.walk {
+            self.walk(Some(w.page), w.floor, Some(w.top)).await?;
+        }
+        let newest = self
+            .cursor
+            .feeds
+            .get("posts")
+            .and_then(|f| f.newest.clone());
+        let since = if self.ctx.since.is_some() {
+            None
+        } else {
+            newest
+        };
+        self.walk(None, since, None).await?;
+        self.threads().await
+    }
+}
+
+impl Collect for Collector<'_> {
+    fn collect(&mut self) -> Collecting<'_> {
+        Box::pin(self.run())
+    }
+
+    fn new_posts(&self) -> usize {
+        self.new
+    }
 }
 
 impl Collector<'_> {
@@ -137,44 +163,24 @@ impl Collector<'_> {
         Ok(())
     }
 
-    async fn run(&mut self) -> Result<(), Stop> {
-        self.account_id = match &self.cursor.account_id {
-            Some(id) => id.clone(),
-            None => {
-                let url = self.url("api/v1/accounts/lookup", &[("acct", &self.user)]);
-                let a: Account = self
-                    .get(url)
-                    .await
-                    .map_err(|e| match e.status() {
-                        Some(404) => Stop::Other(format!(
-                            "{e}; is {} still on {}? Fix it in {}",
-                            self.user,
-                            self.instance,
-                            crate::root::REGISTRY
-                        )),
-                        _ => Stop::Http(e),
-                    })?
-                    .body;
-                self.cursor.account_id = Some(a.id.clone());
-                a.id
-            }
-        };
-        let feed = self.cursor.feeds.get("posts").cloned().unwrap_or_default();
-        if let Some(w) = feed.walk {
-            self.walk(Some(w.page), w.floor, Some(w.top)).await?;
-        }
-        let newest = self
-            .cursor
-            .feeds
-            .get("posts")
-            .and_then(|f| f.newest.clone());
-        let since = if self.ctx.since.is_some() {
-            None
-        } else {
-            newest
-        };
-        self.walk(None, since, None).await?;
-        self.threads().await
+    /// The account's id on its instance, kept in the cursor.
+    async fn look_up(&mut self) -> Result<String, Stop> {
+        let url = self.url("api/v1/accounts/lookup", &[("acct", &self.user)]);
+        let a: Account = self
+            .get(url)
+            .await
+            .map_err(|e| match e.status() {
+                Some(404) => Stop::Other(format!(
+                    "{e}; is {} still on {}? Fix it in {}",
+                    self.user,
+                    self.instance,
+                    crate::root::REGISTRY
+                )),
+                _ => Stop::Http(e),
+            })?
+            .body;
+        self.cursor.account_id = Some(a.id.clone());
+        Ok(a.id)
     }
 
     /// Statuses newer than `since_id` (or inside `--since` / the window on a first run).
@@ -235,20 +241,7 @@ impl Collector<'_> {
             let done =
                 r.body.is_empty() || next.is_none() || (since_id.is_none() && oldest < floor);
             let feed = self.cursor.feeds.entry("posts".into()).or_default();
-            if done {
-                let best = match (feed.newest.take(), top.clone()) {
-                    (Some(a), Some(b)) => Some(if id_cmp(&a, &b).is_gt() { a } else { b }),
-                    (a, b) => a.or(b),
-                };
-                feed.newest = best;
-                feed.walk = None;
-            } else if let (Some(t), Some(n)) = (&top, &next) {
-                feed.walk = Some(Walk {
-                    top: t.clone(),
-                    page: n.clone(),
-                    floor: since_id.clone(),
-                });
-            }
+            feed.advance(done, top.clone(), next.clone(), since_id.clone(), id_cmp);
             self.commit(posts).await?;
             if done {
                 return Ok(());

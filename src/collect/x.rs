@@ -15,9 +15,9 @@ use std::sync::atomic::Ordering;
 
 use serde::Deserialize;
 
-use super::cursor::{AccountCursor, Walk, id_cmp};
+use super::cursor::{AccountCursor, id_cmp};
 use super::http::HttpError;
-use super::{Ctx, Outcome, Stop, add_x_used, time};
+use super::{Collect, Collecting, Ctx, Stop, add_x_used, time};
 use crate::post::Post;
 
 pub const DEFAULT_BASE: &str = "https://api.x.com";
@@ -93,74 +93,47 @@ struct EntityMention {
     username: String,
 }
 
-struct Collector<'c> {
+pub struct Collector<'c> {
     ctx: &'c Ctx,
     brand: usize,
     account: String,
     base: reqwest::Url,
+    token: super::Secret,
     cursor: AccountCursor,
     user_id: String,
     new: usize,
     max_posts: u64,
 }
 
-pub async fn collect(
-    ctx: &Ctx,
-    brand: usize,
-    account: &str,
-    cursor: AccountCursor,
-) -> (usize, Outcome) {
-    let base = match ctx.base_url("x", DEFAULT_BASE) {
-        Ok(b) => b,
-        Err(e) => return (0, Outcome::Failed(e)),
-    };
-    let max_posts = ctx
-        .config
-        .sources
-        .get("x")
-        .and_then(|s| s.max_posts_per_run)
-        .unwrap_or(DEFAULT_MAX_POSTS);
-    let mut c = Collector {
-        ctx,
-        brand,
-        account: account.trim_start_matches('@').to_string(),
-        base,
-        cursor,
-        user_id: String::new(),
-        new: 0,
-        max_posts,
-    };
-    let outcome = c.run().await.map_or_else(Stop::outcome, |()| Outcome::Done);
-    (c.new, outcome)
-}
-
-impl Collector<'_> {
-    async fn get<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&str, &str)],
-    ) -> Result<T, HttpError> {
-        let mut url = self.base.join(path).expect("a valid path");
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        let token = self.ctx.secrets.x_bearer.as_ref().expect("checked by run");
-        Ok(self
-            .ctx
-            .client("x")
-            .get_json::<T>(url, Some(token.expose()))
-            .await?
-            .body)
-    }
-
-    /// How many posts the next request may ask for (5 to 100), or a budget stop.
-    fn allowance(&self) -> Result<u64, Stop> {
-        let used = self.ctx.x_used.load(Ordering::SeqCst);
-        let left = self.max_posts.saturating_sub(used);
-        if left < 5 {
-            return Err(Stop::Budget(self.max_posts));
-        }
-        Ok(left.min(100))
+impl<'c> Collector<'c> {
+    pub fn open(
+        ctx: &'c Ctx,
+        brand: usize,
+        account: &str,
+        cursor: AccountCursor,
+    ) -> Result<Self, String> {
+        let max_posts = ctx
+            .config
+            .sources
+            .get("x")
+            .and_then(|s| s.max_posts_per_run)
+            .unwrap_or(DEFAULT_MAX_POSTS);
+        let token = ctx
+            .secrets
+            .get(crate::source::X_BEARER_TOKEN)
+            .cloned()
+            .ok_or_else(|| format!("{} is not set", crate::source::X_BEARER_TOKEN))?;
+        Ok(Collector {
+            ctx,
+            brand,
+            account: account.trim_start_matches('@').to_string(),
+            base: ctx.base_url("x", DEFAULT_BASE)?,
+            token,
+            cursor,
+            user_id: String::new(),
+            new: 0,
+            max_posts,
+        })
     }
 
     async fn run(&mut self) -> Result<(), Stop> {
@@ -188,6 +161,45 @@ impl Collector<'_> {
             self.walk(feed, None, since, None).await?;
         }
         Ok(())
+    }
+}
+
+impl Collect for Collector<'_> {
+    fn collect(&mut self) -> Collecting<'_> {
+        Box::pin(self.run())
+    }
+
+    fn new_posts(&self) -> usize {
+        self.new
+    }
+}
+
+impl Collector<'_> {
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, HttpError> {
+        let mut url = self.base.join(path).expect("a valid path");
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(self
+            .ctx
+            .client("x")
+            .get_json::<T>(url, Some(self.token.expose()))
+            .await?
+            .body)
+    }
+
+    /// How many posts the next request may ask for (5 to 100), or a budget stop.
+    fn allowance(&self) -> Result<u64, Stop> {
+        let used = self.ctx.x_used.load(Ordering::SeqCst);
+        let left = self.max_posts.saturating_sub(used);
+        if left < 5 {
+            return Err(Stop::Budget(self.max_posts));
+        }
+        Ok(left.min(100))
     }
 
     async fn walk(
@@ -277,20 +289,8 @@ impl Collector<'_> {
             }
             let done = page.data.is_empty() || page.meta.next_token.is_none();
             let state = self.cursor.feeds.entry(feed.into()).or_default();
-            if done {
-                let best = match (state.newest.take(), top.clone()) {
-                    (Some(a), Some(b)) => Some(if id_cmp(&a, &b).is_gt() { a } else { b }),
-                    (a, b) => a.or(b),
-                };
-                state.newest = best;
-                state.walk = None;
-            } else if let (Some(t), Some(n)) = (&top, &page.meta.next_token) {
-                state.walk = Some(Walk {
-                    top: t.clone(),
-                    page: n.clone(),
-                    floor: since_id.clone(),
-                });
-            }
+            let next = page.meta.next_token.clone();
+            state.advance(done, top.clone(), next, since_id.clone(), id_cmp);
             self.new += self
                 .ctx
                 .commit("x", &self.account, posts, &self.cursor)

@@ -375,8 +375,8 @@ impl Ctx<'_> {
             .collect()
     }
 
-    /// Coverage statements of the sources behind `brands`: the config's own text, else the
-    /// language's translation of a built-in source's statement.
+    /// Coverage statements of the sources behind `brands`, as resolved for the leaderboard; a
+    /// built-in wording in this language's translation when it has one.
     fn coverage(&self, lang: &Lang, brands: &[&BrandEntry]) -> Vec<String> {
         let used: BTreeSet<&str> = brands
             .iter()
@@ -387,21 +387,10 @@ impl Ctx<'_> {
             .iter()
             .filter(|s| used.contains(s.name.as_str()))
             .map(|s| {
-                // The config's own text, or what the last collection recorded when it differs
-                // from the built-in statement; else the built-in statement in this language.
-                let builtin = crate::source::builtin_coverage(&s.name);
-                let specific = self
-                    .config
-                    .sources
-                    .get(&s.name)
-                    .and_then(|c| c.coverage.clone())
-                    .or_else(|| {
-                        let recorded = self.config.collected_coverage.get(&s.name);
-                        recorded.filter(|c| Some(c.as_str()) != builtin).cloned()
-                    });
-                specific
-                    .or_else(|| lang.strings.get(&format!("coverage_{}", s.name)).cloned())
-                    .unwrap_or_else(|| s.coverage.clone())
+                crate::source::wording_key(&s.name, &s.coverage)
+                    .and_then(|k| lang.strings.get(k))
+                    .unwrap_or(&s.coverage)
+                    .clone()
             })
             .collect()
     }
