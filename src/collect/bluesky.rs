@@ -22,9 +22,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::cursor::{AccountCursor, OpenThread, time_cmp};
+use super::cursor::{OpenThread, time_cmp};
 use super::http::HttpError;
-use super::{Collect, Collecting, Ctx, Secret, Stop, time};
+use super::{Account, Collect, Collecting, Secret, Stop, time};
 use crate::post::Post;
 use crate::source::{BLUESKY_APP_PASSWORD, BLUESKY_HANDLE};
 
@@ -148,52 +148,42 @@ struct SessionBody {
 }
 
 pub struct Collector<'c> {
-    ctx: &'c Ctx,
-    brand: usize,
-    account: String,
-    cursor: AccountCursor,
+    account: Account<'c>,
     base: reqwest::Url,
     did: String,
-    new: usize,
     /// Reply counts of brand posts read this run.
     counts: BTreeMap<String, u64>,
 }
 
 impl<'c> Collector<'c> {
-    pub fn open(
-        ctx: &'c Ctx,
-        brand: usize,
-        account: &str,
-        cursor: AccountCursor,
-    ) -> Result<Self, String> {
+    pub fn open(account: Account<'c>) -> Result<Self, String> {
         Ok(Collector {
-            ctx,
-            brand,
-            account: account.trim_start_matches('@').to_string(),
-            cursor,
-            base: ctx.base_url("bluesky", DEFAULT_BASE)?,
+            base: account.ctx.base_url("bluesky", DEFAULT_BASE)?,
+            account,
             did: String::new(),
-            new: 0,
             counts: BTreeMap::new(),
         })
     }
 
     async fn run(&mut self) -> Result<(), Stop> {
-        self.did = match &self.cursor.account_id {
+        self.did = match &self.account.cursor.account_id {
             Some(d) => d.clone(),
             None => {
                 let p: Profile = self
-                    .get("app.bsky.actor.getProfile", &[("actor", &self.account)])
+                    .get(
+                        "app.bsky.actor.getProfile",
+                        &[("actor", &self.account.handle)],
+                    )
                     .await
                     .map_err(|e| match e.status() {
                         Some(400 | 404) => Stop::Other(format!(
                             "{e}; is {:?} the account's current handle? Fix it in {}",
-                            self.account,
+                            self.account.handle,
                             crate::root::REGISTRY
                         )),
                         _ => Stop::Http(e),
                     })?;
-                self.cursor.account_id = Some(p.did.clone());
+                self.account.cursor.account_id = Some(p.did.clone());
                 p.did
             }
         };
@@ -209,10 +199,6 @@ impl<'c> Collector<'c> {
 impl Collect for Collector<'_> {
     fn collect(&mut self) -> Collecting<'_> {
         Box::pin(self.run())
-    }
-
-    fn new_posts(&self) -> usize {
-        self.new
     }
 }
 
@@ -230,6 +216,7 @@ impl Collector<'_> {
     ) -> Result<T, HttpError> {
         let url = self.url(&self.base, method, query);
         Ok(self
+            .account
             .ctx
             .client("bluesky")
             .get_json::<T>(url, None)
@@ -237,28 +224,21 @@ impl Collector<'_> {
             .body)
     }
 
-    async fn commit(&mut self, posts: Vec<Post<'static>>) -> Result<(), Stop> {
-        self.new += self
-            .ctx
-            .commit("bluesky", &self.account, posts, &self.cursor)
-            .await?;
-        Ok(())
-    }
-
     /// The brand's own posts and replies, newest first: a walk cut short first, then a new one.
     async fn walk_posts(&mut self) -> Result<(), Stop> {
-        let feed = self.cursor.feeds.get("posts").cloned().unwrap_or_default();
+        let feed = self.account.feed("posts");
         if let Some(w) = feed.walk {
             let floor = w.floor.as_deref().and_then(time).unwrap_or(i64::MIN);
             self.walk_from(Some(w.page), floor, time(&w.top)).await?;
         }
         let newest = self
+            .account
             .cursor
             .feeds
             .get("posts")
             .and_then(|f| f.newest.as_deref())
             .and_then(time);
-        let floor = self.ctx.floor(newest);
+        let floor = self.account.ctx.floor(newest);
         self.walk_from(None, floor, None).await
     }
 
@@ -320,11 +300,12 @@ impl Collector<'_> {
             );
             let done = feed.feed.is_empty() || feed.cursor.is_none() || oldest < floor;
             self.advance("posts", done, top, feed.cursor, floor);
-            self.commit(posts).await?;
+            self.account.commit(posts).await?;
             if done {
                 return Ok(());
             }
             page = self
+                .account
                 .cursor
                 .feeds
                 .get("posts")
@@ -335,10 +316,11 @@ impl Collector<'_> {
 
     /// Notes a brand post inside the window as an open thread, with its current reply count.
     fn open_thread(&mut self, view: &PostView, created_at: i64) {
-        if view.author.did != self.did || created_at < self.ctx.window_floor {
+        if view.author.did != self.did || created_at < self.account.ctx.window_floor {
             return;
         }
-        self.cursor
+        self.account
+            .cursor
             .open_threads
             .entry(view.uri.clone())
             .or_insert_with(|| OpenThread {
@@ -363,11 +345,13 @@ impl Collector<'_> {
     /// Re-checks the open threads: drops those outside the window, re-reads the reply counts of
     /// the ones not seen this run, and fetches every thread whose count grew.
     async fn threads(&mut self) -> Result<(), Stop> {
-        let floor = self.ctx.window_floor;
-        self.cursor
+        let floor = self.account.ctx.window_floor;
+        self.account
+            .cursor
             .open_threads
             .retain(|_, t| time(&t.created_at).is_some_and(|c| c >= floor));
         let unknown: Vec<String> = self
+            .account
             .cursor
             .open_threads
             .keys()
@@ -379,6 +363,7 @@ impl Collector<'_> {
                 .insert(v.uri.clone(), v.reply_count.unwrap_or(0));
         }
         let grown: Vec<(String, u64)> = self
+            .account
             .cursor
             .open_threads
             .iter()
@@ -399,11 +384,11 @@ impl Collector<'_> {
             let mut views = Vec::new();
             thread_posts(&t.thread, &mut views);
             posts.extend(views.iter().filter_map(|v| self.post(v)));
-            if let Some(o) = self.cursor.open_threads.get_mut(uri) {
+            if let Some(o) = self.account.cursor.open_threads.get_mut(uri) {
                 o.replies = *count;
             }
             if i % 10 == 9 || i + 1 == grown.len() {
-                self.commit(std::mem::take(&mut posts)).await?;
+                self.account.commit(std::mem::take(&mut posts)).await?;
             }
         }
         Ok(())
@@ -411,12 +396,7 @@ impl Collector<'_> {
 
     /// Mentions of the account through search (logged in), newest first, down to the cursor.
     async fn search(&mut self) -> Result<(), Stop> {
-        let feed = self
-            .cursor
-            .feeds
-            .get("mentions")
-            .cloned()
-            .unwrap_or_default();
+        let feed = self.account.feed("mentions");
         let (mut page, floor, mut top) = match feed.walk {
             Some(w) => (
                 Some(w.page),
@@ -425,7 +405,9 @@ impl Collector<'_> {
             ),
             None => (
                 None,
-                self.ctx.floor(feed.newest.as_deref().and_then(time)),
+                self.account
+                    .ctx
+                    .floor(feed.newest.as_deref().and_then(time)),
                 None,
             ),
         };
@@ -453,7 +435,7 @@ impl Collector<'_> {
             }
             let done = s.posts.is_empty() || s.cursor.is_none() || oldest < floor;
             self.advance("mentions", done, top, s.cursor.clone(), floor);
-            self.commit(posts).await?;
+            self.account.commit(posts).await?;
             if done {
                 return Ok(());
             }
@@ -465,7 +447,7 @@ impl Collector<'_> {
     async fn search_page(&self, q: &[(&str, &str)]) -> Result<Search, Stop> {
         let auth = self.auth_url()?;
         let url = self.url(&auth, "app.bsky.feed.searchPosts", q);
-        let client = self.ctx.client("bluesky");
+        let client = self.account.ctx.client("bluesky");
         let session = self.session(None).await?;
         match client
             .get_json::<Search>(url.clone(), Some(session.access.expose()))
@@ -489,12 +471,12 @@ impl Collector<'_> {
 
     /// The run's session: created once; refreshed when `expired` is the one in use.
     async fn session(&self, expired: Option<&Session>) -> Result<Session, Stop> {
-        let mut state = self.ctx.bluesky_session.lock().await;
+        let mut state = self.account.ctx.bluesky_session.lock().await;
         if let Some(why) = &state.failed {
             return Err(Stop::Other(why.clone()));
         }
         let auth = self.auth_url()?;
-        let client = self.ctx.client("bluesky");
+        let client = self.account.ctx.client("bluesky");
         match (&state.session, expired) {
             (Some(s), None) => return Ok(s.clone()),
             (Some(s), Some(old)) if s.access.expose() != old.access.expose() => {
@@ -541,7 +523,7 @@ impl Collector<'_> {
 
     /// The login of `REPLYRANK_BLUESKY_HANDLE` and `REPLYRANK_BLUESKY_APP_PASSWORD`, if set.
     fn credentials(&self) -> Option<(&str, &Secret)> {
-        let s = &self.ctx.secrets;
+        let s = &self.account.ctx.secrets;
         Some((
             s.get(BLUESKY_HANDLE)?.expose(),
             s.get(BLUESKY_APP_PASSWORD)?,
@@ -550,7 +532,8 @@ impl Collector<'_> {
 
     /// Bluesky's login and search server: `[sources.bluesky] auth_url`, or bsky.social.
     fn auth_url(&self) -> Result<reqwest::Url, Stop> {
-        self.ctx
+        self.account
+            .ctx
             .source_url("bluesky", "auth_url", DEFAULT_AUTH)
             .map_err(Stop::Other)
     }
@@ -558,8 +541,8 @@ impl Collector<'_> {
     /// A session's tokens, registered with the run's redactor as they arrive.
     fn session_of(&self, body: SessionBody) -> Session {
         Session {
-            access: self.ctx.redactor.secret(body.access_jwt),
-            refresh: self.ctx.redactor.secret(body.refresh_jwt),
+            access: self.account.ctx.redactor.secret(body.access_jwt),
+            refresh: self.account.ctx.redactor.secret(body.refresh_jwt),
         }
     }
 
@@ -574,7 +557,7 @@ impl Collector<'_> {
     ) {
         let top = top.map(crate::time::format_rfc3339);
         let floor = Some(crate::time::format_rfc3339(floor.max(0)));
-        let entry = self.cursor.feeds.entry(feed.into()).or_default();
+        let entry = self.account.cursor.feeds.entry(feed.into()).or_default();
         entry.advance(done, top, next, floor, time_cmp);
     }
 
@@ -597,7 +580,7 @@ impl Collector<'_> {
                         == Some("app.bsky.richtext.facet#mention")
                 })?;
                 if m.get("did").and_then(Value::as_str) == Some(self.did.as_str()) {
-                    return Some(self.account.clone());
+                    return Some(self.account.handle.clone());
                 }
                 let text = v.record.text.get(f.index.byte_start..f.index.byte_end)?;
                 Some(text.trim_start_matches('@').to_string())
@@ -608,7 +591,7 @@ impl Collector<'_> {
             source: "bluesky".into(),
             id: v.uri.clone().into(),
             author: if by_brand {
-                self.account.clone().into()
+                self.account.handle.clone().into()
             } else {
                 v.author.handle.clone().into()
             },
@@ -617,7 +600,7 @@ impl Collector<'_> {
             text: Some(v.record.text.clone().into()),
             mentions,
             inbound: None,
-            brand: by_brand.then(|| self.ctx.registry.brands[self.brand].id.clone().into()),
+            brand: by_brand.then(|| self.account.brand_id()),
             to_brand: None,
         })
     }

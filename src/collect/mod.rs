@@ -25,7 +25,7 @@ pub mod x;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -328,43 +328,79 @@ fn limits(config: &Config, source: &Source, deadline: Instant) -> Limits {
 }
 
 /// One brand account's collection on one network: what a collector module implements, next to
-/// its `Collector::open(ctx, brand, account, cursor)`.
+/// its `Collector::open(Account) -> Result<Collector, String>`.
 pub trait Collect: Send {
     /// Walks the account's feeds and threads, committing page by page.
     fn collect(&mut self) -> Collecting<'_>;
-    /// New posts stored so far.
-    fn new_posts(&self) -> usize;
 }
 
 /// A collection under way.
 pub type Collecting<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Stop>> + Send + 'a>>;
 
-/// The collector of `job`, ready to run, or why it cannot start.
-fn open<'c>(
-    ctx: &'c Ctx,
-    job: &Job,
-    cursor: AccountCursor,
-) -> Result<Box<dyn Collect + 'c>, String> {
-    let (brand, account) = (job.brand, job.account.as_str());
-    Ok(match job.collector {
-        Collector::Bluesky => Box::new(bluesky::Collector::open(ctx, brand, account, cursor)?),
-        Collector::Mastodon => Box::new(mastodon::Collector::open(ctx, brand, account, cursor)?),
-        Collector::X => Box::new(x::Collector::open(ctx, brand, account, cursor)?),
+/// The brand account a collector works on: what every collector keeps.
+pub struct Account<'c> {
+    pub ctx: &'c Ctx,
+    source: &'static str,
+    /// The brand's index in the registry.
+    brand: usize,
+    /// The account as the registry has it, without a leading `@`.
+    pub handle: String,
+    pub cursor: AccountCursor,
+    /// New posts stored so far (shared with [`drive`], which reports them).
+    stored: &'c AtomicUsize,
+}
+
+impl Account<'_> {
+    /// Appends `posts` to the store, then saves the cursor as it stands.
+    pub async fn commit(&mut self, posts: Vec<Post<'static>>) -> Result<(), Stop> {
+        let n = self
+            .ctx
+            .commit(self.source, &self.handle, posts, &self.cursor)
+            .await?;
+        self.stored.fetch_add(n, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The cursor of one of the account's feeds (empty before its first walk).
+    pub fn feed(&self, name: &str) -> cursor::Feed {
+        self.cursor.feeds.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The registry id of the brand, for the posts it wrote.
+    pub fn brand_id(&self) -> std::borrow::Cow<'static, str> {
+        self.ctx.registry.brands[self.brand].id.clone().into()
+    }
+}
+
+/// The collector of `account`, ready to run, or why it cannot start.
+fn open<'c>(kind: Collector, account: Account<'c>) -> Result<Box<dyn Collect + 'c>, String> {
+    Ok(match kind {
+        Collector::Bluesky => Box::new(bluesky::Collector::open(account)?),
+        Collector::Mastodon => Box::new(mastodon::Collector::open(account)?),
+        Collector::X => Box::new(x::Collector::open(account)?),
     })
 }
 
 /// Runs one account's collector; returns the new posts stored and how it ended.
 async fn drive(ctx: &Ctx, job: &Job, cursor: AccountCursor) -> (usize, Outcome) {
-    let mut c = match open(ctx, job, cursor) {
-        Ok(c) => c,
-        Err(e) => return (0, Outcome::Failed(e)),
+    let stored = AtomicUsize::new(0);
+    let account = Account {
+        ctx,
+        source: job.source.name,
+        brand: job.brand,
+        handle: job.account.trim_start_matches('@').to_string(),
+        cursor,
+        stored: &stored,
     };
-    let outcome = c
-        .collect()
-        .await
-        .map_or_else(Stop::outcome, |()| Outcome::Done);
-    (c.new_posts(), outcome)
+    let outcome = match open(job.collector, account) {
+        Ok(mut c) => c
+            .collect()
+            .await
+            .map_or_else(Stop::outcome, |()| Outcome::Done),
+        Err(e) => Outcome::Failed(e),
+    };
+    (stored.into_inner(), outcome)
 }
 
 /// One account to collect.

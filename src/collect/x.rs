@@ -15,9 +15,9 @@ use std::sync::atomic::Ordering;
 
 use serde::Deserialize;
 
-use super::cursor::{AccountCursor, id_cmp};
+use super::cursor::id_cmp;
 use super::http::HttpError;
-use super::{Collect, Collecting, Ctx, Stop, add_x_used, time};
+use super::{Account, Collect, Collecting, Stop, add_x_used, time};
 use crate::post::Post;
 
 pub const DEFAULT_BASE: &str = "https://api.x.com";
@@ -94,24 +94,16 @@ struct EntityMention {
 }
 
 pub struct Collector<'c> {
-    ctx: &'c Ctx,
-    brand: usize,
-    account: String,
+    account: Account<'c>,
     base: reqwest::Url,
     token: super::Secret,
-    cursor: AccountCursor,
     user_id: String,
-    new: usize,
     max_posts: u64,
 }
 
 impl<'c> Collector<'c> {
-    pub fn open(
-        ctx: &'c Ctx,
-        brand: usize,
-        account: &str,
-        cursor: AccountCursor,
-    ) -> Result<Self, String> {
+    pub fn open(account: Account<'c>) -> Result<Self, String> {
+        let ctx = account.ctx;
         let max_posts = ctx
             .config
             .sources
@@ -124,36 +116,37 @@ impl<'c> Collector<'c> {
             .cloned()
             .ok_or_else(|| format!("{} is not set", crate::source::X_BEARER_TOKEN))?;
         Ok(Collector {
-            ctx,
-            brand,
-            account: account.trim_start_matches('@').to_string(),
+            account,
             base: ctx.base_url("x", DEFAULT_BASE)?,
             token,
-            cursor,
             user_id: String::new(),
-            new: 0,
             max_posts,
         })
     }
 
     async fn run(&mut self) -> Result<(), Stop> {
-        self.user_id = match &self.cursor.account_id {
+        self.user_id = match &self.account.cursor.account_id {
             Some(id) => id.clone(),
             None => {
                 let u: UserBody = self
-                    .get(&format!("2/users/by/username/{}", self.account), &[])
+                    .get(&format!("2/users/by/username/{}", self.account.handle), &[])
                     .await?;
-                self.cursor.account_id = Some(u.data.id.clone());
+                self.account.cursor.account_id = Some(u.data.id.clone());
                 u.data.id
             }
         };
         for feed in ["mentions", "tweets"] {
-            let state = self.cursor.feeds.get(feed).cloned().unwrap_or_default();
+            let state = self.account.feed(feed);
             if let Some(w) = state.walk {
                 self.walk(feed, Some(w.page), w.floor, Some(w.top)).await?;
             }
-            let newest = self.cursor.feeds.get(feed).and_then(|f| f.newest.clone());
-            let since = if self.ctx.since.is_some() {
+            let newest = self
+                .account
+                .cursor
+                .feeds
+                .get(feed)
+                .and_then(|f| f.newest.clone());
+            let since = if self.account.ctx.since.is_some() {
                 None
             } else {
                 newest
@@ -168,10 +161,6 @@ impl Collect for Collector<'_> {
     fn collect(&mut self) -> Collecting<'_> {
         Box::pin(self.run())
     }
-
-    fn new_posts(&self) -> usize {
-        self.new
-    }
 }
 
 impl Collector<'_> {
@@ -185,6 +174,7 @@ impl Collector<'_> {
             url.query_pairs_mut().extend_pairs(query);
         }
         Ok(self
+            .account
             .ctx
             .client("x")
             .get_json::<T>(url, Some(self.token.expose()))
@@ -194,7 +184,7 @@ impl Collector<'_> {
 
     /// How many posts the next request may ask for (5 to 100), or a budget stop.
     fn allowance(&self) -> Result<u64, Stop> {
-        let used = self.ctx.x_used.load(Ordering::SeqCst);
+        let used = self.account.ctx.x_used.load(Ordering::SeqCst);
         let left = self.max_posts.saturating_sub(used);
         if left < 5 {
             return Err(Stop::Budget(self.max_posts));
@@ -210,7 +200,7 @@ impl Collector<'_> {
         mut top: Option<String>,
     ) -> Result<(), Stop> {
         let path = format!("2/users/{}/{feed}", self.user_id);
-        let start_time = crate::time::format_rfc3339(self.ctx.floor(None).max(0));
+        let start_time = crate::time::format_rfc3339(self.account.ctx.floor(None).max(0));
         loop {
             let max = self.allowance()?.to_string();
             let mut q = vec![
@@ -228,7 +218,7 @@ impl Collector<'_> {
             }
             let page: Page = self.get(&path, &q).await?;
             add_x_used(
-                self.ctx,
+                self.account.ctx,
                 (page.data.len() + page.includes.tweets.len()) as u64,
             );
             let users: HashMap<&str, &str> = page
@@ -276,7 +266,7 @@ impl Collector<'_> {
                         ],
                     )
                     .await?;
-                add_x_used(self.ctx, more.data.len() as u64);
+                add_x_used(self.account.ctx, more.data.len() as u64);
                 let users: HashMap<&str, &str> = more
                     .includes
                     .users
@@ -288,13 +278,10 @@ impl Collector<'_> {
                 }
             }
             let done = page.data.is_empty() || page.meta.next_token.is_none();
-            let state = self.cursor.feeds.entry(feed.into()).or_default();
+            let state = self.account.cursor.feeds.entry(feed.into()).or_default();
             let next = page.meta.next_token.clone();
             state.advance(done, top.clone(), next, since_id.clone(), id_cmp);
-            self.new += self
-                .ctx
-                .commit("x", &self.account, posts, &self.cursor)
-                .await?;
+            self.account.commit(posts).await?;
             if done {
                 return Ok(());
             }
@@ -307,7 +294,7 @@ impl Collector<'_> {
         let author_id = t.author_id.as_deref().unwrap_or("");
         let by_brand = author_id == self.user_id;
         let author = if by_brand {
-            self.account.clone()
+            self.account.handle.clone()
         } else {
             users
                 .get(author_id)
@@ -335,7 +322,7 @@ impl Collector<'_> {
                 })
                 .unwrap_or_default(),
             inbound: None,
-            brand: by_brand.then(|| self.ctx.registry.brands[self.brand].id.clone().into()),
+            brand: by_brand.then(|| self.account.brand_id()),
             to_brand: None,
         })
     }
