@@ -532,10 +532,9 @@ impl Collector<'_> {
 
     /// Bluesky's login and search server: `[sources.bluesky] auth_url`, or bsky.social.
     fn auth_url(&self) -> Result<reqwest::Url, Stop> {
-        self.account
-            .ctx
-            .source_url("bluesky", "auth_url", DEFAULT_AUTH)
-            .map_err(Stop::Other)
+        let set = self.account.ctx.config.sources.get("bluesky");
+        let value = set.and_then(|c| c.auth_url.as_deref());
+        super::url_setting("bluesky", "auth_url", value, DEFAULT_AUTH).map_err(Stop::Other)
     }
 
     /// A session's tokens, registered with the run's redactor as they arrive.

@@ -210,25 +210,15 @@ impl Ctx {
         }
     }
 
-    /// The configured URL `key` of a source (`base_url`, `auth_url`), or `default`.
-    pub fn source_url(
-        &self,
-        source: &str,
-        key: &str,
-        default: &str,
-    ) -> Result<reqwest::Url, String> {
-        let c = self.config.sources.get(source);
-        let s = match key {
-            "auth_url" => c.and_then(|c| c.auth_url.clone()),
-            _ => c.and_then(|c| c.base_url.clone()),
-        }
-        .unwrap_or_else(|| default.to_string());
-        parse_base(&s).map_err(|e| format!("[sources.{source}] {key} {s:?}: {e}"))
-    }
-
     /// The configured base URL of a source, or its default.
     pub fn base_url(&self, source: &str, default: &str) -> Result<reqwest::Url, String> {
-        self.source_url(source, "base_url", default)
+        let set = self.config.sources.get(source);
+        url_setting(
+            source,
+            "base_url",
+            set.and_then(|c| c.base_url.as_deref()),
+            default,
+        )
     }
 
     /// Appends `posts` to the store, syncs them, then saves `cursor`; returns how many were new.
@@ -256,6 +246,17 @@ impl Ctx {
     pub fn log(&self, line: String) {
         self.log.line(&self.redactor.redact(&line));
     }
+}
+
+/// The URL `[sources.SOURCE] KEY = value`, or `default`, as a base URL; an error names the key.
+pub fn url_setting(
+    source: &str,
+    key: &str,
+    value: Option<&str>,
+    default: &str,
+) -> Result<reqwest::Url, String> {
+    let s = value.unwrap_or(default);
+    parse_base(s).map_err(|e| format!("[sources.{source}] {key} {s:?}: {e}"))
 }
 
 /// Parses a base URL, making sure it ends with `/` so joins keep its path.
@@ -726,9 +727,4 @@ impl Stop {
 /// The post time of an RFC 3339 string, or `None`.
 pub fn time(s: &str) -> Option<i64> {
     crate::time::parse_rfc3339(s).ok()
-}
-
-/// Adds `n` to the X budget counter and returns the total.
-pub fn add_x_used(ctx: &Ctx, n: u64) -> u64 {
-    ctx.x_used.fetch_add(n, Ordering::SeqCst) + n
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::cursor::id_cmp;
 use super::http::HttpError;
-use super::{Account, Collect, Collecting, Stop, add_x_used, time};
+use super::{Account, Collect, Collecting, Ctx, Stop, time};
 use crate::post::Post;
 
 pub const DEFAULT_BASE: &str = "https://api.x.com";
@@ -326,4 +326,9 @@ impl Collector<'_> {
             to_brand: None,
         })
     }
+}
+
+/// Adds `n` to the run's count of X posts read and returns the total.
+fn add_x_used(ctx: &Ctx, n: u64) -> u64 {
+    ctx.x_used.fetch_add(n, Ordering::SeqCst) + n
 }
