@@ -237,7 +237,8 @@ impl CollectionState {
         let coverage = serde_json::from_str(&text).with_context(|| {
             format!(
                 "{} is not a JSON object of source name to coverage statement; delete it (the \
-                 built-in statements apply) or run `replyrank collect` again to rewrite it",
+                 built-in statements apply until the next `replyrank collect` records what it \
+                 sees)",
                 path.display()
             )
         })?;
