@@ -46,6 +46,17 @@ pub struct Credentials {
     pub required: bool,
     /// The line shown when they are missing, after `NAME: `.
     pub missing: &'static str,
+    /// The coverage wording a collection records when it ran with them (it saw more), if it
+    /// differs from the source's own.
+    pub coverage: Option<&'static str>,
+}
+
+/// How `collect` fetches a source.
+pub struct Collection {
+    pub collector: Collector,
+    /// Requests per second per host when `[sources.NAME] requests_per_second` is not set.
+    pub requests_per_second: f64,
+    pub credentials: Option<Credentials>,
 }
 
 /// A built-in source: everything replyrank knows about it, in one row.
@@ -53,15 +64,10 @@ pub struct Source {
     /// Its store directory and `[sources.NAME]` name.
     pub name: &'static str,
     pub network: Network,
-    /// The collector that fetches it; `None`: imported only.
-    pub collector: Option<Collector>,
-    /// Requests per second per host when `[sources.NAME] requests_per_second` is not set.
-    pub requests_per_second: f64,
-    pub credentials: Option<Credentials>,
     /// The key of its coverage wording ([`WORDINGS`]; translations: `templates/i18n/`).
     pub coverage: &'static str,
-    /// The wording a collection records when it ran with credentials (it saw more).
-    pub coverage_with_credentials: Option<&'static str>,
+    /// How `collect` fetches it; `None`: imported only.
+    pub collect: Option<Collection>,
 }
 
 /// X's bearer token.
@@ -75,61 +81,64 @@ pub const BUILTIN: &[Source] = &[
     Source {
         name: "twcs",
         network: Network::Twitter,
-        collector: None,
-        requests_per_second: 0.0,
-        credentials: None,
         coverage: "coverage_twcs",
-        coverage_with_credentials: None,
+        collect: None,
     },
     Source {
         name: "x",
         network: Network::Twitter,
-        collector: Some(Collector::X),
-        requests_per_second: 1.0,
-        credentials: Some(Credentials {
-            vars: &[Var {
-                name: X_BEARER_TOKEN,
-                secret: true,
-            }],
-            required: true,
-            missing: "skipped: set REPLYRANK_X_BEARER_TOKEN to collect from X (pay-per-use; \
-                      see [sources.x] max_posts_per_run)",
-        }),
         coverage: "coverage_x",
-        coverage_with_credentials: None,
+        collect: Some(Collection {
+            collector: Collector::X,
+            requests_per_second: 1.0,
+            credentials: Some(Credentials {
+                vars: &[Var {
+                    name: X_BEARER_TOKEN,
+                    secret: true,
+                }],
+                required: true,
+                missing: "skipped: set REPLYRANK_X_BEARER_TOKEN to collect from X (pay-per-use; \
+                          see [sources.x] max_posts_per_run)",
+                coverage: None,
+            }),
+        }),
     },
     Source {
         name: "bluesky",
         network: Network::Bluesky,
-        collector: Some(Collector::Bluesky),
-        requests_per_second: 5.0,
-        credentials: Some(Credentials {
-            vars: &[
-                Var {
-                    name: BLUESKY_HANDLE,
-                    secret: false,
-                },
-                Var {
-                    name: BLUESKY_APP_PASSWORD,
-                    secret: true,
-                },
-            ],
-            required: false,
-            missing: "no REPLYRANK_BLUESKY_HANDLE / REPLYRANK_BLUESKY_APP_PASSWORD: collecting \
-                      thread-scoped (replies under brand posts and posts the brand answered; \
-                      unanswered standalone mentions need search, which needs a login)",
-        }),
         coverage: "coverage_bluesky",
-        coverage_with_credentials: Some("coverage_bluesky_search"),
+        collect: Some(Collection {
+            collector: Collector::Bluesky,
+            requests_per_second: 5.0,
+            credentials: Some(Credentials {
+                vars: &[
+                    Var {
+                        name: BLUESKY_HANDLE,
+                        secret: false,
+                    },
+                    Var {
+                        name: BLUESKY_APP_PASSWORD,
+                        secret: true,
+                    },
+                ],
+                required: false,
+                missing: "no REPLYRANK_BLUESKY_HANDLE / REPLYRANK_BLUESKY_APP_PASSWORD: \
+                          collecting thread-scoped (replies under brand posts and posts the \
+                          brand answered; unanswered standalone mentions need search, which \
+                          needs a login)",
+                coverage: Some("coverage_bluesky_search"),
+            }),
+        }),
     },
     Source {
         name: "mastodon",
         network: Network::Mastodon,
-        collector: Some(Collector::Mastodon),
-        requests_per_second: 1.0,
-        credentials: None,
         coverage: "coverage_mastodon",
-        coverage_with_credentials: None,
+        collect: Some(Collection {
+            collector: Collector::Mastodon,
+            requests_per_second: 1.0,
+            credentials: None,
+        }),
     },
 ];
 
@@ -178,6 +187,18 @@ pub fn builtin(name: &str) -> Option<&'static Source> {
     BUILTIN.iter().find(|b| b.name == name)
 }
 
+impl Source {
+    /// The credentials `collect` reads for this source, if any.
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.collect.as_ref().and_then(|c| c.credentials.as_ref())
+    }
+
+    /// The coverage wording a collection with credentials records, if it differs.
+    pub fn coverage_with_credentials(&self) -> Option<&'static str> {
+        self.credentials().and_then(|c| c.coverage)
+    }
+}
+
 /// The network of a source name; sources that are not built in name brands by registry id.
 pub fn network(source: &str) -> Network {
     builtin(source).map_or(Network::None, |b| b.network)
@@ -209,7 +230,7 @@ pub fn coverage(name: &str, config: &Config, collected: &CollectionState) -> Str
 /// `source` (so a page may show its translation), else `None` (shown as written).
 pub fn wording_key(source: &str, text: &str) -> Option<&'static str> {
     let b = builtin(source)?;
-    [Some(b.coverage), b.coverage_with_credentials]
+    [Some(b.coverage), b.coverage_with_credentials()]
         .into_iter()
         .flatten()
         .find(|k| wording(k) == Some(text))
@@ -298,7 +319,7 @@ mod tests {
     fn every_coverage_key_has_an_english_wording() {
         for b in BUILTIN {
             assert!(wording(b.coverage).is_some(), "{}", b.name);
-            if let Some(k) = b.coverage_with_credentials {
+            if let Some(k) = b.coverage_with_credentials() {
                 assert!(wording(k).is_some(), "{k}");
             }
         }

@@ -34,7 +34,7 @@ use crate::config::Config;
 use crate::post::Post;
 use crate::registry::Registry;
 use crate::root::SiteRoot;
-use crate::source::{BUILTIN, CollectionState, Collector, Source};
+use crate::source::{BUILTIN, Collection, CollectionState, Collector, Source};
 use crate::store::{Appender, Store};
 use cursor::{AccountCursor, Cursors};
 use http::{Client, HttpError, Limits};
@@ -69,7 +69,7 @@ impl Secrets {
         let mut s = Secrets::default();
         for var in BUILTIN
             .iter()
-            .flat_map(|b| b.credentials.iter().flat_map(|c| c.vars))
+            .flat_map(|b| b.credentials().into_iter().flat_map(|c| c.vars))
         {
             if let Ok(v) = std::env::var(var.name)
                 && !v.trim().is_empty()
@@ -93,8 +93,8 @@ impl Secrets {
     /// Whether every credential `source` reads is set.
     pub fn present(&self, source: &Source) -> bool {
         source
-            .credentials
-            .iter()
+            .credentials()
+            .into_iter()
             .flat_map(|c| c.vars)
             .all(|v| self.0.contains_key(v.name))
     }
@@ -104,7 +104,7 @@ impl Secrets {
         let secret = |var: &str| {
             BUILTIN
                 .iter()
-                .flat_map(|b| b.credentials.iter().flat_map(|c| c.vars))
+                .flat_map(|b| b.credentials().into_iter().flat_map(|c| c.vars))
                 .any(|v| v.name == var && v.secret)
         };
         for (var, value) in &self.0 {
@@ -308,13 +308,14 @@ impl Log {
 }
 
 /// The HTTP limits of a source, from `[collect]`, `[sources.NAME]` and the sources table.
-fn limits(config: &Config, source: &Source, deadline: Instant) -> Limits {
+fn limits(config: &Config, source: Collected, deadline: Instant) -> Limits {
+    let (source, how) = source;
     let c = &config.collect;
     let rps = config
         .sources
         .get(source.name)
         .and_then(|s| s.requests_per_second)
-        .unwrap_or(source.requests_per_second);
+        .unwrap_or(how.requests_per_second);
     let contact = c.contact.as_deref().unwrap_or("no contact configured");
     Limits {
         user_agent: format!("replyrank/{} (+{contact})", env!("CARGO_PKG_VERSION")),
@@ -404,6 +405,9 @@ async fn drive(ctx: &Ctx, job: &Job, cursor: AccountCursor) -> (usize, Outcome) 
     (stored.into_inner(), outcome)
 }
 
+/// A collected source: its row and how it is collected.
+type Collected = (&'static Source, &'static Collection);
+
 /// One account to collect.
 struct Job {
     source: &'static Source,
@@ -415,22 +419,25 @@ struct Job {
 
 /// The run's work: its jobs and the lines saying what it skips.
 struct Plan {
-    sources: Vec<&'static Source>,
+    sources: Vec<Collected>,
     jobs: Vec<Job>,
     skipped: Vec<String>,
 }
 
 /// The collected sources `--source` names (all when empty), in the order they are reported.
-fn collected_sources(wanted: &[String]) -> Result<Vec<&'static Source>> {
-    let mut all: Vec<&'static Source> = BUILTIN.iter().filter(|s| s.collector.is_some()).collect();
-    all.sort_by_key(|s| s.name);
+fn collected_sources(wanted: &[String]) -> Result<Vec<Collected>> {
+    let mut all: Vec<Collected> = BUILTIN
+        .iter()
+        .filter_map(|s| Some((s, s.collect.as_ref()?)))
+        .collect();
+    all.sort_by_key(|(s, _)| s.name);
     for w in wanted {
-        if !all.iter().any(|s| s.name == w) {
-            let names: Vec<&str> = all.iter().map(|s| s.name).collect();
+        if !all.iter().any(|(s, _)| s.name == w) {
+            let names: Vec<&str> = all.iter().map(|(s, _)| s.name).collect();
             anyhow::bail!("--source {w}: collect knows {}", names.join(", "));
         }
     }
-    all.retain(|s| wanted.is_empty() || wanted.iter().any(|w| w == s.name));
+    all.retain(|(s, _)| wanted.is_empty() || wanted.iter().any(|w| w == s.name));
     Ok(all)
 }
 
@@ -452,11 +459,8 @@ impl Plan {
             skipped: Vec::new(),
         };
         let mut degraded = Vec::new();
-        for source in collected_sources(&opts.sources)? {
-            let Some(collector) = source.collector else {
-                continue;
-            };
-            if let Some(c) = &source.credentials
+        for (source, how) in collected_sources(&opts.sources)? {
+            if let Some(c) = &how.credentials
                 && !opts.secrets.present(source)
             {
                 let line = format!("{}: {}", source.name, c.missing);
@@ -466,7 +470,7 @@ impl Plan {
                 }
                 degraded.push(line);
             }
-            plan.sources.push(source);
+            plan.sources.push((source, how));
             for (i, b) in registry.brands.iter().enumerate() {
                 if !opts.brands.is_empty() && !opts.brands.contains(&b.id) {
                     continue;
@@ -474,7 +478,7 @@ impl Plan {
                 for account in b.accounts.on(source.network) {
                     plan.jobs.push(Job {
                         source,
-                        collector,
+                        collector: how.collector,
                         brand: i,
                         account: account.clone(),
                     });
@@ -508,11 +512,11 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
         log.line(&redactor.redact(s));
     }
     let mut clients = BTreeMap::new();
-    for source in &plan.sources {
+    for &source in &plan.sources {
         let client = Client::new(limits(&config, source, deadline))
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .redacting(redactor.clone());
-        clients.insert(source.name, client);
+        clients.insert(source.0.name, client);
     }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Commit>();
     let cursors_at_start = Cursors::load(root)?;
@@ -552,8 +556,8 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
             throttled: a.throttled + t.throttled,
         }
     });
-    for source in &plan.sources {
-        if let Some(key) = source.coverage_with_credentials {
+    for (source, _) in &plan.sources {
+        if let Some(key) = source.coverage_with_credentials() {
             let seen = if ctx.secrets.present(source) {
                 key
             } else {
@@ -570,7 +574,7 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
     if plan
         .sources
         .iter()
-        .any(|s| s.coverage_with_credentials.is_some())
+        .any(|(s, _)| s.coverage_with_credentials().is_some())
     {
         state.save(root)?;
     }
