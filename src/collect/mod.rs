@@ -502,40 +502,12 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
     for n in &store.notices {
         eprintln!("warning: {n}");
     }
-    let cursors = Cursors::load(root)?;
+    let cursors_at_start = Cursors::load(root)?;
     let deadline = started + Duration::from_secs(config.collect.time_budget_s);
 
-    let redactor = Redactor::default();
-    opts.secrets.register(&redactor);
-    let log = Log::new(opts.progress, plan.jobs.len());
-    for s in &plan.skipped {
-        log.line(&redactor.redact(s));
-    }
-    let mut clients = BTreeMap::new();
-    for &source in &plan.sources {
-        let client = Client::new(limits(&config, source, deadline))
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .redacting(redactor.clone());
-        clients.insert(source.0.name, client);
-    }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Commit>();
-    let cursors_at_start = Cursors::load(root)?;
-    let writer = spawn_writer(root.clone(), store, cursors, rx);
-    let now = jiff::Timestamp::now().as_second();
-    let ctx = Arc::new(Ctx {
-        window_floor: now - i64::from(config.ranking.window_days) * crate::time::DAY,
-        registry,
-        config,
-        since: opts.since,
-        secrets: opts.secrets,
-        redactor,
-        clients,
-        writer: tx,
-        x_used: AtomicU64::new(0),
-        bluesky_session: tokio::sync::Mutex::new(bluesky::SessionState::default()),
-        log,
-    });
-
+    let writer = spawn_writer(root.clone(), store, Cursors::load(root)?, rx);
+    let ctx = Arc::new(Ctx::new(config, registry, &plan, opts, deadline, tx)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -548,34 +520,14 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
     if let Some(bar) = &ctx.log.bar {
         bar.finish_and_clear();
     }
-    let traffic = ctx.clients.values().fold(http::Traffic::default(), |a, c| {
-        let t = c.traffic();
-        http::Traffic {
-            requests: a.requests + t.requests,
-            retries: a.retries + t.retries,
-            throttled: a.throttled + t.throttled,
-        }
-    });
-    for (source, _) in &plan.sources {
-        if let Some(key) = source.coverage_with_credentials() {
-            let seen = if ctx.secrets.present(source) {
-                key
-            } else {
-                source.coverage
-            };
-            state.record(source.name, seen);
-        }
-    }
+    let traffic = ctx.traffic();
+    let recorded = record_coverage(&mut state, &plan.sources, &ctx.secrets);
     drop(ctx);
     writer
         .join()
         .expect("the store writer does not panic")
         .context("the store writer failed")?;
-    if plan
-        .sources
-        .iter()
-        .any(|(s, _)| s.coverage_with_credentials().is_some())
-    {
+    if recorded {
         state.save(root)?;
     }
     Ok(Report {
@@ -584,6 +536,79 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
         traffic,
         elapsed: started.elapsed(),
     })
+}
+
+impl Ctx {
+    /// The context of a run: its clients (one per collected source, each with its limits and
+    /// the run's redactor), its log, and the channel to the store writer.
+    fn new(
+        config: Config,
+        registry: Registry,
+        plan: &Plan,
+        opts: Options,
+        deadline: Instant,
+        writer: tokio::sync::mpsc::UnboundedSender<Commit>,
+    ) -> Result<Ctx> {
+        let redactor = Redactor::default();
+        opts.secrets.register(&redactor);
+        let log = Log::new(opts.progress, plan.jobs.len());
+        for s in &plan.skipped {
+            log.line(&redactor.redact(s));
+        }
+        let mut clients = BTreeMap::new();
+        for &source in &plan.sources {
+            let client = Client::new(limits(&config, source, deadline))
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .redacting(redactor.clone());
+            clients.insert(source.0.name, client);
+        }
+        let now = jiff::Timestamp::now().as_second();
+        Ok(Ctx {
+            window_floor: now - i64::from(config.ranking.window_days) * crate::time::DAY,
+            registry,
+            config,
+            since: opts.since,
+            secrets: opts.secrets,
+            redactor,
+            clients,
+            writer,
+            x_used: AtomicU64::new(0),
+            bluesky_session: tokio::sync::Mutex::new(bluesky::SessionState::default()),
+            log,
+        })
+    }
+
+    /// The run's traffic, all clients together.
+    fn traffic(&self) -> http::Traffic {
+        self.clients
+            .values()
+            .fold(http::Traffic::default(), |a, c| {
+                let t = c.traffic();
+                http::Traffic {
+                    requests: a.requests + t.requests,
+                    retries: a.retries + t.retries,
+                    throttled: a.throttled + t.throttled,
+                }
+            })
+    }
+}
+
+/// Records what each source whose coverage depends on its credentials could see this run;
+/// returns whether any was recorded.
+fn record_coverage(state: &mut CollectionState, sources: &[Collected], secrets: &Secrets) -> bool {
+    let mut recorded = false;
+    for (source, _) in sources {
+        if let Some(key) = source.coverage_with_credentials() {
+            let seen = if secrets.present(source) {
+                key
+            } else {
+                source.coverage
+            };
+            state.record(source.name, seen);
+            recorded = true;
+        }
+    }
+    recorded
 }
 
 /// Runs every job concurrently, one task each, and reports each account as it ends.
