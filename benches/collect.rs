@@ -109,10 +109,8 @@ fn main() {
     let report = replyrank::collect::run(
         &replyrank::root::SiteRoot::at(root.path()),
         replyrank::collect::Options {
-            secrets: replyrank::collect::Secrets {
-                x_bearer: Some(replyrank::collect::Secret::new("bench".into())),
-                bluesky: None,
-            },
+            secrets: replyrank::collect::Secrets::default()
+                .with(replyrank::source::X_BEARER_TOKEN, "bench"),
             since: Some(0),
             ..Default::default()
         },

@@ -23,7 +23,8 @@
 //! concurrency_per_host = 4  # requests in flight per host
 //! max_retries = 4         # retries on 429, 5xx, timeouts, cut-off bodies (backoff with jitter)
 //! backoff_ms = 500        # first backoff, doubled per retry, at most 60 s
-//! timeout_ms = 30000      # per request
+//! timeout_ms = 30000      # per request (never beyond the time budget)
+//! max_body_mib = 32       # largest response body read, after decompression; larger fails
 //!
 //! [sources.bluesky]       # collect sources also take:
 //! base_url = "https://public.api.bsky.app"  # AppView for public reads (tests: a local server)
@@ -38,9 +39,8 @@
 //! max_posts_per_run = 500 # X bills per post read: the run stops cleanly at this many
 //! ```
 //!
-//! The coverage statement of `bluesky` depends on what the last `collect` could see (with or
-//! without search credentials): it is kept in `data/state/coverage.json` and used unless
-//! `[sources.bluesky] coverage` is set.
+//! A source's coverage statement is resolved by [`crate::source::coverage`]: this file's
+//! `[sources.NAME] coverage`, else what the last `collect` could see, else the built-in one.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -61,9 +61,6 @@ pub struct Config {
     pub ranking: Ranking,
     pub sources: BTreeMap<String, SourceConfig>,
     pub collect: Collect,
-    /// Coverage statements recorded by the last collection (`data/state/coverage.json`).
-    #[serde(skip)]
-    pub collected_coverage: BTreeMap<String, String>,
 }
 
 /// `[collect]`: limits of live collection (see the module doc for defaults).
@@ -76,6 +73,7 @@ pub struct Collect {
     pub max_retries: u32,
     pub backoff_ms: u64,
     pub timeout_ms: u64,
+    pub max_body_mib: u64,
 }
 
 impl Default for Collect {
@@ -87,6 +85,7 @@ impl Default for Collect {
             max_retries: 4,
             backoff_ms: 500,
             timeout_ms: 30_000,
+            max_body_mib: 32,
         }
     }
 }
@@ -102,7 +101,6 @@ impl Default for Config {
             ranking: Ranking::default(),
             sources: BTreeMap::new(),
             collect: Collect::default(),
-            collected_coverage: BTreeMap::new(),
         }
     }
 }
@@ -167,16 +165,11 @@ impl Config {
     /// Reads `replyrank.toml` in `root`; a missing file means all defaults.
     pub fn load(root: &SiteRoot) -> Result<Config> {
         let path = root.config();
-        let mut config = match std::fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&text, &path)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
-        // What the last collection could see; a damaged file only loses this refinement.
-        if let Ok(text) = std::fs::read_to_string(root.collected_coverage()) {
-            config.collected_coverage = serde_json::from_str(&text).unwrap_or_default();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text, &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
-        Ok(config)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
@@ -221,6 +214,12 @@ impl Config {
         }
         let url = config.base_url.clone();
         config.set_base_url(&url);
+        if config.collect.max_body_mib == 0 || config.collect.max_body_mib > 4096 {
+            bail!(
+                "{}: [collect] max_body_mib must be between 1 and 4096",
+                path.display()
+            );
+        }
         if config.collect.concurrency_per_host == 0 {
             bail!(
                 "{}: [collect] concurrency_per_host must be at least 1",
@@ -253,16 +252,6 @@ impl Config {
         } else {
             format!("{url}/")
         };
-    }
-
-    /// The coverage statement of a source: the config's, else the built-in one, else the default.
-    pub fn coverage(&self, source: &str) -> String {
-        self.sources
-            .get(source)
-            .and_then(|s| s.coverage.clone())
-            .or_else(|| self.collected_coverage.get(source).cloned())
-            .or_else(|| crate::source::builtin_coverage(source).map(str::to_string))
-            .unwrap_or_else(|| crate::source::DEFAULT_COVERAGE.to_string())
     }
 }
 
@@ -297,8 +286,7 @@ mod tests {
         assert_eq!(c.ranking.window_days, 90);
         assert_eq!(c.ranking.min_complaints, 30);
         assert_eq!(c.ranking.bootstrap, 1000);
-        assert!(c.coverage("twcs").contains("biased upward"));
-        assert!(c.coverage("appstore").contains("As supplied"));
+        assert_eq!(c.collect.max_body_mib, 32);
     }
 
     #[test]
@@ -311,15 +299,5 @@ mod tests {
         .to_string();
         assert!(err.starts_with("replyrank.toml:3:"), "{err}");
         assert!(err.contains("min_complaint"), "{err}");
-    }
-
-    #[test]
-    fn source_coverage_overrides() {
-        let c = Config::parse(
-            "[sources.appstore]\ncoverage = \"Reviews only\"\n",
-            Path::new("r.toml"),
-        )
-        .unwrap();
-        assert_eq!(c.coverage("appstore"), "Reviews only");
     }
 }

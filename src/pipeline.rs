@@ -58,12 +58,13 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
     };
     let pairing = crate::pair::pair(&corpus, as_of, config.ranking.method);
     clock.step("pair complaints and first replies");
+    let collected = crate::source::CollectionState::load(root)?;
     let sources: Vec<SourceInfo> = corpus
         .sources
         .iter()
         .map(|name| SourceInfo {
             name: name.clone(),
-            coverage: config.coverage(name),
+            coverage: crate::source::coverage(name, config, &collected),
         })
         .collect();
     let method = Method {

@@ -486,7 +486,7 @@ impl Observed {
         };
         for c in complaints.iter().filter(|c| c.at <= as_of) {
             let b = c.brand as usize;
-            if m.version == Version::V2 && !(c.needs_reply && !c.cut_off) {
+            if m.version == Version::V2 && (c.cut_off || !c.needs_reply) {
                 if c.at >= from {
                     if c.needs_reply {
                         o.cut_off[b] += 1;

@@ -1,5 +1,16 @@
 //! Sources: where posts come from, which network's accounts they speak of, and what each one
 //! can and cannot see (its coverage statement, carried into every figure built from it).
+//!
+//! [`BUILTIN`] is the one table of the sources replyrank knows: per source its network, its
+//! collector, its default pace, the credentials it reads and its coverage wording. Adding a
+//! source is a row here and, for a collected one, a collector module in `src/collect/`.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+
+use crate::config::Config;
+use crate::root::SiteRoot;
 
 /// The social network whose account handles a source's authors and mentions belong to.
 /// Brand accounts in the registry are listed per network.
@@ -13,37 +24,157 @@ pub enum Network {
     None,
 }
 
-/// A built-in source: its store name, network and default coverage statement.
-pub struct Builtin {
-    pub name: &'static str,
-    pub network: Network,
-    pub coverage: &'static str,
+/// Which collector of `collect` fetches a source (one module of `src/collect/` each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Collector {
+    Bluesky,
+    Mastodon,
+    X,
 }
 
-pub const BUILTIN: &[Builtin] = &[
-    Builtin {
+/// An environment variable a collector reads a credential from.
+pub struct Var {
+    pub name: &'static str,
+    /// Blanked wherever text is shown (tokens, passwords); a handle is not.
+    pub secret: bool,
+}
+
+/// The credentials a collector reads from the environment.
+pub struct Credentials {
+    pub vars: &'static [Var],
+    /// Without them the source is skipped; otherwise it is collected with less coverage.
+    pub required: bool,
+    /// The line shown when they are missing, after `NAME: `.
+    pub missing: &'static str,
+    /// The coverage wording a collection records when it ran with them (it saw more), if it
+    /// differs from the source's own.
+    pub coverage: Option<&'static str>,
+}
+
+/// How `collect` fetches a source.
+pub struct Collection {
+    pub collector: Collector,
+    /// Requests per second per host when `[sources.NAME] requests_per_second` is not set.
+    pub requests_per_second: f64,
+    pub credentials: Option<Credentials>,
+}
+
+/// A built-in source: everything replyrank knows about it, in one row.
+pub struct Source {
+    /// Its store directory and `[sources.NAME]` name.
+    pub name: &'static str,
+    pub network: Network,
+    /// The key of its coverage wording ([`WORDINGS`]; translations: `templates/i18n/`).
+    pub coverage: &'static str,
+    /// How `collect` fetches it; `None`: imported only.
+    pub collect: Option<Collection>,
+}
+
+/// X's bearer token.
+pub const X_BEARER_TOKEN: &str = "REPLYRANK_X_BEARER_TOKEN";
+/// The Bluesky account that logs in to search (a handle: not a secret).
+pub const BLUESKY_HANDLE: &str = "REPLYRANK_BLUESKY_HANDLE";
+/// That account's app password.
+pub const BLUESKY_APP_PASSWORD: &str = "REPLYRANK_BLUESKY_APP_PASSWORD";
+
+pub const BUILTIN: &[Source] = &[
+    Source {
         name: "twcs",
         network: Network::Twitter,
-        coverage: "Archive of conversations a brand joined (Customer Support on Twitter, 2017): \
-                   complaints no brand answered are mostly missing, so answered ratios are \
-                   biased upward; replies cut off by the excerpt count as unanswered.",
+        coverage: "coverage_twcs",
+        collect: None,
     },
-    Builtin {
+    Source {
         name: "x",
         network: Network::Twitter,
-        coverage: "Mentions of the brand's accounts and the brand's replies, through the X API.",
+        coverage: "coverage_x",
+        collect: Some(Collection {
+            collector: Collector::X,
+            requests_per_second: 1.0,
+            credentials: Some(Credentials {
+                vars: &[Var {
+                    name: X_BEARER_TOKEN,
+                    secret: true,
+                }],
+                required: true,
+                missing: "skipped: set REPLYRANK_X_BEARER_TOKEN to collect from X (pay-per-use; \
+                          see [sources.x] max_posts_per_run)",
+                coverage: None,
+            }),
+        }),
     },
-    Builtin {
+    Source {
         name: "bluesky",
         network: Network::Bluesky,
-        coverage: "Thread-scoped: replies under the brand's posts and posts the brand answered; \
-                   standalone mentions the brand never answered are not seen.",
+        coverage: "coverage_bluesky",
+        collect: Some(Collection {
+            collector: Collector::Bluesky,
+            requests_per_second: 5.0,
+            credentials: Some(Credentials {
+                vars: &[
+                    Var {
+                        name: BLUESKY_HANDLE,
+                        secret: false,
+                    },
+                    Var {
+                        name: BLUESKY_APP_PASSWORD,
+                        secret: true,
+                    },
+                ],
+                required: false,
+                missing: "no REPLYRANK_BLUESKY_HANDLE / REPLYRANK_BLUESKY_APP_PASSWORD: \
+                          collecting thread-scoped (replies under brand posts and posts the \
+                          brand answered; unanswered standalone mentions need search, which \
+                          needs a login)",
+                coverage: Some("coverage_bluesky_search"),
+            }),
+        }),
     },
-    Builtin {
+    Source {
         name: "mastodon",
         network: Network::Mastodon,
-        coverage: "Thread-scoped: replies under the brand's posts and posts the brand answered; \
-                   standalone mentions the brand never answered are not seen.",
+        coverage: "coverage_mastodon",
+        collect: Some(Collection {
+            collector: Collector::Mastodon,
+            requests_per_second: 1.0,
+            credentials: None,
+        }),
+    },
+];
+
+/// A coverage statement in English: what a source can and cannot see. Its key names its
+/// translations in `templates/i18n/<lang>.toml` (a test keeps the English file equal to these).
+pub struct Wording {
+    pub key: &'static str,
+    pub english: &'static str,
+}
+
+const THREAD_SCOPED: &str = "Thread-scoped: replies under the brand's posts and posts the brand \
+                             answered; standalone mentions the brand never answered are not seen.";
+
+pub const WORDINGS: &[Wording] = &[
+    Wording {
+        key: "coverage_twcs",
+        english: "Archive of conversations a brand joined (Customer Support on Twitter, 2017): \
+                  complaints no brand answered are mostly missing, so answered ratios are \
+                  biased upward; replies cut off by the excerpt count as unanswered.",
+    },
+    Wording {
+        key: "coverage_x",
+        english: "Mentions of the brand's accounts and the brand's replies, through the X API.",
+    },
+    Wording {
+        key: "coverage_bluesky",
+        english: THREAD_SCOPED,
+    },
+    Wording {
+        key: "coverage_bluesky_search",
+        english: "Mentions of the brand's accounts (Bluesky search), replies under the brand's \
+                  posts and posts the brand answered; posts deleted before the run are not seen.",
+    },
+    Wording {
+        key: "coverage_mastodon",
+        english: THREAD_SCOPED,
     },
 ];
 
@@ -51,20 +182,103 @@ pub const BUILTIN: &[Builtin] = &[
 /// and has no `[sources.NAME] coverage` in the config.
 pub const DEFAULT_COVERAGE: &str = "As supplied: complaints and first-reply times come from the imported file; what it omits is not seen.";
 
-/// The network of a source name; sources that are not built in name brands by registry id.
-pub fn network(source: &str) -> Network {
-    BUILTIN
-        .iter()
-        .find(|b| b.name == source)
-        .map_or(Network::None, |b| b.network)
+/// The built-in source of this name.
+pub fn builtin(name: &str) -> Option<&'static Source> {
+    BUILTIN.iter().find(|b| b.name == name)
 }
 
-/// The built-in coverage statement of a source, if it has one.
-pub fn builtin_coverage(source: &str) -> Option<&'static str> {
-    BUILTIN
-        .iter()
-        .find(|b| b.name == source)
-        .map(|b| b.coverage)
+impl Source {
+    /// The credentials `collect` reads for this source, if any.
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.collect.as_ref().and_then(|c| c.credentials.as_ref())
+    }
+
+    /// The coverage wording a collection with credentials records, if it differs.
+    pub fn coverage_with_credentials(&self) -> Option<&'static str> {
+        self.credentials().and_then(|c| c.coverage)
+    }
+}
+
+/// The network of a source name; sources that are not built in name brands by registry id.
+pub fn network(source: &str) -> Network {
+    builtin(source).map_or(Network::None, |b| b.network)
+}
+
+/// The English text of a wording key.
+pub fn wording(key: &str) -> Option<&'static str> {
+    WORDINGS.iter().find(|w| w.key == key).map(|w| w.english)
+}
+
+/// The coverage statement of a source, resolved in this one place: the config's
+/// `[sources.NAME] coverage`, else what the last collection recorded, else the built-in
+/// wording, else [`DEFAULT_COVERAGE`].
+pub fn coverage(name: &str, config: &Config, collected: &CollectionState) -> String {
+    config
+        .sources
+        .get(name)
+        .and_then(|s| s.coverage.clone())
+        .or_else(|| collected.coverage.get(name).cloned())
+        .or_else(|| {
+            builtin(name)
+                .and_then(|b| wording(b.coverage))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| DEFAULT_COVERAGE.to_string())
+}
+
+/// The wording key of a resolved coverage statement when it is one of the built-in wordings of
+/// `source` (so a page may show its translation), else `None` (shown as written).
+pub fn wording_key(source: &str, text: &str) -> Option<&'static str> {
+    let b = builtin(source)?;
+    [Some(b.coverage), b.coverage_with_credentials()]
+        .into_iter()
+        .flatten()
+        .find(|k| wording(k) == Some(text))
+}
+
+/// What the last collection could see, per source (`data/state/coverage.json`, a JSON object of
+/// source name → coverage statement). Written by `collect`, read by `collect` and the scoring
+/// pipeline; a source absent from it has its built-in coverage.
+#[derive(Debug, Default)]
+pub struct CollectionState {
+    pub coverage: BTreeMap<String, String>,
+}
+
+impl CollectionState {
+    /// Reads the collection state of `root`; none yet (never collected) means empty.
+    pub fn load(root: &SiteRoot) -> Result<CollectionState> {
+        let path = root.collected_coverage();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(CollectionState::default());
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let coverage = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a JSON object of source name to coverage statement; delete it (the \
+                 built-in statements apply until the next `replyrank collect` records what it \
+                 sees)",
+                path.display()
+            )
+        })?;
+        Ok(CollectionState { coverage })
+    }
+
+    /// Records that `source` was collected with the coverage of wording `key`.
+    pub fn record(&mut self, source: &str, key: &str) {
+        if let Some(text) = wording(key) {
+            self.coverage.insert(source.to_string(), text.to_string());
+        }
+    }
+
+    /// Replaces the file atomically.
+    pub fn save(&self, root: &SiteRoot) -> Result<()> {
+        let mut json = serde_json::to_vec_pretty(&self.coverage)?;
+        json.push(b'\n');
+        crate::collect::cursor::write_atomically(&root.collected_coverage(), &json)
+    }
 }
 
 /// Source names are store directory names: lowercase letters, digits and `-`.
@@ -75,4 +289,65 @@ pub fn is_valid_name(name: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(toml: &str) -> Config {
+        Config::parse(toml, std::path::Path::new("replyrank.toml")).unwrap()
+    }
+
+    #[test]
+    fn coverage_precedence_is_config_then_collection_then_builtin_then_default() {
+        let mut collected = CollectionState::default();
+        let none = config("");
+        assert!(coverage("twcs", &none, &collected).contains("biased upward"));
+        assert_eq!(coverage("appstore", &none, &collected), DEFAULT_COVERAGE);
+        assert!(coverage("bluesky", &none, &collected).starts_with("Thread-scoped"));
+        collected.record("bluesky", "coverage_bluesky_search");
+        assert!(coverage("bluesky", &none, &collected).contains("(Bluesky search)"));
+        let set = config(
+            "[sources.bluesky]\ncoverage = \"Ours\"\n[sources.appstore]\ncoverage = \"Reviews only\"\n",
+        );
+        assert_eq!(coverage("bluesky", &set, &collected), "Ours");
+        assert_eq!(coverage("appstore", &set, &collected), "Reviews only");
+    }
+
+    #[test]
+    fn every_coverage_key_has_an_english_wording() {
+        for b in BUILTIN {
+            assert!(wording(b.coverage).is_some(), "{}", b.name);
+            if let Some(k) = b.coverage_with_credentials() {
+                assert!(wording(k).is_some(), "{k}");
+            }
+        }
+        assert_eq!(
+            wording_key("mastodon", wording("coverage_mastodon").unwrap()),
+            Some("coverage_mastodon")
+        );
+        assert_eq!(wording_key("mastodon", "Ours"), None);
+        assert_eq!(wording_key("appstore", DEFAULT_COVERAGE), None);
+    }
+
+    #[test]
+    fn a_corrupt_coverage_state_is_an_error_naming_the_file_not_silently_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = SiteRoot::at(dir.path());
+        assert!(CollectionState::load(&root).unwrap().coverage.is_empty());
+        std::fs::create_dir_all(root.state()).unwrap();
+        std::fs::write(root.collected_coverage(), "{\"bluesky\": ").unwrap();
+        let err = format!("{:#}", CollectionState::load(&root).unwrap_err());
+        assert!(err.contains("data/state/coverage.json"), "{err}");
+        assert!(err.contains("delete it"), "{err}");
+        let mut state = CollectionState::default();
+        state.record("bluesky", "coverage_bluesky");
+        state.save(&root).unwrap();
+        let back = CollectionState::load(&root).unwrap();
+        assert_eq!(
+            back.coverage["bluesky"],
+            wording("coverage_bluesky").unwrap()
+        );
+    }
 }

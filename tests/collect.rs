@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use common::collect;
 use common::server::{Reply, Request, Server};
 use serde_json::{Value, json};
 
@@ -254,20 +255,6 @@ requests_per_second = 1000
     )
     .unwrap();
     root
-}
-
-fn collect(root: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut c = Command::new(BIN);
-    c.arg("--root").arg(root).arg("collect").args(args);
-    for k in [
-        "REPLYRANK_X_BEARER_TOKEN",
-        "REPLYRANK_BLUESKY_HANDLE",
-        "REPLYRANK_BLUESKY_APP_PASSWORD",
-    ] {
-        c.env_remove(k);
-    }
-    c.envs(envs.iter().copied());
-    c.output().unwrap()
 }
 
 fn ok(out: &Output) -> String {

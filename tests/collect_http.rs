@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::server::{Reply, Server};
-use replyrank::collect::http::{Client, HttpError, Limits};
+use replyrank::collect::http::{Client, DEFAULT_MAX_BODY, HttpError, Limits};
 use serde_json::json;
 
 fn limits(budget: Duration) -> Limits {
@@ -20,6 +20,7 @@ fn limits(budget: Duration) -> Limits {
         backoff: Duration::from_millis(10),
         timeout: Duration::from_millis(300),
         deadline: Instant::now() + budget,
+        max_body: DEFAULT_MAX_BODY,
     }
 }
 

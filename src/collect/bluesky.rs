@@ -22,18 +22,14 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::cursor::{AccountCursor, Feed, OpenThread, Walk};
+use super::cursor::{OpenThread, time_cmp};
 use super::http::HttpError;
-use super::{Ctx, Outcome, Secret, Stop, time};
+use super::{Account, Collect, Collecting, Secret, Stop, time};
 use crate::post::Post;
+use crate::source::{BLUESKY_APP_PASSWORD, BLUESKY_HANDLE};
 
 pub const DEFAULT_BASE: &str = "https://public.api.bsky.app";
 pub const DEFAULT_AUTH: &str = "https://bsky.social";
-
-pub const COVERAGE_THREADS: &str = "Thread-scoped: replies under the brand's posts and posts the brand answered; \
-     standalone mentions the brand never answered are not seen.";
-pub const COVERAGE_WITH_SEARCH: &str = "Mentions of the brand's accounts (Bluesky search), replies under the brand's posts \
-     and posts the brand answered; posts deleted before the run are not seen.";
 
 /// The run's one Bluesky session (only with credentials).
 #[derive(Default)]
@@ -151,41 +147,59 @@ struct SessionBody {
     refresh_jwt: String,
 }
 
-struct Collector<'c> {
-    ctx: &'c Ctx,
-    brand: usize,
-    account: String,
-    cursor: AccountCursor,
+pub struct Collector<'c> {
+    account: Account<'c>,
     base: reqwest::Url,
     did: String,
-    new: usize,
     /// Reply counts of brand posts read this run.
     counts: BTreeMap<String, u64>,
 }
 
-/// Collects one brand account; returns the new posts stored and how it ended.
-pub async fn collect(
-    ctx: &Ctx,
-    brand: usize,
-    account: &str,
-    cursor: AccountCursor,
-) -> (usize, Outcome) {
-    let base = match ctx.base_url("bluesky", DEFAULT_BASE) {
-        Ok(b) => b,
-        Err(e) => return (0, Outcome::Failed(e)),
-    };
-    let mut c = Collector {
-        ctx,
-        brand,
-        account: account.trim_start_matches('@').to_string(),
-        cursor,
-        base,
-        did: String::new(),
-        new: 0,
-        counts: BTreeMap::new(),
-    };
-    let outcome = c.run().await.map_or_else(Stop::outcome, |()| Outcome::Done);
-    (c.new, outcome)
+impl<'c> Collector<'c> {
+    pub fn open(account: Account<'c>) -> Result<Self, String> {
+        Ok(Collector {
+            base: account.ctx.base_url("bluesky", DEFAULT_BASE)?,
+            account,
+            did: String::new(),
+            counts: BTreeMap::new(),
+        })
+    }
+
+    async fn run(&mut self) -> Result<(), Stop> {
+        self.did = match &self.account.cursor.account_id {
+            Some(d) => d.clone(),
+            None => {
+                let p: Profile = self
+                    .get(
+                        "app.bsky.actor.getProfile",
+                        &[("actor", &self.account.handle)],
+                    )
+                    .await
+                    .map_err(|e| match e.status() {
+                        Some(400 | 404) => Stop::Other(format!(
+                            "{e}; is {:?} the account's current handle? Fix it in {}",
+                            self.account.handle,
+                            crate::root::REGISTRY
+                        )),
+                        _ => Stop::Http(e),
+                    })?;
+                self.account.cursor.account_id = Some(p.did.clone());
+                p.did
+            }
+        };
+        self.walk_posts().await?;
+        self.threads().await?;
+        if self.credentials().is_some() {
+            self.search().await?;
+        }
+        Ok(())
+    }
+}
+
+impl Collect for Collector<'_> {
+    fn collect(&mut self) -> Collecting<'_> {
+        Box::pin(self.run())
+    }
 }
 
 impl Collector<'_> {
@@ -202,6 +216,7 @@ impl Collector<'_> {
     ) -> Result<T, HttpError> {
         let url = self.url(&self.base, method, query);
         Ok(self
+            .account
             .ctx
             .client("bluesky")
             .get_json::<T>(url, None)
@@ -209,55 +224,21 @@ impl Collector<'_> {
             .body)
     }
 
-    async fn commit(&mut self, posts: Vec<Post<'static>>) -> Result<(), Stop> {
-        self.new += self
-            .ctx
-            .commit("bluesky", &self.account, posts, &self.cursor)
-            .await?;
-        Ok(())
-    }
-
-    async fn run(&mut self) -> Result<(), Stop> {
-        self.did = match &self.cursor.account_id {
-            Some(d) => d.clone(),
-            None => {
-                let p: Profile = self
-                    .get("app.bsky.actor.getProfile", &[("actor", &self.account)])
-                    .await
-                    .map_err(|e| match e.status() {
-                        Some(400 | 404) => Stop::Other(format!(
-                            "{e}; is {:?} the account's current handle? Fix it in {}",
-                            self.account,
-                            crate::root::REGISTRY
-                        )),
-                        _ => Stop::Http(e),
-                    })?;
-                self.cursor.account_id = Some(p.did.clone());
-                p.did
-            }
-        };
-        self.walk_posts().await?;
-        self.threads().await?;
-        if self.ctx.secrets.bluesky.is_some() {
-            self.search().await?;
-        }
-        Ok(())
-    }
-
     /// The brand's own posts and replies, newest first: a walk cut short first, then a new one.
     async fn walk_posts(&mut self) -> Result<(), Stop> {
-        let feed = self.cursor.feeds.get("posts").cloned().unwrap_or_default();
+        let feed = self.account.feed("posts");
         if let Some(w) = feed.walk {
             let floor = w.floor.as_deref().and_then(time).unwrap_or(i64::MIN);
             self.walk_from(Some(w.page), floor, time(&w.top)).await?;
         }
         let newest = self
+            .account
             .cursor
             .feeds
             .get("posts")
             .and_then(|f| f.newest.as_deref())
             .and_then(time);
-        let floor = self.ctx.floor(newest);
+        let floor = self.account.ctx.floor(newest);
         self.walk_from(None, floor, None).await
     }
 
@@ -318,13 +299,13 @@ impl Collector<'_> {
                     .filter_map(|v| self.post(v)),
             );
             let done = feed.feed.is_empty() || feed.cursor.is_none() || oldest < floor;
-            let entry = self.cursor.feeds.entry("posts".into()).or_default();
-            advance(entry, done, top, feed.cursor, floor);
-            self.commit(posts).await?;
+            self.advance("posts", done, top, feed.cursor, floor);
+            self.account.commit(posts).await?;
             if done {
                 return Ok(());
             }
             page = self
+                .account
                 .cursor
                 .feeds
                 .get("posts")
@@ -335,10 +316,11 @@ impl Collector<'_> {
 
     /// Notes a brand post inside the window as an open thread, with its current reply count.
     fn open_thread(&mut self, view: &PostView, created_at: i64) {
-        if view.author.did != self.did || created_at < self.ctx.window_floor {
+        if view.author.did != self.did || created_at < self.account.ctx.window_floor {
             return;
         }
-        self.cursor
+        self.account
+            .cursor
             .open_threads
             .entry(view.uri.clone())
             .or_insert_with(|| OpenThread {
@@ -363,11 +345,13 @@ impl Collector<'_> {
     /// Re-checks the open threads: drops those outside the window, re-reads the reply counts of
     /// the ones not seen this run, and fetches every thread whose count grew.
     async fn threads(&mut self) -> Result<(), Stop> {
-        let floor = self.ctx.window_floor;
-        self.cursor
+        let floor = self.account.ctx.window_floor;
+        self.account
+            .cursor
             .open_threads
             .retain(|_, t| time(&t.created_at).is_some_and(|c| c >= floor));
         let unknown: Vec<String> = self
+            .account
             .cursor
             .open_threads
             .keys()
@@ -379,6 +363,7 @@ impl Collector<'_> {
                 .insert(v.uri.clone(), v.reply_count.unwrap_or(0));
         }
         let grown: Vec<(String, u64)> = self
+            .account
             .cursor
             .open_threads
             .iter()
@@ -399,11 +384,11 @@ impl Collector<'_> {
             let mut views = Vec::new();
             thread_posts(&t.thread, &mut views);
             posts.extend(views.iter().filter_map(|v| self.post(v)));
-            if let Some(o) = self.cursor.open_threads.get_mut(uri) {
+            if let Some(o) = self.account.cursor.open_threads.get_mut(uri) {
                 o.replies = *count;
             }
             if i % 10 == 9 || i + 1 == grown.len() {
-                self.commit(std::mem::take(&mut posts)).await?;
+                self.account.commit(std::mem::take(&mut posts)).await?;
             }
         }
         Ok(())
@@ -411,12 +396,7 @@ impl Collector<'_> {
 
     /// Mentions of the account through search (logged in), newest first, down to the cursor.
     async fn search(&mut self) -> Result<(), Stop> {
-        let feed = self
-            .cursor
-            .feeds
-            .get("mentions")
-            .cloned()
-            .unwrap_or_default();
+        let feed = self.account.feed("mentions");
         let (mut page, floor, mut top) = match feed.walk {
             Some(w) => (
                 Some(w.page),
@@ -425,7 +405,9 @@ impl Collector<'_> {
             ),
             None => (
                 None,
-                self.ctx.floor(feed.newest.as_deref().and_then(time)),
+                self.account
+                    .ctx
+                    .floor(feed.newest.as_deref().and_then(time)),
                 None,
             ),
         };
@@ -452,9 +434,8 @@ impl Collector<'_> {
                 posts.extend(self.post(v));
             }
             let done = s.posts.is_empty() || s.cursor.is_none() || oldest < floor;
-            let entry = self.cursor.feeds.entry("mentions".into()).or_default();
-            advance(entry, done, top, s.cursor.clone(), floor);
-            self.commit(posts).await?;
+            self.advance("mentions", done, top, s.cursor.clone(), floor);
+            self.account.commit(posts).await?;
             if done {
                 return Ok(());
             }
@@ -464,9 +445,9 @@ impl Collector<'_> {
 
     /// One search request with the run's session, logging in or refreshing as needed.
     async fn search_page(&self, q: &[(&str, &str)]) -> Result<Search, Stop> {
-        let auth = self.ctx.auth_url().map_err(Stop::Other)?;
+        let auth = self.auth_url()?;
         let url = self.url(&auth, "app.bsky.feed.searchPosts", q);
-        let client = self.ctx.client("bluesky");
+        let client = self.account.ctx.client("bluesky");
         let session = self.session(None).await?;
         match client
             .get_json::<Search>(url.clone(), Some(session.access.expose()))
@@ -490,12 +471,12 @@ impl Collector<'_> {
 
     /// The run's session: created once; refreshed when `expired` is the one in use.
     async fn session(&self, expired: Option<&Session>) -> Result<Session, Stop> {
-        let mut state = self.ctx.bluesky_session.lock().await;
+        let mut state = self.account.ctx.bluesky_session.lock().await;
         if let Some(why) = &state.failed {
             return Err(Stop::Other(why.clone()));
         }
-        let auth = self.ctx.auth_url().map_err(Stop::Other)?;
-        let client = self.ctx.client("bluesky");
+        let auth = self.auth_url()?;
+        let client = self.account.ctx.client("bluesky");
         match (&state.session, expired) {
             (Some(s), None) => return Ok(s.clone()),
             (Some(s), Some(old)) if s.access.expose() != old.access.expose() => {
@@ -507,10 +488,7 @@ impl Collector<'_> {
                     .post_json::<SessionBody>(url, Some(s.refresh.expose()), &Value::Null)
                     .await;
                 if let Ok(r) = r {
-                    let fresh = Session {
-                        access: Secret::new(r.body.access_jwt),
-                        refresh: Secret::new(r.body.refresh_jwt),
-                    };
+                    let fresh = self.session_of(r.body);
                     state.session = Some(fresh.clone());
                     return Ok(fresh);
                 }
@@ -518,20 +496,16 @@ impl Collector<'_> {
             }
             (None, _) => {}
         }
-        let (handle, password) = self
-            .ctx
-            .secrets
-            .bluesky
-            .clone()
-            .expect("checked by the caller");
+        let Some((handle, password)) = self.credentials() else {
+            return Err(Stop::Other(format!(
+                "searching needs {BLUESKY_HANDLE} and {BLUESKY_APP_PASSWORD}"
+            )));
+        };
         let url = self.url(&auth, "com.atproto.server.createSession", &[]);
         let body = serde_json::json!({"identifier": handle, "password": password.expose()});
         match client.post_json::<SessionBody>(url, None, &body).await {
             Ok(r) => {
-                let s = Session {
-                    access: Secret::new(r.body.access_jwt),
-                    refresh: Secret::new(r.body.refresh_jwt),
-                };
+                let s = self.session_of(r.body);
                 state.session = Some(s.clone());
                 Ok(s)
             }
@@ -545,6 +519,45 @@ impl Collector<'_> {
                 Err(Stop::Other(why))
             }
         }
+    }
+
+    /// The login of `REPLYRANK_BLUESKY_HANDLE` and `REPLYRANK_BLUESKY_APP_PASSWORD`, if set.
+    fn credentials(&self) -> Option<(&str, &Secret)> {
+        let s = &self.account.ctx.secrets;
+        Some((
+            s.get(BLUESKY_HANDLE)?.expose(),
+            s.get(BLUESKY_APP_PASSWORD)?,
+        ))
+    }
+
+    /// Bluesky's login and search server: `[sources.bluesky] auth_url`, or bsky.social.
+    fn auth_url(&self) -> Result<reqwest::Url, Stop> {
+        let set = self.account.ctx.config.sources.get("bluesky");
+        let value = set.and_then(|c| c.auth_url.as_deref());
+        super::url_setting("bluesky", "auth_url", value, DEFAULT_AUTH).map_err(Stop::Other)
+    }
+
+    /// A session's tokens, registered with the run's redactor as they arrive.
+    fn session_of(&self, body: SessionBody) -> Session {
+        Session {
+            access: self.account.ctx.redactor.secret(body.access_jwt),
+            refresh: self.account.ctx.redactor.secret(body.refresh_jwt),
+        }
+    }
+
+    /// Moves the cursor of `feed` after a page (positions are times).
+    fn advance(
+        &mut self,
+        feed: &str,
+        done: bool,
+        top: Option<i64>,
+        next: Option<String>,
+        floor: i64,
+    ) {
+        let top = top.map(crate::time::format_rfc3339);
+        let floor = Some(crate::time::format_rfc3339(floor.max(0)));
+        let entry = self.account.cursor.feeds.entry(feed.into()).or_default();
+        entry.advance(done, top, next, floor, time_cmp);
     }
 
     /// A post view as a store post; `None` when it has no usable time.
@@ -566,7 +579,7 @@ impl Collector<'_> {
                         == Some("app.bsky.richtext.facet#mention")
                 })?;
                 if m.get("did").and_then(Value::as_str) == Some(self.did.as_str()) {
-                    return Some(self.account.clone());
+                    return Some(self.account.handle.clone());
                 }
                 let text = v.record.text.get(f.index.byte_start..f.index.byte_end)?;
                 Some(text.trim_start_matches('@').to_string())
@@ -577,7 +590,7 @@ impl Collector<'_> {
             source: "bluesky".into(),
             id: v.uri.clone().into(),
             author: if by_brand {
-                self.account.clone().into()
+                self.account.handle.clone().into()
             } else {
                 v.author.handle.clone().into()
             },
@@ -586,7 +599,7 @@ impl Collector<'_> {
             text: Some(v.record.text.clone().into()),
             mentions,
             inbound: None,
-            brand: by_brand.then(|| self.ctx.registry.brands[self.brand].id.clone().into()),
+            brand: by_brand.then(|| self.account.brand_id()),
             to_brand: None,
         })
     }
@@ -620,31 +633,5 @@ fn thread_posts(node: &Value, out: &mut Vec<PostView>) {
         for r in replies {
             thread_posts(r, out);
         }
-    }
-}
-
-/// Moves a feed's cursor after a page: on to `next`, or, when the walk is done, to its top.
-pub(super) fn advance(
-    feed: &mut Feed,
-    done: bool,
-    top: Option<i64>,
-    next: Option<String>,
-    floor: i64,
-) {
-    let top = top.map(crate::time::format_rfc3339);
-    if done {
-        let newest = feed.newest.as_deref().and_then(time);
-        let walked = top.as_deref().and_then(time);
-        feed.newest = match (newest, walked) {
-            (Some(a), Some(b)) => Some(crate::time::format_rfc3339(a.max(b))),
-            (a, b) => a.or(b).map(crate::time::format_rfc3339),
-        };
-        feed.walk = None;
-    } else if let (Some(top), Some(page)) = (top, next) {
-        feed.walk = Some(Walk {
-            top,
-            page,
-            floor: Some(crate::time::format_rfc3339(floor.max(0))),
-        });
     }
 }

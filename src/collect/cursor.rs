@@ -151,6 +151,36 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+impl Feed {
+    /// Moves the cursor after a page of a walk: when the walk is `done`, `newest` becomes the
+    /// newer of itself and the walk's `top` (by `order`) and the walk is over; otherwise the walk
+    /// goes on from `next` down to `floor`.
+    pub fn advance(
+        &mut self,
+        done: bool,
+        top: Option<String>,
+        next: Option<String>,
+        floor: Option<String>,
+        order: fn(&str, &str) -> std::cmp::Ordering,
+    ) {
+        if done {
+            self.newest = match (self.newest.take(), top) {
+                (Some(a), Some(b)) => Some(if order(&a, &b).is_gt() { a } else { b }),
+                (a, b) => a.or(b),
+            };
+            self.walk = None;
+        } else if let (Some(top), Some(page)) = (top, next) {
+            self.walk = Some(Walk { top, page, floor });
+        }
+    }
+}
+
+/// Orders RFC 3339 positions (Bluesky) by the instant they name; unreadable ones first.
+pub fn time_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let t = |s: &str| crate::time::parse_rfc3339(s).ok();
+    t(a).cmp(&t(b))
+}
+
 /// Orders numeric ids (Mastodon, X) as numbers, without parsing: longer is larger.
 pub fn id_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))

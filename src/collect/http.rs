@@ -10,10 +10,14 @@
 //! - `Retry-After` (seconds or an HTTP date) on a 429 or 503 pauses the whole host;
 //! - 429, 5xx, timeouts, broken connections and cut-off bodies are retried at most
 //!   [`Limits::max_retries`] times with exponential backoff and jitter;
-//! - nothing is sent after the run's deadline (its time budget): [`HttpError::Budget`].
+//! - nothing is sent after the run's deadline (its time budget): [`HttpError::Budget`]; waiting
+//!   for a slot, a request in flight (its timeout is clamped to the time left) and backoff sleeps
+//!   all end at the deadline, so a slow server cannot stretch a run past its budget;
+//! - a response body is read at most [`Limits::max_body`] bytes after decompression (a small gzip
+//!   body can expand a thousandfold): beyond that the request fails ([`HttpError::TooLarge`]).
 //!
-//! Secrets (bearer tokens) travel in headers only, never in URLs, so no error or log line that
-//! names a URL can show one.
+//! Secrets (bearer tokens) travel in headers only, never in URLs, so no URL can show one; every
+//! error text goes through the run's [`Redactor`] before it is cut short or shown.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +26,8 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
+
+use super::redact::Redactor;
 
 /// Limits and timings of a run's HTTP traffic.
 #[derive(Clone, Debug)]
@@ -39,7 +45,12 @@ pub struct Limits {
     pub timeout: Duration,
     /// Nothing is sent at or after this instant.
     pub deadline: Instant,
+    /// Largest response body read, in bytes after decompression.
+    pub max_body: usize,
 }
+
+/// The default of [`Limits::max_body`]: 32 MiB, far above any page these APIs send.
+pub const DEFAULT_MAX_BODY: usize = 32 << 20;
 
 /// Why a request failed; callers branch on the kind (a budget stop is not a failure).
 #[derive(Debug, thiserror::Error)]
@@ -61,12 +72,23 @@ pub enum HttpError {
         detail: String,
         tries: u32,
     },
+    #[error("{url}: the response body is larger than {} after decompression; the request is not retried (raise [collect] max_body_mib if this API really sends that much)", size(*.limit))]
+    TooLarge { url: String, limit: usize },
     #[error("{url}: the response is not the JSON expected ({detail}){}; if the API changed, report it", retried(*.tries))]
     Body {
         url: String,
         detail: String,
         tries: u32,
     },
+}
+
+/// A byte count as `N MiB` when it is a whole number of MiB.
+fn size(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 fn retried(tries: u32) -> String {
@@ -121,6 +143,7 @@ pub struct Client {
     limits: Arc<Limits>,
     hosts: Arc<Mutex<HashMap<String, Arc<Host>>>>,
     traffic: Arc<Mutex<Traffic>>,
+    redactor: Redactor,
 }
 
 /// Installs the ring TLS provider once per process (rustls needs one before the first client).
@@ -147,15 +170,18 @@ impl Client {
             limits: Arc::new(limits),
             hosts: Arc::default(),
             traffic: Arc::default(),
+            redactor: Redactor::default(),
         })
+    }
+
+    /// Blanks the secrets of `redactor` in every error text of this client.
+    pub fn redacting(mut self, redactor: Redactor) -> Client {
+        self.redactor = redactor;
+        self
     }
 
     pub fn traffic(&self) -> Traffic {
         *self.traffic.lock().expect("not poisoned")
-    }
-
-    pub fn deadline(&self) -> Instant {
-        self.limits.deadline
     }
 
     fn host(&self, url: &reqwest::Url) -> Arc<Host> {
@@ -233,13 +259,21 @@ impl Client {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            if Instant::now() >= self.limits.deadline {
-                return Err(HttpError::Budget);
-            }
+            self.time_left()?;
             self.pace(&host).await?;
-            let outcome = {
-                let _slot = host.in_flight.acquire().await.expect("never closed");
-                let mut req = self.inner.request(method.clone(), url.clone());
+            let (outcome, clamped) = {
+                let _slot =
+                    tokio::time::timeout_at(self.limits.deadline.into(), host.in_flight.acquire())
+                        .await
+                        .map_err(|_| HttpError::Budget)?
+                        .expect("never closed");
+                // A request in flight ends at the deadline at the latest.
+                let left = self.time_left()?;
+                let clamped = left < self.limits.timeout;
+                let mut req = self
+                    .inner
+                    .request(method.clone(), url.clone())
+                    .timeout(self.limits.timeout.min(left));
                 if let Some(token) = bearer {
                     req = req.bearer_auth(token);
                 }
@@ -247,16 +281,28 @@ impl Client {
                     req = req.json(b);
                 }
                 self.count(|t| t.requests += 1);
-                match req.send().await {
+                let outcome = match req.send().await {
                     Ok(resp) => {
                         let status = resp.status().as_u16();
                         let headers = resp.headers().clone();
-                        let bytes = resp.bytes().await;
+                        let bytes = match self.read_body(resp).await {
+                            Ok(b) => Ok(b),
+                            Err(Body::TooLarge) => {
+                                return Err(HttpError::TooLarge {
+                                    url: shown,
+                                    limit: self.limits.max_body,
+                                });
+                            }
+                            Err(Body::Cut(e)) => Err(e),
+                        };
                         Ok((status, headers, bytes))
                     }
                     Err(e) => Err(e),
-                }
+                };
+                (outcome, clamped)
             };
+            // A timeout cut short by the deadline is the budget's end, not the server's fault.
+            let deadline_hit = |e: &reqwest::Error| clamped && e.is_timeout();
             let retry_in: Duration;
             let failure: HttpError;
             match outcome {
@@ -268,22 +314,28 @@ impl Client {
                             Err(e) => {
                                 failure = HttpError::Body {
                                     url: shown.clone(),
-                                    detail: e.to_string(),
+                                    detail: self.redactor.redact(&e.to_string()),
                                     tries: attempt,
                                 };
                                 retry_in = self.backoff(attempt);
                             }
                         },
+                        (_, Err(e)) if deadline_hit(&e) => return Err(HttpError::Budget),
                         (_, Err(e)) => {
                             failure = HttpError::Transport {
                                 url: shown.clone(),
-                                detail: format!("the response body was cut off ({})", short(e)),
+                                detail: format!(
+                                    "the response body was cut off ({})",
+                                    self.redactor.redact(&short(e))
+                                ),
                                 tries: attempt,
                             };
                             retry_in = self.backoff(attempt);
                         }
                         (status, Ok(bytes)) => {
-                            let (error, detail) = api_error(&bytes);
+                            // Secrets are blanked in the whole body, before it is cut short.
+                            let text = self.redactor.redact(&String::from_utf8_lossy(&bytes));
+                            let (error, detail) = api_error(text.as_bytes());
                             let retryable = status == 429 || status >= 500;
                             failure = HttpError::Status {
                                 url: shown.clone(),
@@ -311,13 +363,14 @@ impl Client {
                         }
                     }
                 }
+                Err(e) if deadline_hit(&e) => return Err(HttpError::Budget),
                 Err(e) => {
                     failure = HttpError::Transport {
                         url: shown.clone(),
                         detail: if e.is_timeout() {
                             format!("timed out after {:?}", self.limits.timeout)
                         } else {
-                            short(e)
+                            self.redactor.redact(&short(e))
                         },
                         tries: attempt,
                     };
@@ -332,6 +385,30 @@ impl Client {
                 .await
                 .map_err(|_| failure)?;
         }
+    }
+
+    /// The time left before the deadline, or a budget stop when none is.
+    fn time_left(&self) -> Result<Duration, HttpError> {
+        let left = self
+            .limits
+            .deadline
+            .saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(HttpError::Budget);
+        }
+        Ok(left)
+    }
+
+    /// Reads a response body, decompressed, up to [`Limits::max_body`] bytes.
+    async fn read_body(&self, mut resp: reqwest::Response) -> Result<Vec<u8>, Body> {
+        let mut out = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(Body::Cut)? {
+            if out.len() + chunk.len() > self.limits.max_body {
+                return Err(Body::TooLarge);
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
     }
 
     fn count(&self, f: impl FnOnce(&mut Traffic)) {
@@ -365,6 +442,12 @@ impl Client {
             pace.interval = configured.max(server);
         }
     }
+}
+
+/// Why a body could not be read whole.
+enum Body {
+    Cut(reqwest::Error),
+    TooLarge,
 }
 
 /// An error's message and causes, without the URL reqwest adds (we name the URL ourselves).

@@ -19,13 +19,13 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::cursor::{AccountCursor, OpenThread, Walk, id_cmp};
+use super::cursor::{OpenThread, id_cmp};
 use super::http::HttpError;
-use super::{Ctx, Outcome, Stop, time};
+use super::{Account, Collect, Collecting, Stop, time};
 use crate::post::Post;
 
 #[derive(Deserialize)]
-struct Account {
+struct AccountLookup {
     id: String,
 }
 
@@ -63,54 +63,66 @@ struct Context {
     descendants: Vec<Status>,
 }
 
-struct Collector<'c> {
-    ctx: &'c Ctx,
-    brand: usize,
-    /// `user@instance` as the registry has it.
-    account: String,
+pub struct Collector<'c> {
+    /// Its handle is `user@instance`.
+    account: Account<'c>,
     user: String,
     instance: String,
     base: reqwest::Url,
-    cursor: AccountCursor,
     account_id: String,
-    new: usize,
     counts: BTreeMap<String, u64>,
 }
 
-pub async fn collect(
-    ctx: &Ctx,
-    brand: usize,
-    account: &str,
-    cursor: AccountCursor,
-) -> (usize, Outcome) {
-    let acct = account.trim_start_matches('@');
-    let Some((user, instance)) = acct.split_once('@') else {
-        return (
-            0,
-            Outcome::Failed(format!(
-                "{account:?} is not user@instance; write Mastodon accounts that way in {}",
+impl<'c> Collector<'c> {
+    pub fn open(account: Account<'c>) -> Result<Self, String> {
+        let Some((user, instance)) = account.handle.split_once('@') else {
+            return Err(format!(
+                "{:?} is not user@instance; write Mastodon accounts that way in {}",
+                account.handle,
                 crate::root::REGISTRY
-            )),
-        );
-    };
-    let base = match ctx.base_url("mastodon", &format!("https://{instance}")) {
-        Ok(b) => b,
-        Err(e) => return (0, Outcome::Failed(e)),
-    };
-    let mut c = Collector {
-        ctx,
-        brand,
-        account: acct.to_string(),
-        user: user.to_string(),
-        instance: instance.to_ascii_lowercase(),
-        base,
-        cursor,
-        account_id: String::new(),
-        new: 0,
-        counts: BTreeMap::new(),
-    };
-    let outcome = c.run().await.map_or_else(Stop::outcome, |()| Outcome::Done);
-    (c.new, outcome)
+            ));
+        };
+        Ok(Collector {
+            user: user.to_string(),
+            instance: instance.to_ascii_lowercase(),
+            base: account
+                .ctx
+                .base_url("mastodon", &format!("https://{instance}"))?,
+            account,
+            account_id: String::new(),
+            counts: BTreeMap::new(),
+        })
+    }
+
+    async fn run(&mut self) -> Result<(), Stop> {
+        self.account_id = match &self.account.cursor.account_id {
+            Some(id) => id.clone(),
+            None => self.look_up().await?,
+        };
+        let feed = self.account.feed("posts");
+        if let Some(w) = feed.walk {
+            self.walk(Some(w.page), w.floor, Some(w.top)).await?;
+        }
+        let newest = self
+            .account
+            .cursor
+            .feeds
+            .get("posts")
+            .and_then(|f| f.newest.clone());
+        let since = if self.account.ctx.since.is_some() {
+            None
+        } else {
+            newest
+        };
+        self.walk(None, since, None).await?;
+        self.threads().await
+    }
+}
+
+impl Collect for Collector<'_> {
+    fn collect(&mut self) -> Collecting<'_> {
+        Box::pin(self.run())
+    }
 }
 
 impl Collector<'_> {
@@ -126,55 +138,31 @@ impl Collector<'_> {
         &self,
         url: reqwest::Url,
     ) -> Result<super::http::Response<T>, HttpError> {
-        self.ctx.client("mastodon").get_json::<T>(url, None).await
-    }
-
-    async fn commit(&mut self, posts: Vec<Post<'static>>) -> Result<(), Stop> {
-        self.new += self
+        self.account
             .ctx
-            .commit("mastodon", &self.account, posts, &self.cursor)
-            .await?;
-        Ok(())
+            .client("mastodon")
+            .get_json::<T>(url, None)
+            .await
     }
 
-    async fn run(&mut self) -> Result<(), Stop> {
-        self.account_id = match &self.cursor.account_id {
-            Some(id) => id.clone(),
-            None => {
-                let url = self.url("api/v1/accounts/lookup", &[("acct", &self.user)]);
-                let a: Account = self
-                    .get(url)
-                    .await
-                    .map_err(|e| match e.status() {
-                        Some(404) => Stop::Other(format!(
-                            "{e}; is {} still on {}? Fix it in {}",
-                            self.user,
-                            self.instance,
-                            crate::root::REGISTRY
-                        )),
-                        _ => Stop::Http(e),
-                    })?
-                    .body;
-                self.cursor.account_id = Some(a.id.clone());
-                a.id
-            }
-        };
-        let feed = self.cursor.feeds.get("posts").cloned().unwrap_or_default();
-        if let Some(w) = feed.walk {
-            self.walk(Some(w.page), w.floor, Some(w.top)).await?;
-        }
-        let newest = self
-            .cursor
-            .feeds
-            .get("posts")
-            .and_then(|f| f.newest.clone());
-        let since = if self.ctx.since.is_some() {
-            None
-        } else {
-            newest
-        };
-        self.walk(None, since, None).await?;
-        self.threads().await
+    /// The account's id on its instance, kept in the cursor.
+    async fn look_up(&mut self) -> Result<String, Stop> {
+        let url = self.url("api/v1/accounts/lookup", &[("acct", &self.user)]);
+        let a: AccountLookup = self
+            .get(url)
+            .await
+            .map_err(|e| match e.status() {
+                Some(404) => Stop::Other(format!(
+                    "{e}; is {} still on {}? Fix it in {}",
+                    self.user,
+                    self.instance,
+                    crate::root::REGISTRY
+                )),
+                _ => Stop::Http(e),
+            })?
+            .body;
+        self.account.cursor.account_id = Some(a.id.clone());
+        Ok(a.id)
     }
 
     /// Statuses newer than `since_id` (or inside `--since` / the window on a first run).
@@ -184,7 +172,7 @@ impl Collector<'_> {
         since_id: Option<String>,
         mut top: Option<String>,
     ) -> Result<(), Stop> {
-        let floor = self.ctx.floor(None);
+        let floor = self.account.ctx.floor(None);
         let path = format!("api/v1/accounts/{}/statuses", self.account_id);
         loop {
             let mut q = vec![("limit", "40")];
@@ -214,8 +202,9 @@ impl Collector<'_> {
                 }
                 posts.extend(self.post(s));
                 let answers_other = s.in_reply_to_id.is_some();
-                if t >= self.ctx.window_floor {
-                    self.cursor
+                if t >= self.account.ctx.window_floor {
+                    self.account
+                        .cursor
                         .open_threads
                         .entry(s.id.clone())
                         .or_insert_with(|| OpenThread {
@@ -227,29 +216,16 @@ impl Collector<'_> {
                 if answers_other {
                     // Its thread holds the complaint it answers; replies come with it.
                     posts.extend(self.context(&s.id).await?);
-                    if let Some(o) = self.cursor.open_threads.get_mut(&s.id) {
+                    if let Some(o) = self.account.cursor.open_threads.get_mut(&s.id) {
                         o.replies = s.replies_count;
                     }
                 }
             }
             let done =
                 r.body.is_empty() || next.is_none() || (since_id.is_none() && oldest < floor);
-            let feed = self.cursor.feeds.entry("posts".into()).or_default();
-            if done {
-                let best = match (feed.newest.take(), top.clone()) {
-                    (Some(a), Some(b)) => Some(if id_cmp(&a, &b).is_gt() { a } else { b }),
-                    (a, b) => a.or(b),
-                };
-                feed.newest = best;
-                feed.walk = None;
-            } else if let (Some(t), Some(n)) = (&top, &next) {
-                feed.walk = Some(Walk {
-                    top: t.clone(),
-                    page: n.clone(),
-                    floor: since_id.clone(),
-                });
-            }
-            self.commit(posts).await?;
+            let feed = self.account.cursor.feeds.entry("posts".into()).or_default();
+            feed.advance(done, top.clone(), next.clone(), since_id.clone(), id_cmp);
+            self.account.commit(posts).await?;
             if done {
                 return Ok(());
             }
@@ -271,11 +247,13 @@ impl Collector<'_> {
     /// Re-checks open threads: drops those outside the window, re-reads reply counts
     /// (20 a call) and fetches the threads whose count grew.
     async fn threads(&mut self) -> Result<(), Stop> {
-        let floor = self.ctx.window_floor;
-        self.cursor
+        let floor = self.account.ctx.window_floor;
+        self.account
+            .cursor
             .open_threads
             .retain(|_, t| time(&t.created_at).is_some_and(|c| c >= floor));
         let unknown: Vec<String> = self
+            .account
             .cursor
             .open_threads
             .keys()
@@ -303,6 +281,7 @@ impl Collector<'_> {
             }
         }
         let grown: Vec<(String, u64)> = self
+            .account
             .cursor
             .open_threads
             .iter()
@@ -317,11 +296,11 @@ impl Collector<'_> {
             let thread = self.context(id).await?;
             let seen = thread.len() as u64;
             posts.extend(thread);
-            if let Some(o) = self.cursor.open_threads.get_mut(id) {
+            if let Some(o) = self.account.cursor.open_threads.get_mut(id) {
                 o.replies = if *count == u64::MAX { seen } else { *count };
             }
             if i % 10 == 9 || i + 1 == grown.len() {
-                self.commit(std::mem::take(&mut posts)).await?;
+                self.account.commit(std::mem::take(&mut posts)).await?;
             }
         }
         Ok(())
@@ -343,7 +322,7 @@ impl Collector<'_> {
             source: "mastodon".into(),
             id: format!("{}:{}", self.instance, s.id).into(),
             author: if by_brand {
-                self.account.clone().into()
+                self.account.handle.clone().into()
             } else {
                 self.full(&s.account.acct).into()
             },
@@ -359,7 +338,7 @@ impl Collector<'_> {
                 .map(|m| self.full(&m.acct).into())
                 .collect(),
             inbound: None,
-            brand: by_brand.then(|| self.ctx.registry.brands[self.brand].id.clone().into()),
+            brand: by_brand.then(|| self.account.brand_id()),
             to_brand: None,
         })
     }

@@ -1,27 +1,31 @@
 //! `collect`: fetches the public posts around each brand's accounts from Bluesky, Mastodon and X
 //! into the store. The only code in replyrank that talks to the network.
 //!
-//! A run: for every (source, brand account) in the registry (filtered by `--brand` and
-//! `--source`), one task walks the account's new posts newest-first, fetches what they answer
-//! and the replies under them, and hands each page to the writer. The writer appends the posts
-//! to the store, syncs them, and only then saves the account's cursor ([`cursor`]). Tasks run
-//! concurrently; the HTTP client ([`http`]) keeps each host within its limits.
+//! A run ([`run`]): plan the work, one job per (collected source, brand account) in the registry
+//! (filtered by `--brand` and `--source`; the sources are the rows of [`crate::source::BUILTIN`]
+//! that name a collector); then one task per job drives that source's collector ([`Collect`]),
+//! which walks the account's new posts newest-first, fetches what they answer and the replies
+//! under them, and hands each page to the writer. The writer appends the posts to the store,
+//! syncs them, and only then saves the account's cursor ([`cursor`]). Tasks run concurrently;
+//! the HTTP client ([`http`]) keeps each host within its limits. Last, the run records what each
+//! source could see in the collection state ([`CollectionState`]).
 //!
-//! A source whose secret is missing is skipped with one line (X always needs its token). A run
-//! stops cleanly at its time budget or at X's post budget; the next run resumes from the
-//! cursors. Secrets come from the environment only ([`Secrets::from_env`]) and are sent in
-//! headers only.
+//! A source whose required credentials are missing is skipped with one line (X needs its
+//! token). A run stops cleanly at its time budget or at X's post budget; the next run resumes
+//! from the cursors. Credentials come from the environment only ([`Secrets::from_env`]), are
+//! sent in headers only, and every text shown goes through the run's [`redact::Redactor`].
 
 pub mod bluesky;
 pub mod cursor;
 pub mod http;
 pub mod mastodon;
+pub mod redact;
 pub mod x;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -30,12 +34,11 @@ use crate::config::Config;
 use crate::post::Post;
 use crate::registry::Registry;
 use crate::root::SiteRoot;
+use crate::source::{BUILTIN, Collection, CollectionState, Collector, Source};
 use crate::store::{Appender, Store};
 use cursor::{AccountCursor, Cursors};
 use http::{Client, HttpError, Limits};
-
-/// The sources `collect` knows, in the order they are reported.
-pub const SOURCES: [&str; 3] = ["bluesky", "mastodon", "x"];
+use redact::Redactor;
 
 /// A secret from the environment. Its `Debug` and `Display` never show it.
 #[derive(Clone)]
@@ -56,36 +59,59 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// The run's credentials, all optional.
+/// The run's credentials, by environment variable name (the sources table lists them).
 #[derive(Clone, Debug, Default)]
-pub struct Secrets {
-    /// `REPLYRANK_BLUESKY_HANDLE` and `REPLYRANK_BLUESKY_APP_PASSWORD`: enables mention search.
-    pub bluesky: Option<(String, Secret)>,
-    /// `REPLYRANK_X_BEARER_TOKEN`: the X source runs only with it.
-    pub x_bearer: Option<Secret>,
-}
+pub struct Secrets(BTreeMap<&'static str, Secret>);
 
 impl Secrets {
+    /// Every credential the sources table names, from the environment (blank values are unset).
     pub fn from_env() -> Secrets {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        Secrets {
-            bluesky: var("REPLYRANK_BLUESKY_HANDLE")
-                .zip(var("REPLYRANK_BLUESKY_APP_PASSWORD"))
-                .map(|(h, p)| (h, Secret(p))),
-            x_bearer: var("REPLYRANK_X_BEARER_TOKEN").map(Secret),
+        let mut s = Secrets::default();
+        for var in BUILTIN
+            .iter()
+            .flat_map(|b| b.credentials().into_iter().flat_map(|c| c.vars))
+        {
+            if let Ok(v) = std::env::var(var.name)
+                && !v.trim().is_empty()
+            {
+                s = s.with(var.name, v);
+            }
         }
+        s
     }
 
-    /// Every secret value, to scrub from anything shown.
-    fn values(&self) -> Vec<String> {
-        let mut v = Vec::new();
-        if let Some((_, p)) = &self.bluesky {
-            v.push(p.0.clone());
+    /// These credentials with `var` set to `value`.
+    pub fn with(mut self, var: &'static str, value: impl Into<String>) -> Secrets {
+        self.0.insert(var, Secret(value.into()));
+        self
+    }
+
+    pub fn get(&self, var: &str) -> Option<&Secret> {
+        self.0.get(var)
+    }
+
+    /// Whether every credential `source` reads is set.
+    pub fn present(&self, source: &Source) -> bool {
+        source
+            .credentials()
+            .into_iter()
+            .flat_map(|c| c.vars)
+            .all(|v| self.0.contains_key(v.name))
+    }
+
+    /// Registers every secret value (not handles) with `redactor`.
+    fn register(&self, redactor: &Redactor) {
+        let secret = |var: &str| {
+            BUILTIN
+                .iter()
+                .flat_map(|b| b.credentials().into_iter().flat_map(|c| c.vars))
+                .any(|v| v.name == var && v.secret)
+        };
+        for (var, value) in &self.0 {
+            if secret(var) {
+                redactor.add(value.expose());
+            }
         }
-        if let Some(t) = &self.x_bearer {
-            v.push(t.0.clone());
-        }
-        v
     }
 }
 
@@ -156,11 +182,12 @@ struct Commit {
 pub struct Ctx {
     pub registry: Registry,
     pub config: Config,
-    pub now: i64,
     /// Oldest post time of the ranking window: threads older than this are no longer re-checked.
     pub window_floor: i64,
     pub since: Option<i64>,
     pub secrets: Secrets,
+    /// Blanks every secret, those from the environment and those obtained during the run.
+    pub redactor: Redactor,
     clients: BTreeMap<&'static str, Client>,
     writer: tokio::sync::mpsc::UnboundedSender<Commit>,
     /// X posts read so far this run (its pay-per-use budget).
@@ -185,24 +212,13 @@ impl Ctx {
 
     /// The configured base URL of a source, or its default.
     pub fn base_url(&self, source: &str, default: &str) -> Result<reqwest::Url, String> {
-        let s = self
-            .config
-            .sources
-            .get(source)
-            .and_then(|c| c.base_url.clone())
-            .unwrap_or_else(|| default.to_string());
-        parse_base(&s).map_err(|e| format!("[sources.{source}] base_url {s:?}: {e}"))
-    }
-
-    /// Bluesky's login and search server: `[sources.bluesky] auth_url`, or bsky.social.
-    pub fn auth_url(&self) -> Result<reqwest::Url, String> {
-        let s = self
-            .config
-            .sources
-            .get("bluesky")
-            .and_then(|c| c.auth_url.clone())
-            .unwrap_or_else(|| bluesky::DEFAULT_AUTH.to_string());
-        parse_base(&s).map_err(|e| format!("[sources.bluesky] auth_url {s:?}: {e}"))
+        let set = self.config.sources.get(source);
+        url_setting(
+            source,
+            "base_url",
+            set.and_then(|c| c.base_url.as_deref()),
+            default,
+        )
     }
 
     /// Appends `posts` to the store, syncs them, then saves `cursor`; returns how many were new.
@@ -228,8 +244,19 @@ impl Ctx {
     }
 
     pub fn log(&self, line: String) {
-        self.log.line(&line);
+        self.log.line(&self.redactor.redact(&line));
     }
+}
+
+/// The URL `[sources.SOURCE] KEY = value`, or `default`, as a base URL; an error names the key.
+pub fn url_setting(
+    source: &str,
+    key: &str,
+    value: Option<&str>,
+    default: &str,
+) -> Result<reqwest::Url, String> {
+    let s = value.unwrap_or(default);
+    parse_base(s).map_err(|e| format!("[sources.{source}] {key} {s:?}: {e}"))
 }
 
 /// Parses a base URL, making sure it ends with `/` so joins keep its path.
@@ -248,15 +275,25 @@ pub fn parse_base(s: &str) -> Result<reqwest::Url, String> {
 /// Progress: a bar on a terminal, plain lines otherwise.
 struct Log {
     bar: Option<indicatif::ProgressBar>,
-    scrub: Vec<String>,
 }
 
 impl Log {
+    fn new(progress: bool, jobs: usize) -> Log {
+        let bar = (progress && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(jobs as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:30}] {pos}/{len} accounts {msg}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        Log { bar }
+    }
+    /// Shows a line; the caller has redacted it.
     fn line(&self, s: &str) {
-        let mut s = s.to_string();
-        for secret in &self.scrub {
-            s = s.replace(secret.as_str(), "[secret]");
-        }
         match &self.bar {
             Some(bar) => bar.println(s),
             None => eprintln!("{s}"),
@@ -270,17 +307,15 @@ impl Log {
     }
 }
 
-/// The HTTP limits of a source, from `[collect]` and `[sources.NAME]`.
-fn limits(config: &Config, source: &str, deadline: Instant) -> Limits {
+/// The HTTP limits of a source, from `[collect]`, `[sources.NAME]` and the sources table.
+fn limits(config: &Config, source: Collected, deadline: Instant) -> Limits {
+    let (source, how) = source;
     let c = &config.collect;
     let rps = config
         .sources
-        .get(source)
+        .get(source.name)
         .and_then(|s| s.requests_per_second)
-        .unwrap_or(match source {
-            "bluesky" => 5.0,
-            _ => 1.0,
-        });
+        .unwrap_or(how.requests_per_second);
     let contact = c.contact.as_deref().unwrap_or("no contact configured");
     Limits {
         user_agent: format!("replyrank/{} (+{contact})", env!("CARGO_PKG_VERSION")),
@@ -290,6 +325,168 @@ fn limits(config: &Config, source: &str, deadline: Instant) -> Limits {
         backoff: Duration::from_millis(c.backoff_ms),
         timeout: Duration::from_millis(c.timeout_ms),
         deadline,
+        max_body: usize::try_from(c.max_body_mib << 20).unwrap_or(usize::MAX),
+    }
+}
+
+/// One brand account's collection on one network: what a collector module implements, next to
+/// its `Collector::open(Account) -> Result<Collector, String>`.
+pub trait Collect: Send {
+    /// Walks the account's feeds and threads, committing page by page.
+    fn collect(&mut self) -> Collecting<'_>;
+}
+
+/// A collection under way.
+pub type Collecting<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Stop>> + Send + 'a>>;
+
+/// The brand account a collector works on: what every collector keeps.
+pub struct Account<'c> {
+    pub ctx: &'c Ctx,
+    source: &'static str,
+    /// The brand's index in the registry.
+    brand: usize,
+    /// The account as the registry has it, without a leading `@`.
+    pub handle: String,
+    pub cursor: AccountCursor,
+    /// New posts stored so far (shared with [`drive`], which reports them).
+    stored: &'c AtomicUsize,
+}
+
+impl Account<'_> {
+    /// Appends `posts` to the store, then saves the cursor as it stands.
+    pub async fn commit(&mut self, posts: Vec<Post<'static>>) -> Result<(), Stop> {
+        let n = self
+            .ctx
+            .commit(self.source, &self.handle, posts, &self.cursor)
+            .await?;
+        self.stored.fetch_add(n, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The cursor of one of the account's feeds (empty before its first walk).
+    pub fn feed(&self, name: &str) -> cursor::Feed {
+        self.cursor.feeds.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The registry id of the brand, for the posts it wrote.
+    pub fn brand_id(&self) -> std::borrow::Cow<'static, str> {
+        self.ctx.registry.brands[self.brand].id.clone().into()
+    }
+}
+
+/// The collector of `account`, ready to run, or why it cannot start.
+fn open<'c>(kind: Collector, account: Account<'c>) -> Result<Box<dyn Collect + 'c>, String> {
+    Ok(match kind {
+        Collector::Bluesky => Box::new(bluesky::Collector::open(account)?),
+        Collector::Mastodon => Box::new(mastodon::Collector::open(account)?),
+        Collector::X => Box::new(x::Collector::open(account)?),
+    })
+}
+
+/// Runs one account's collector; returns the new posts stored and how it ended.
+async fn drive(ctx: &Ctx, job: &Job, cursor: AccountCursor) -> (usize, Outcome) {
+    let stored = AtomicUsize::new(0);
+    let account = Account {
+        ctx,
+        source: job.source.name,
+        brand: job.brand,
+        handle: job.account.trim_start_matches('@').to_string(),
+        cursor,
+        stored: &stored,
+    };
+    let outcome = match open(job.collector, account) {
+        Ok(mut c) => c
+            .collect()
+            .await
+            .map_or_else(Stop::outcome, |()| Outcome::Done),
+        Err(e) => Outcome::Failed(e),
+    };
+    (stored.into_inner(), outcome)
+}
+
+/// A collected source: its row and how it is collected.
+type Collected = (&'static Source, &'static Collection);
+
+/// One account to collect.
+struct Job {
+    source: &'static Source,
+    collector: Collector,
+    /// Index in the registry.
+    brand: usize,
+    account: String,
+}
+
+/// The run's work: its jobs and the lines saying what it skips.
+struct Plan {
+    sources: Vec<Collected>,
+    jobs: Vec<Job>,
+    skipped: Vec<String>,
+}
+
+/// The collected sources `--source` names (all when empty), in the order they are reported.
+fn collected_sources(wanted: &[String]) -> Result<Vec<Collected>> {
+    let mut all: Vec<Collected> = BUILTIN
+        .iter()
+        .filter_map(|s| Some((s, s.collect.as_ref()?)))
+        .collect();
+    all.sort_by_key(|(s, _)| s.name);
+    for w in wanted {
+        if !all.iter().any(|(s, _)| s.name == w) {
+            let names: Vec<&str> = all.iter().map(|(s, _)| s.name).collect();
+            anyhow::bail!("--source {w}: collect knows {}", names.join(", "));
+        }
+    }
+    all.retain(|(s, _)| wanted.is_empty() || wanted.iter().any(|w| w == s.name));
+    Ok(all)
+}
+
+impl Plan {
+    /// One job per (source, brand account), skipping sources without their required
+    /// credentials; sources collected with less coverage without theirs are named too.
+    fn new(registry: &Registry, opts: &Options) -> Result<Plan> {
+        for b in &opts.brands {
+            if registry.by_id(b).is_none() {
+                anyhow::bail!(
+                    "--brand {b}: no brand with this id in {}",
+                    crate::root::REGISTRY
+                );
+            }
+        }
+        let mut plan = Plan {
+            sources: Vec::new(),
+            jobs: Vec::new(),
+            skipped: Vec::new(),
+        };
+        let mut degraded = Vec::new();
+        for (source, how) in collected_sources(&opts.sources)? {
+            if let Some(c) = &how.credentials
+                && !opts.secrets.present(source)
+            {
+                let line = format!("{}: {}", source.name, c.missing);
+                if c.required {
+                    plan.skipped.push(line);
+                    continue;
+                }
+                degraded.push(line);
+            }
+            plan.sources.push((source, how));
+            for (i, b) in registry.brands.iter().enumerate() {
+                if !opts.brands.is_empty() && !opts.brands.contains(&b.id) {
+                    continue;
+                }
+                for account in b.accounts.on(source.network) {
+                    plan.jobs.push(Job {
+                        source,
+                        collector: how.collector,
+                        brand: i,
+                        account: account.clone(),
+                    });
+                }
+            }
+        }
+        plan.skipped.extend(degraded);
+        Ok(plan)
     }
 }
 
@@ -299,201 +496,171 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
     let started = Instant::now();
     let config = Config::load(root)?;
     let registry = Registry::load(root)?;
-    for b in &opts.brands {
-        if registry.by_id(b).is_none() {
-            anyhow::bail!(
-                "--brand {b}: no brand with this id in {}",
-                crate::root::REGISTRY
-            );
-        }
-    }
-    for s in &opts.sources {
-        if !SOURCES.contains(&s.as_str()) {
-            anyhow::bail!("--source {s}: collect knows {}", SOURCES.join(", "));
-        }
-    }
+    let plan = Plan::new(&registry, &opts)?;
+    let mut state = CollectionState::load(root)?;
     let store = Store::open(root)?;
     for n in &store.notices {
         eprintln!("warning: {n}");
     }
-    let cursors = Cursors::load(root)?;
+    let cursors_at_start = Cursors::load(root)?;
     let deadline = started + Duration::from_secs(config.collect.time_budget_s);
-    let now = jiff::Timestamp::now().as_second();
-    let window_floor = now - i64::from(config.ranking.window_days) * crate::time::DAY;
-
-    // The work list: (source, brand, account), skipping sources without their secret.
-    let wanted = |s: &str| opts.sources.is_empty() || opts.sources.iter().any(|x| x == s);
-    let mut report = Report::default();
-    let mut jobs: Vec<(&'static str, usize, String)> = Vec::new();
-    for source in SOURCES {
-        if !wanted(source) {
-            continue;
-        }
-        if source == "x" && opts.secrets.x_bearer.is_none() {
-            report.skipped.push(
-                "x: skipped: set REPLYRANK_X_BEARER_TOKEN to collect from X (pay-per-use; \
-                 see [sources.x] max_posts_per_run)"
-                    .into(),
-            );
-            continue;
-        }
-        let network = crate::source::network(source);
-        for (i, b) in registry.brands.iter().enumerate() {
-            if !opts.brands.is_empty() && !opts.brands.contains(&b.id) {
-                continue;
-            }
-            for account in b.accounts.on(network) {
-                jobs.push((source, i, account.clone()));
-            }
-        }
-    }
-    if wanted("bluesky") && opts.secrets.bluesky.is_none() {
-        report.skipped.push(
-            "bluesky: no REPLYRANK_BLUESKY_HANDLE / REPLYRANK_BLUESKY_APP_PASSWORD: collecting \
-             thread-scoped (replies under brand posts and posts the brand answered; unanswered \
-             standalone mentions need search, which needs a login)"
-                .into(),
-        );
-    }
-
-    let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(jobs.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} accounts {msg}",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    });
-    let log = Log {
-        bar,
-        scrub: opts.secrets.values(),
-    };
-    for s in &report.skipped {
-        log.line(s);
-    }
-
-    let mut clients = BTreeMap::new();
-    for source in SOURCES {
-        clients.insert(
-            source,
-            Client::new(limits(&config, source, deadline)).map_err(|e| anyhow::anyhow!("{e}"))?,
-        );
-    }
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Commit>();
-    let writer = spawn_writer(root.clone(), store, cursors, rx);
-    let searched_bluesky = opts.secrets.bluesky.is_some();
-    let ctx = Arc::new(Ctx {
-        registry,
-        config,
-        now,
-        window_floor,
-        since: opts.since,
-        secrets: opts.secrets,
-        clients,
-        writer: tx,
-        x_used: AtomicU64::new(0),
-        bluesky_session: tokio::sync::Mutex::new(bluesky::SessionState::default()),
-        log,
-    });
-
+    let writer = spawn_writer(root.clone(), store, Cursors::load(root)?, rx);
+    let ctx = Arc::new(Ctx::new(config, registry, &plan, opts, deadline, tx)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let cursors_at_start = Cursors::load(root)?;
-    let results = runtime.block_on(async {
-        let mut set = tokio::task::JoinSet::new();
-        for (source, brand, account) in jobs {
-            let ctx = ctx.clone();
-            let cursor = cursors_at_start.get(source, &account);
-            set.spawn(async move {
-                let (new_posts, outcome) = match source {
-                    "bluesky" => bluesky::collect(&ctx, brand, &account, cursor).await,
-                    "mastodon" => mastodon::collect(&ctx, brand, &account, cursor).await,
-                    _ => x::collect(&ctx, brand, &account, cursor).await,
-                };
-                let r = AccountReport {
-                    source,
-                    account,
-                    brand: ctx.registry.brands[brand].id.clone(),
-                    new_posts,
-                    outcome,
-                };
-                let line = match &r.outcome {
-                    Outcome::Done => {
-                        format!("{} {}: {} new posts", r.source, r.account, r.new_posts)
-                    }
-                    Outcome::Stopped(why) => format!(
-                        "{} {}: {} new posts; stopped: {why}",
-                        r.source, r.account, r.new_posts
-                    ),
-                    Outcome::Failed(why) => format!(
-                        "{} {}: {} new posts; error: {why}",
-                        r.source, r.account, r.new_posts
-                    ),
-                };
-                ctx.log(line);
-                ctx.log.tick(format!("{} {}", r.source, r.account));
-                r
-            });
-        }
-        let mut out = Vec::new();
-        while let Some(r) = set.join_next().await {
-            out.push(r.expect("a collector task does not panic"));
-        }
-        out
-    });
+    let mut accounts = runtime.block_on(collect_all(ctx.clone(), plan.jobs, &cursors_at_start));
+    accounts.sort_by(|a, b| (a.source, &a.account).cmp(&(b.source, &b.account)));
+
     let ctx = Arc::into_inner(ctx).expect("all tasks are done");
-    report.traffic = ctx.clients.values().fold(http::Traffic::default(), |a, c| {
-        let t = c.traffic();
-        http::Traffic {
-            requests: a.requests + t.requests,
-            retries: a.retries + t.retries,
-            throttled: a.throttled + t.throttled,
-        }
-    });
     if let Some(bar) = &ctx.log.bar {
         bar.finish_and_clear();
     }
+    let traffic = ctx.traffic();
+    let recorded = record_coverage(&mut state, &plan.sources, &ctx.secrets);
     drop(ctx);
     writer
         .join()
         .expect("the store writer does not panic")
         .context("the store writer failed")?;
-    let mut accounts = results;
-    accounts.sort_by(|a, b| (a.source, &a.account).cmp(&(b.source, &b.account)));
-    report.accounts = accounts;
-    if wanted("bluesky") {
-        save_coverage(root, searched_bluesky)?;
+    if recorded {
+        state.save(root)?;
     }
-    report.elapsed = started.elapsed();
-    Ok(report)
+    Ok(Report {
+        accounts,
+        skipped: plan.skipped,
+        traffic,
+        elapsed: started.elapsed(),
+    })
 }
 
-/// Records what the Bluesky collection could see, for the leaderboard's coverage statement.
-fn save_coverage(root: &SiteRoot, searched: bool) -> Result<()> {
-    let path = root.collected_coverage();
-    let mut map: BTreeMap<String, String> = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    map.insert(
-        "bluesky".into(),
-        if searched {
-            bluesky::COVERAGE_WITH_SEARCH
-        } else {
-            bluesky::COVERAGE_THREADS
+impl Ctx {
+    /// The context of a run: its clients (one per collected source, each with its limits and
+    /// the run's redactor), its log, and the channel to the store writer.
+    fn new(
+        config: Config,
+        registry: Registry,
+        plan: &Plan,
+        opts: Options,
+        deadline: Instant,
+        writer: tokio::sync::mpsc::UnboundedSender<Commit>,
+    ) -> Result<Ctx> {
+        let redactor = Redactor::default();
+        opts.secrets.register(&redactor);
+        let log = Log::new(opts.progress, plan.jobs.len());
+        for s in &plan.skipped {
+            log.line(&redactor.redact(s));
         }
-        .into(),
-    );
-    let mut json = serde_json::to_vec_pretty(&map)?;
-    json.push(b'\n');
-    cursor::write_atomically(&path, &json)
+        let mut clients = BTreeMap::new();
+        for &source in &plan.sources {
+            let client = Client::new(limits(&config, source, deadline))
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .redacting(redactor.clone());
+            clients.insert(source.0.name, client);
+        }
+        let now = jiff::Timestamp::now().as_second();
+        Ok(Ctx {
+            window_floor: now - i64::from(config.ranking.window_days) * crate::time::DAY,
+            registry,
+            config,
+            since: opts.since,
+            secrets: opts.secrets,
+            redactor,
+            clients,
+            writer,
+            x_used: AtomicU64::new(0),
+            bluesky_session: tokio::sync::Mutex::new(bluesky::SessionState::default()),
+            log,
+        })
+    }
+
+    /// The run's traffic, all clients together.
+    fn traffic(&self) -> http::Traffic {
+        self.clients
+            .values()
+            .fold(http::Traffic::default(), |a, c| {
+                let t = c.traffic();
+                http::Traffic {
+                    requests: a.requests + t.requests,
+                    retries: a.retries + t.retries,
+                    throttled: a.throttled + t.throttled,
+                }
+            })
+    }
+}
+
+/// Records what each source whose coverage depends on its credentials could see this run;
+/// returns whether any was recorded.
+fn record_coverage(state: &mut CollectionState, sources: &[Collected], secrets: &Secrets) -> bool {
+    let mut recorded = false;
+    for (source, _) in sources {
+        if let Some(key) = source.coverage_with_credentials() {
+            let seen = if secrets.present(source) {
+                key
+            } else {
+                source.coverage
+            };
+            state.record(source.name, seen);
+            recorded = true;
+        }
+    }
+    recorded
+}
+
+/// Runs every job concurrently, one task each, and reports each account as it ends.
+async fn collect_all(ctx: Arc<Ctx>, jobs: Vec<Job>, cursors: &Cursors) -> Vec<AccountReport> {
+    let mut set = tokio::task::JoinSet::new();
+    for job in jobs {
+        let ctx = ctx.clone();
+        let cursor = cursors.get(job.source.name, &job.account);
+        set.spawn(async move {
+            let (new_posts, outcome) = drive(&ctx, &job, cursor).await;
+            let r = AccountReport {
+                source: job.source.name,
+                brand: ctx.registry.brands[job.brand].id.clone(),
+                account: job.account,
+                new_posts,
+                outcome: outcome.redacted(&ctx.redactor),
+            };
+            ctx.log(r.line());
+            ctx.log.tick(format!("{} {}", r.source, r.account));
+            r
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(r) = set.join_next().await {
+        out.push(r.expect("a collector task does not panic"));
+    }
+    out
+}
+
+impl AccountReport {
+    /// The line shown when the account is done.
+    fn line(&self) -> String {
+        let head = format!(
+            "{} {}: {} new posts",
+            self.source, self.account, self.new_posts
+        );
+        match &self.outcome {
+            Outcome::Done => head,
+            Outcome::Stopped(why) => format!("{head}; stopped: {why}"),
+            Outcome::Failed(why) => format!("{head}; error: {why}"),
+        }
+    }
+}
+
+impl Outcome {
+    fn redacted(self, r: &Redactor) -> Outcome {
+        match self {
+            Outcome::Done => Outcome::Done,
+            Outcome::Stopped(why) => Outcome::Stopped(r.redact(&why)),
+            Outcome::Failed(why) => Outcome::Failed(r.redact(&why)),
+        }
+    }
 }
 
 /// The writer thread: appends each group of pages to the store (synced), then saves the cursors.
@@ -589,9 +756,4 @@ impl Stop {
 /// The post time of an RFC 3339 string, or `None`.
 pub fn time(s: &str) -> Option<i64> {
     crate::time::parse_rfc3339(s).ok()
-}
-
-/// Adds `n` to the X budget counter and returns the total.
-pub fn add_x_used(ctx: &Ctx, n: u64) -> u64 {
-    ctx.x_used.fetch_add(n, Ordering::SeqCst) + n
 }

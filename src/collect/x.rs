@@ -15,9 +15,9 @@ use std::sync::atomic::Ordering;
 
 use serde::Deserialize;
 
-use super::cursor::{AccountCursor, Walk, id_cmp};
+use super::cursor::id_cmp;
 use super::http::HttpError;
-use super::{Ctx, Outcome, Stop, add_x_used, time};
+use super::{Account, Collect, Collecting, Ctx, Stop, time};
 use crate::post::Post;
 
 pub const DEFAULT_BASE: &str = "https://api.x.com";
@@ -93,45 +93,74 @@ struct EntityMention {
     username: String,
 }
 
-struct Collector<'c> {
-    ctx: &'c Ctx,
-    brand: usize,
-    account: String,
+pub struct Collector<'c> {
+    account: Account<'c>,
     base: reqwest::Url,
-    cursor: AccountCursor,
+    token: super::Secret,
     user_id: String,
-    new: usize,
     max_posts: u64,
 }
 
-pub async fn collect(
-    ctx: &Ctx,
-    brand: usize,
-    account: &str,
-    cursor: AccountCursor,
-) -> (usize, Outcome) {
-    let base = match ctx.base_url("x", DEFAULT_BASE) {
-        Ok(b) => b,
-        Err(e) => return (0, Outcome::Failed(e)),
-    };
-    let max_posts = ctx
-        .config
-        .sources
-        .get("x")
-        .and_then(|s| s.max_posts_per_run)
-        .unwrap_or(DEFAULT_MAX_POSTS);
-    let mut c = Collector {
-        ctx,
-        brand,
-        account: account.trim_start_matches('@').to_string(),
-        base,
-        cursor,
-        user_id: String::new(),
-        new: 0,
-        max_posts,
-    };
-    let outcome = c.run().await.map_or_else(Stop::outcome, |()| Outcome::Done);
-    (c.new, outcome)
+impl<'c> Collector<'c> {
+    pub fn open(account: Account<'c>) -> Result<Self, String> {
+        let ctx = account.ctx;
+        let max_posts = ctx
+            .config
+            .sources
+            .get("x")
+            .and_then(|s| s.max_posts_per_run)
+            .unwrap_or(DEFAULT_MAX_POSTS);
+        let token = ctx
+            .secrets
+            .get(crate::source::X_BEARER_TOKEN)
+            .cloned()
+            .ok_or_else(|| format!("{} is not set", crate::source::X_BEARER_TOKEN))?;
+        Ok(Collector {
+            account,
+            base: ctx.base_url("x", DEFAULT_BASE)?,
+            token,
+            user_id: String::new(),
+            max_posts,
+        })
+    }
+
+    async fn run(&mut self) -> Result<(), Stop> {
+        self.user_id = match &self.account.cursor.account_id {
+            Some(id) => id.clone(),
+            None => {
+                let u: UserBody = self
+                    .get(&format!("2/users/by/username/{}", self.account.handle), &[])
+                    .await?;
+                self.account.cursor.account_id = Some(u.data.id.clone());
+                u.data.id
+            }
+        };
+        for feed in ["mentions", "tweets"] {
+            let state = self.account.feed(feed);
+            if let Some(w) = state.walk {
+                self.walk(feed, Some(w.page), w.floor, Some(w.top)).await?;
+            }
+            let newest = self
+                .account
+                .cursor
+                .feeds
+                .get(feed)
+                .and_then(|f| f.newest.clone());
+            let since = if self.account.ctx.since.is_some() {
+                None
+            } else {
+                newest
+            };
+            self.walk(feed, None, since, None).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Collect for Collector<'_> {
+    fn collect(&mut self) -> Collecting<'_> {
+        Box::pin(self.run())
+    }
 }
 
 impl Collector<'_> {
@@ -144,50 +173,23 @@ impl Collector<'_> {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        let token = self.ctx.secrets.x_bearer.as_ref().expect("checked by run");
         Ok(self
+            .account
             .ctx
             .client("x")
-            .get_json::<T>(url, Some(token.expose()))
+            .get_json::<T>(url, Some(self.token.expose()))
             .await?
             .body)
     }
 
     /// How many posts the next request may ask for (5 to 100), or a budget stop.
     fn allowance(&self) -> Result<u64, Stop> {
-        let used = self.ctx.x_used.load(Ordering::SeqCst);
+        let used = self.account.ctx.x_used.load(Ordering::SeqCst);
         let left = self.max_posts.saturating_sub(used);
         if left < 5 {
             return Err(Stop::Budget(self.max_posts));
         }
         Ok(left.min(100))
-    }
-
-    async fn run(&mut self) -> Result<(), Stop> {
-        self.user_id = match &self.cursor.account_id {
-            Some(id) => id.clone(),
-            None => {
-                let u: UserBody = self
-                    .get(&format!("2/users/by/username/{}", self.account), &[])
-                    .await?;
-                self.cursor.account_id = Some(u.data.id.clone());
-                u.data.id
-            }
-        };
-        for feed in ["mentions", "tweets"] {
-            let state = self.cursor.feeds.get(feed).cloned().unwrap_or_default();
-            if let Some(w) = state.walk {
-                self.walk(feed, Some(w.page), w.floor, Some(w.top)).await?;
-            }
-            let newest = self.cursor.feeds.get(feed).and_then(|f| f.newest.clone());
-            let since = if self.ctx.since.is_some() {
-                None
-            } else {
-                newest
-            };
-            self.walk(feed, None, since, None).await?;
-        }
-        Ok(())
     }
 
     async fn walk(
@@ -198,7 +200,7 @@ impl Collector<'_> {
         mut top: Option<String>,
     ) -> Result<(), Stop> {
         let path = format!("2/users/{}/{feed}", self.user_id);
-        let start_time = crate::time::format_rfc3339(self.ctx.floor(None).max(0));
+        let start_time = crate::time::format_rfc3339(self.account.ctx.floor(None).max(0));
         loop {
             let max = self.allowance()?.to_string();
             let mut q = vec![
@@ -216,7 +218,7 @@ impl Collector<'_> {
             }
             let page: Page = self.get(&path, &q).await?;
             add_x_used(
-                self.ctx,
+                self.account.ctx,
                 (page.data.len() + page.includes.tweets.len()) as u64,
             );
             let users: HashMap<&str, &str> = page
@@ -264,7 +266,7 @@ impl Collector<'_> {
                         ],
                     )
                     .await?;
-                add_x_used(self.ctx, more.data.len() as u64);
+                add_x_used(self.account.ctx, more.data.len() as u64);
                 let users: HashMap<&str, &str> = more
                     .includes
                     .users
@@ -276,25 +278,10 @@ impl Collector<'_> {
                 }
             }
             let done = page.data.is_empty() || page.meta.next_token.is_none();
-            let state = self.cursor.feeds.entry(feed.into()).or_default();
-            if done {
-                let best = match (state.newest.take(), top.clone()) {
-                    (Some(a), Some(b)) => Some(if id_cmp(&a, &b).is_gt() { a } else { b }),
-                    (a, b) => a.or(b),
-                };
-                state.newest = best;
-                state.walk = None;
-            } else if let (Some(t), Some(n)) = (&top, &page.meta.next_token) {
-                state.walk = Some(Walk {
-                    top: t.clone(),
-                    page: n.clone(),
-                    floor: since_id.clone(),
-                });
-            }
-            self.new += self
-                .ctx
-                .commit("x", &self.account, posts, &self.cursor)
-                .await?;
+            let state = self.account.cursor.feeds.entry(feed.into()).or_default();
+            let next = page.meta.next_token.clone();
+            state.advance(done, top.clone(), next, since_id.clone(), id_cmp);
+            self.account.commit(posts).await?;
             if done {
                 return Ok(());
             }
@@ -307,7 +294,7 @@ impl Collector<'_> {
         let author_id = t.author_id.as_deref().unwrap_or("");
         let by_brand = author_id == self.user_id;
         let author = if by_brand {
-            self.account.clone()
+            self.account.handle.clone()
         } else {
             users
                 .get(author_id)
@@ -335,8 +322,13 @@ impl Collector<'_> {
                 })
                 .unwrap_or_default(),
             inbound: None,
-            brand: by_brand.then(|| self.ctx.registry.brands[self.brand].id.clone().into()),
+            brand: by_brand.then(|| self.account.brand_id()),
             to_brand: None,
         })
     }
+}
+
+/// Adds `n` to the run's count of X posts read and returns the total.
+fn add_x_used(ctx: &Ctx, n: u64) -> u64 {
+    ctx.x_used.fetch_add(n, Ordering::SeqCst) + n
 }

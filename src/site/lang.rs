@@ -257,19 +257,15 @@ mod tests {
         let en = Lang::load(&SiteRoot::at("/nonexistent"), "en", true).unwrap();
         for b in crate::source::BUILTIN {
             assert_eq!(
-                en.strings[&format!("coverage_{}", b.name)],
-                b.coverage,
+                Some(en.strings[b.coverage].as_str()),
+                crate::source::wording(b.coverage),
                 "{}",
                 b.name
             );
         }
         let fr = Lang::load(&SiteRoot::at("/nonexistent"), "fr", false).unwrap();
         for b in crate::source::BUILTIN {
-            assert!(
-                fr.strings.contains_key(&format!("coverage_{}", b.name)),
-                "{}",
-                b.name
-            );
+            assert!(fr.strings.contains_key(b.coverage), "{}", b.name);
         }
     }
 

@@ -295,9 +295,9 @@ impl<'a> View<'a> {
         )
     }
 
-    /// Coverage statements of the sources behind `brands`, in `lang`: a built-in source's
-    /// statement is translated; a site's own statement (its config, or what its last collection
-    /// recorded) is shown as written.
+    /// Coverage statements of the sources behind `brands`, in `lang`: the statement the
+    /// pipeline resolved (`source::coverage`), translated when it is one of the built-in
+    /// wordings, else shown as written.
     pub fn coverage(&self, lang: &Lang, brands: &[&BrandEntry]) -> Vec<String> {
         let used: std::collections::BTreeSet<&str> = brands
             .iter()
@@ -308,11 +308,10 @@ impl<'a> View<'a> {
             .iter()
             .filter(|s| used.contains(s.name.as_str()))
             .map(|s| {
-                let builtin = crate::source::builtin_coverage(&s.name);
-                match lang.strings.get(&format!("coverage_{}", s.name)) {
-                    Some(translated) if builtin == Some(s.coverage.as_str()) => translated.clone(),
-                    _ => s.coverage.clone(),
-                }
+                crate::source::wording_key(&s.name, &s.coverage)
+                    .and_then(|k| lang.strings.get(k))
+                    .unwrap_or(&s.coverage)
+                    .clone()
             })
             .collect()
     }

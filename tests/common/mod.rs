@@ -19,6 +19,21 @@ pub fn rr(root: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs `replyrank collect` on a site root with exactly the credentials `envs` gives.
+pub fn collect(root: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut c = Command::new(BIN);
+    c.arg("--root").arg(root).arg("collect").args(args);
+    for k in [
+        "REPLYRANK_X_BEARER_TOKEN",
+        "REPLYRANK_BLUESKY_HANDLE",
+        "REPLYRANK_BLUESKY_APP_PASSWORD",
+    ] {
+        c.env_remove(k);
+    }
+    c.envs(envs.iter().copied());
+    c.output().unwrap()
+}
+
 /// The standard output of a run that must succeed (else both outputs, in the failure).
 pub fn ok(out: Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
