@@ -312,7 +312,7 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
             anyhow::bail!("--source {s}: collect knows {}", SOURCES.join(", "));
         }
     }
-    let store = Store::open(root)?;
+    let store = Store::open_for_writing(root)?;
     for n in &store.notices {
         eprintln!("warning: {n}");
     }
