@@ -704,20 +704,12 @@ pub fn line_blocks(
     // Inside an over-long line already handed over: drop bytes up to its newline.
     let mut skipping = false;
     loop {
-        let start = buf.len();
-        buf.resize(start + BLOCK, 0);
-        let mut filled = start;
-        while filled < buf.len() {
-            let n = file
-                .read(&mut buf[filled..])
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
-        }
-        let eof = filled < buf.len();
-        buf.truncate(filled);
+        // `read_to_end` fills spare capacity without zeroing it first.
+        let read = (&mut file)
+            .take(BLOCK as u64)
+            .read_to_end(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let eof = read < BLOCK;
         if skipping {
             match memchr::memchr(b'\n', &buf) {
                 Some(i) => {

@@ -8,24 +8,12 @@ use serde_json::Value;
 
 mod common;
 
-use common::{ok, rr};
+use common::{ok, rr, site};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-/// A site root with the project's brand registry.
-fn site() -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("data")).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/brands.toml"),
-        root.path().join("data/brands.toml"),
-    )
-    .unwrap();
-    root
 }
 
 fn fails(out: Output) -> String {

@@ -84,6 +84,13 @@ impl<R: BufRead> Guard<R> {
     }
 }
 
+fn too_long() -> String {
+    format!(
+        "a record longer than {} MiB (import::MAX_LINE; an unclosed quote?)",
+        MAX_LINE >> 20
+    )
+}
+
 /// CSV records with their line numbers, each bounded to [`MAX_LINE`] bytes.
 pub struct Records<R> {
     /// Always `Some`, except while [`Records::restart`] swaps it.
@@ -155,6 +162,9 @@ impl<R: BufRead> Records<R> {
                 let at = record
                     .position()
                     .map_or(line, |p| self.line_base + p.line() as usize - 1);
+                if record.as_slice().len() > MAX_LINE {
+                    return Ok(Some((at, Err(too_long()))));
+                }
                 Ok(Some((at, Ok(()))))
             }
             Err(e) => {
@@ -162,14 +172,7 @@ impl<R: BufRead> Records<R> {
                     && io.to_string() == TOO_LONG
                 {
                     self.restart()?;
-                    return Ok(Some((
-                        line,
-                        Err(format!(
-                            "a record longer than {} MiB (an unclosed quote?); skipped to the \
-                             next line",
-                            MAX_LINE >> 20
-                        )),
-                    )));
+                    return Ok(Some((line, Err(too_long()))));
                 }
                 match e.into_kind() {
                     csv::ErrorKind::Io(io) => Err(io),
