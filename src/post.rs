@@ -115,7 +115,7 @@ pub struct StoredLine<'a> {
 impl<'a> StoredLine<'a> {
     /// Parses and validates one line; returns it with its time.
     pub fn parse(line: &'a [u8]) -> Result<(StoredLine<'a>, i64), String> {
-        let l: StoredLine = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+        let l: StoredLine = serde_json::from_slice(line).map_err(|e| without_values(&e))?;
         let at = crate::time::parse_rfc3339(&l.created_at)?;
         check_fields(&l.source, &l.id, l.reply_to.as_deref(), at)?;
         Ok((l, at))
@@ -140,6 +140,24 @@ impl<'a> StoredLine<'a> {
             to_brand: p.to_brand.as_deref().map(Cow::Borrowed),
         }
     }
+}
+
+/// A JSON error without the values it quotes (`invalid type: string "…"`): store notices are
+/// published with the figures, and a value may be a customer's words. Field names (in
+/// backticks) and the line's column stay.
+fn without_values(e: &serde_json::Error) -> String {
+    let mut out = String::new();
+    for (i, part) in e.to_string().split('"').enumerate() {
+        match i {
+            0 => out.push_str(part),
+            _ if i % 2 == 1 => out.push_str("\"…"),
+            _ => {
+                out.push('"');
+                out.push_str(part);
+            }
+        }
+    }
+    out
 }
 
 /// A string that is checked to be a string and then dropped (a post's text, when only its
@@ -242,5 +260,16 @@ mod tests {
             r#"{"source":"twcs","id":"8","author":"115712","created_at":"2017-10-31T21:45:10Z","text":"@sprintcare is the worst","mentions":["sprintcare"],"inbound":true}"#
         );
         assert_eq!(serde_json::from_str::<Post>(&line).unwrap(), p);
+    }
+
+    #[test]
+    fn store_line_errors_never_quote_a_value() {
+        let line = br#"{"source":"twcs","id":"1","author":"a","created_at":"2017-10-31T22:10:47Z","inbound":"my secret complaint"}"#;
+        let e = StoredLine::parse(line).err().unwrap();
+        assert!(!e.contains("secret"), "{e}");
+        assert!(
+            e.starts_with("invalid type: string \"…\", expected a boolean"),
+            "{e}"
+        );
     }
 }
