@@ -63,6 +63,8 @@ pub enum Notice {
     },
     /// A symbolic link inside the store: never followed.
     SymlinkSkipped { path: PathBuf },
+    /// A FIFO, socket or device inside the store: never opened.
+    NotAFileSkipped { path: PathBuf },
     /// Posts dated after the run's clock: left out of the default as-of.
     FuturePosts { posts: usize, newest: i64 },
 }
@@ -101,6 +103,12 @@ impl std::fmt::Display for Notice {
                 f,
                 "{}: skipped a symbolic link; the store never follows links (replace it with \
                  the real directory or file)",
+                path.display()
+            ),
+            Notice::NotAFileSkipped { path } => write!(
+                f,
+                "{}: skipped something that is neither a file nor a directory (a FIFO, socket \
+                 or device); move it out of the store",
                 path.display()
             ),
             Notice::FuturePosts { posts, newest } => write!(
@@ -144,7 +152,7 @@ impl Store {
             _lock: lock,
             notices: Vec::new(),
         };
-        store.notices = store.symlinks()?;
+        store.notices = store.unusual_entries()?;
         Ok(store)
     }
 
@@ -168,7 +176,7 @@ impl Store {
             _lock: Some(f),
             notices: Vec::new(),
         };
-        store.notices = store.symlinks()?;
+        store.notices = store.unusual_entries()?;
         for file in store.partitions(None)? {
             if let Some(n) = repair_torn_tail(&file)? {
                 store.notices.push(n);
@@ -181,15 +189,18 @@ impl Store {
         &self.dir
     }
 
-    /// The symbolic links in the store (top level and source directories), which are skipped.
-    fn symlinks(&self) -> Result<Vec<Notice>> {
+    /// The symbolic links and special files (FIFOs, sockets, devices) in the store (top level
+    /// and source directories), which are skipped.
+    fn unusual_entries(&self) -> Result<Vec<Notice>> {
         let mut out = Vec::new();
         let mut dirs = vec![self.dir.clone()];
         dirs.extend(self.sources()?.iter().map(|s| self.dir.join(s)));
         for dir in dirs {
-            for entry in list(&dir)? {
-                if entry.1.is_symlink() {
-                    out.push(Notice::SymlinkSkipped { path: entry.0 });
+            for (path, kind) in list(&dir)? {
+                if kind.is_symlink() {
+                    out.push(Notice::SymlinkSkipped { path });
+                } else if !kind.is_file() && !kind.is_dir() {
+                    out.push(Notice::NotAFileSkipped { path });
                 }
             }
         }
@@ -288,22 +299,24 @@ fn list(dir: &Path) -> Result<Vec<(PathBuf, fs::FileType)>> {
     Ok(out)
 }
 
-/// Opens a file without following a symbolic link in its last component.
+/// Opens a regular file without following a symbolic link in its last component, and without
+/// blocking on a FIFO: anything but a regular file is an error.
 pub(crate) fn open_nofollow(opts: &mut OpenOptions, path: &Path) -> std::io::Result<File> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NOFOLLOW);
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = opts
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => {
+                std::io::Error::other("it is a symbolic link, and the store never follows links")
+            }
+            Some(libc::ENXIO) => std::io::Error::other("it is a FIFO, not a file"),
+            _ => e,
+        })?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
     }
-    opts.open(path).map_err(|e| {
-        #[cfg(unix)]
-        if e.raw_os_error() == Some(libc::ELOOP) {
-            return std::io::Error::other(
-                "it is a symbolic link, and the store never follows links",
-            );
-        }
-        e
-    })
+    Ok(f)
 }
 
 /// Takes the store's lock, saying once when another replyrank holds it. The lock is `flock(2)`

@@ -247,17 +247,42 @@ fn symlinked_partition_is_skipped_and_the_file_it_points_to_never_changes() {
     std::fs::write(&victim, "precious text without a final newline").unwrap();
     let link = root.path().join("data/store/twcs/2099-01.jsonl");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
+    // And a FIFO where a partition should be, which must not block anyone.
+    let fifo = root.path().join("data/store/twcs/2017-09.jsonl");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let (csv_arg, limit) = (csv.to_str().unwrap(), Duration::from_secs(60));
     for out in [
-        rr(root.path(), &["score"]),
-        import(root.path(), &csv, "twcs"),
+        run_within(root.path(), &["score"], limit),
+        run_within(root.path(), &["import", csv_arg, "--format", "twcs"], limit),
     ] {
         let err = stderr(&out);
         assert!(out.status.success(), "{err}");
         assert!(
-            err.contains("2099-01.jsonl: skipped a symbolic link"),
+            err.contains("2099-01.jsonl: skipped a symbolic link")
+                && err.contains("2017-09.jsonl: skipped something that is neither a file"),
             "{err}"
         );
     }
+    // Writing to it fails clearly instead of blocking.
+    let september = data.path().join("sept.jsonl");
+    std::fs::write(
+        &september,
+        "{\"source\":\"twcs\",\"id\":\"s1\",\"author\":\"a\",\"created_at\":\"2017-09-30T22:10:47Z\"}\n",
+    )
+    .unwrap();
+    let out = run_within(
+        root.path(),
+        &["import", september.to_str().unwrap(), "--format", "jsonl"],
+        limit,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("2017-09.jsonl for appending: it is a FIFO"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
         "precious text without a final newline"
