@@ -175,10 +175,12 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let mut config: Config =
             toml::from_str(text).map_err(|e| toml_error(&path.display().to_string(), text, &e))?;
+        // `file:line:` of the first line setting `key` (or naming it, for a table).
+        let at = |key: &str| format!("{}:{}", path.display(), key_line(text, key));
         if config.ranking.window_days == 0 {
             bail!(
                 "{}: [ranking] window_days must be at least 1",
-                path.display()
+                at("window_days")
             );
         }
         if config.ranking.method == crate::method::Version::V1
@@ -187,27 +189,27 @@ impl Config {
             bail!(
                 "{}: [ranking] score = \"answer\" needs method = 2 (version 1 cannot tell an \
                  answer from a reply that sends the customer elsewhere)",
-                path.display()
+                at("score")
             );
         }
         if config.ranking.bootstrap < 1000 {
             bail!(
                 "{}: [ranking] bootstrap = {} is too few for a 95% interval; use at least 1000",
-                path.display(),
+                at("bootstrap"),
                 config.ranking.bootstrap
             );
         }
         if config.languages.is_empty() {
             bail!(
                 "{}: languages must name at least one language",
-                path.display()
+                at("languages")
             );
         }
         for lang in &config.languages {
             if !LANGUAGES.contains(&lang.as_str()) {
                 bail!(
                     "{}: language {lang:?} has no translation; available: {}",
-                    path.display(),
+                    at("languages"),
                     LANGUAGES.join(", ")
                 );
             }
@@ -217,13 +219,13 @@ impl Config {
         if config.collect.max_body_mib == 0 || config.collect.max_body_mib > 4096 {
             bail!(
                 "{}: [collect] max_body_mib must be between 1 and 4096",
-                path.display()
+                at("max_body_mib")
             );
         }
         if config.collect.concurrency_per_host == 0 {
             bail!(
                 "{}: [collect] concurrency_per_host must be at least 1",
-                path.display()
+                at("concurrency_per_host")
             );
         }
         for (name, s) in &config.sources {
@@ -232,13 +234,13 @@ impl Config {
             {
                 bail!(
                     "{}: [sources.{name}] requests_per_second must be more than 0",
-                    path.display()
+                    at("requests_per_second")
                 );
             }
             if !crate::source::is_valid_name(name) {
                 bail!(
                     "{}: [sources.{name}]: a source name is lowercase letters, digits and '-'",
-                    path.display()
+                    at(name)
                 );
             }
         }
@@ -264,6 +266,21 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// The 1-based line of the first line of a TOML text that mentions `key` as a key (`key =`,
+/// `a.key =`, `[a.key]`), for errors found after parsing; 1 when none does.
+pub fn key_line(text: &str, key: &str) -> usize {
+    let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    text.lines()
+        .position(|line| {
+            line.match_indices(key).any(|(i, _)| {
+                let before = line[..i].chars().next_back();
+                let after = line[i + key.len()..].trim_start().chars().next();
+                !before.is_some_and(is_key_char) && matches!(after, Some('=' | ']' | '.'))
+            })
+        })
+        .map_or(1, |i| i + 1)
+}
+
 /// A TOML error as `file:line: message`.
 pub fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> anyhow::Error {
     match e.span() {
@@ -272,7 +289,8 @@ pub fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> anyhow::Error 
             line_of(text, span.start),
             e.message().trim()
         ),
-        None => anyhow::anyhow!("{file}: {}", e.message().trim()),
+        // Errors without a place (rare) are about the document as a whole.
+        None => anyhow::anyhow!("{file}:1: {}", e.message().trim()),
     }
 }
 
@@ -299,5 +317,33 @@ mod tests {
         .to_string();
         assert!(err.starts_with("replyrank.toml:3:"), "{err}");
         assert!(err.contains("min_complaint"), "{err}");
+    }
+
+    #[test]
+    fn checks_after_parsing_name_the_line_of_the_key() {
+        let text = "title = \"x\"\n\n[ranking]\nseed = 1\nwindow_days = 0\n";
+        let e = Config::parse(text, Path::new("r.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("r.toml:5: [ranking] window_days"), "{e}");
+        let e = Config::parse("ranking.bootstrap = 10\n", Path::new("r.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("r.toml:1: [ranking] bootstrap"), "{e}");
+        let text = "[sources.bluesky]\ncoverage = \"a\"\n[sources.Bad_Name]\ncoverage = \"b\"\n";
+        let e = Config::parse(text, Path::new("r.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("r.toml:3:"), "{e}");
+        let text = "[collect]\nconcurrency_per_host = 0\n";
+        let e = Config::parse(text, Path::new("r.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("r.toml:2:"), "{e}");
+        let text = "[ranking]\nmethod = 1\nscore = \"answer\"\n";
+        let e = Config::parse(text, Path::new("r.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("r.toml:3: [ranking] score"), "{e}");
     }
 }

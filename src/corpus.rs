@@ -13,9 +13,8 @@ use std::path::Path;
 use anyhow::Result;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
-use serde::Deserialize;
 
-use crate::post::Post;
+use crate::post::{Post, StoredLine};
 use crate::registry::Registry;
 use crate::source::Network;
 use crate::store::{Notice, Store};
@@ -55,6 +54,8 @@ pub struct LoadQuality {
     pub duplicate_ids: usize,
     /// Lines that are not valid posts (file:line in the notices).
     pub invalid_lines: usize,
+    /// Posts dated after the wall clock of the load: left out of the default as-of.
+    pub future_posts: usize,
     /// Authors the source flags as company accounts, and brand ids named by posts, that the
     /// registry does not know: `source:name` → posts. Add them to `data/brands.toml` to rank them.
     pub unregistered_accounts: BTreeMap<String, usize>,
@@ -69,6 +70,8 @@ pub struct Corpus {
     pub quality: LoadQuality,
     /// Store notices (torn lines repaired, bad lines skipped).
     pub notices: Vec<Notice>,
+    /// The wall clock when the corpus was built (seconds since the epoch).
+    loaded_at: i64,
 }
 
 impl Corpus {
@@ -88,12 +91,39 @@ impl Corpus {
             .max()
     }
 
+    /// The default as-of: the newest post not dated after the wall clock of the load (posts
+    /// dated later are counted in `quality.future_posts` and reported, so one damaged date
+    /// cannot move every figure).
+    pub fn default_as_of(&self) -> Option<i64> {
+        self.newest_until(self.loaded_at).0
+    }
+
+    /// The newest post time not after `now`, and how many posts are dated after it.
+    pub fn newest_until(&self, now: i64) -> (Option<i64>, usize) {
+        let mut newest = None;
+        let mut later = 0;
+        for p in self.posts.iter().filter(|p| p.at != i64::MIN) {
+            if p.at > now {
+                later += 1;
+            } else if newest.is_none_or(|n| p.at > n) {
+                newest = Some(p.at);
+            }
+        }
+        (newest, later)
+    }
+
     /// Reads every partition of the store. A reader thread parses blocks of lines in parallel
     /// while this thread adds the previous block in file order, so the result does not depend
-    /// on the number of threads.
+    /// on the number of threads. Lines that are not valid posts are skipped and reported with
+    /// their file:line; an unfinished last line is skipped and left for a writer to repair.
     pub fn load(store: &Store, registry: &Registry) -> Result<Corpus> {
         use rayon::prelude::*;
-        type Block = (usize, Vec<(usize, Result<Prepared<'static>, String>)>);
+        /// A file's parsed lines (number, length, outcome) and its unfinished last line, if any.
+        type Block = (
+            usize,
+            Vec<(usize, usize, Result<Prepared<'static>, String>)>,
+            Option<usize>,
+        );
         let files = store.partitions(None)?;
         let mut b = CorpusBuilder {
             expected_posts: crate::store::estimated_posts(&files),
@@ -104,29 +134,35 @@ impl Corpus {
             let files = &files;
             let reader = scope.spawn(move || -> Result<()> {
                 for (f, file) in files.iter().enumerate() {
-                    crate::store::line_blocks(file, |chunks| {
+                    crate::store::line_blocks(file, |chunks, unfinished| {
                         let block = chunks
                             .par_iter()
                             .flat_map_iter(|&(first, chunk)| {
                                 crate::store::lines_of(first, chunk).map(|(n, l)| {
-                                    let p = serde_json::from_slice::<Line>(l)
-                                        .map_err(|e| e.to_string())
-                                        .and_then(|l| prepare(registry, l))
+                                    let p = crate::store::parse_line(l)
+                                        .and_then(|(l, at)| prepare(registry, l, at))
                                         .map(Prepared::into_owned);
-                                    (n, p)
+                                    (n, l.len(), p)
                                 })
                             })
                             .collect();
                         // A closed channel means the consumer failed; it reports why.
-                        let _ = tx.send((f, block));
+                        let _ = tx.send((f, block, unfinished));
                     })?;
                 }
                 Ok(())
             });
-            for (f, block) in rx {
-                for (line, p) in block {
+            for (f, block, unfinished) in rx {
+                for (line, bytes, p) in block {
                     match p {
                         Ok(p) => b.add(p),
+                        Err(_) if Some(line) == unfinished => {
+                            b.notices.push(Notice::TornLineSkipped {
+                                file: files[f].clone(),
+                                line,
+                                bytes,
+                            });
+                        }
                         Err(e) => b.bad_line(&files[f], line, e),
                     }
                 }
@@ -137,6 +173,15 @@ impl Corpus {
         let mut notices = store.notices.clone();
         notices.append(&mut corpus.notices);
         corpus.notices = notices;
+        let (_, later) = corpus.newest_until(corpus.loaded_at);
+        if later > 0 {
+            let newest = corpus.posts.iter().map(|p| p.at).max().unwrap_or(0);
+            corpus.quality.future_posts = later;
+            corpus.notices.push(Notice::FuturePosts {
+                posts: later,
+                newest,
+            });
+        }
         Ok(corpus)
     }
 
@@ -144,51 +189,14 @@ impl Corpus {
     pub fn from_posts(registry: &Registry, posts: &[Post]) -> Corpus {
         let mut b = CorpusBuilder::default();
         for p in posts {
-            let line = Line {
-                source: Cow::Borrowed(&p.source),
-                id: Cow::Borrowed(&p.id),
-                author: Cow::Borrowed(&p.author),
-                created_at: Cow::Owned(crate::time::format_rfc3339(p.created_at)),
-                reply_to: p.reply_to.as_deref().map(Cow::Borrowed),
-                mentions: p
-                    .mentions
-                    .iter()
-                    .map(|m| Cow::Borrowed(m.as_ref()))
-                    .collect(),
-                inbound: p.inbound,
-                brand: p.brand.as_deref().map(Cow::Borrowed),
-                to_brand: p.to_brand.as_deref().map(Cow::Borrowed),
-            };
-            match prepare(registry, line) {
+            let line = StoredLine::of(p);
+            match prepare(registry, line, p.created_at) {
                 Ok(p) => b.add(p),
                 Err(_) => b.quality.invalid_lines += 1,
             }
         }
         b.finish()
     }
-}
-
-/// A stored post line, borrowed, without its text.
-#[derive(Deserialize)]
-pub struct Line<'a> {
-    #[serde(borrow)]
-    source: Cow<'a, str>,
-    #[serde(borrow)]
-    id: Cow<'a, str>,
-    #[serde(borrow)]
-    author: Cow<'a, str>,
-    #[serde(borrow)]
-    created_at: Cow<'a, str>,
-    #[serde(borrow, default)]
-    reply_to: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    mentions: Vec<Cow<'a, str>>,
-    #[serde(default)]
-    inbound: Option<bool>,
-    #[serde(borrow, default)]
-    brand: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    to_brand: Option<Cow<'a, str>>,
 }
 
 /// A line with everything that needs no shared state already worked out.
@@ -239,10 +247,13 @@ fn lowercase(s: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-/// Parses the time, resolves brands and hashes the strings of one line: no shared state, so
-/// lines are prepared in parallel.
-pub fn prepare<'a>(registry: &Registry, l: Line<'a>) -> Result<Prepared<'a>, String> {
-    let at = crate::time::parse_rfc3339(&l.created_at)?;
+/// Resolves brands and hashes the strings of one valid line (see [`StoredLine::parse`]) with its
+/// time: no shared state, so lines are prepared in parallel.
+pub fn prepare<'a>(
+    registry: &Registry,
+    l: StoredLine<'a>,
+    at: i64,
+) -> Result<Prepared<'a>, String> {
     let network: Network = crate::source::network(&l.source);
     let unregistered = registry
         .unknown_names(
@@ -448,6 +459,7 @@ impl CorpusBuilder {
             offsets,
             quality: self.quality,
             notices: self.notices,
+            loaded_at: jiff::Timestamp::now().as_second(),
         }
     }
 }

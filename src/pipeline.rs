@@ -50,7 +50,7 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
     clock.step("open registry and store");
     let corpus = Corpus::load(&store, &registry)?;
     clock.step("load the store");
-    let Some(as_of) = as_of.or_else(|| corpus.newest()) else {
+    let Some(as_of) = as_of.or_else(|| corpus.default_as_of()) else {
         bail!(
             "the store {} holds no posts: import some first (replyrank import FILE --format twcs)",
             store.dir().display()

@@ -91,7 +91,7 @@ struct File {
 #[serde(deny_unknown_fields)]
 struct RawBrand {
     id: Spanned<String>,
-    name: String,
+    name: Spanned<String>,
     category: Spanned<String>,
     country: Spanned<String>,
     timezone: Spanned<String>,
@@ -117,20 +117,29 @@ impl Registry {
         for b in raw.brand {
             let (span, b) = (b.span(), b.into_inner());
             let id = b.id.get_ref();
-            if !is_slug(id) {
+            if !is_slug(id) || is_device_name(id) {
                 bail!(
-                    "{}: brand id {id:?} must be a slug: lowercase letters, digits and single '-'",
-                    at(b.id.span())
+                    "{}: brand id {:?} must be a slug of at most {MAX_SLUG} characters: lowercase \
+                     letters, digits and single '-', and not a device name such as con or nul \
+                     (it names files and folders of the site)",
+                    at(b.id.span()),
+                    shorten(id)
                 );
             }
             if registry.by_id.contains_key(id) {
                 bail!("{}: brand id {id:?} is used twice", at(b.id.span()));
             }
+            let name = b.name.get_ref();
+            if let Err(e) = check_text(name) {
+                bail!("{}: name of {id:?} {e}", at(b.name.span()));
+            }
             let cat = b.category.get_ref();
-            if !is_slug(cat) {
+            if !is_slug(cat) || is_device_name(cat) {
                 bail!(
-                    "{}: category {cat:?} of {id:?} must be a lowercase slug such as \"airline\"",
-                    at(b.category.span())
+                    "{}: category {:?} of {id:?} must be a lowercase slug of at most {MAX_SLUG} \
+                     characters such as \"airline\"",
+                    at(b.category.span()),
+                    shorten(cat)
                 );
             }
             let cc = b.country.get_ref();
@@ -155,14 +164,26 @@ impl Registry {
             for net in [Network::Twitter, Network::Bluesky, Network::Mastodon] {
                 for handle in accounts.on(net) {
                     let h = handle.trim_start_matches('@');
-                    if h.is_empty() || h.contains(char::is_whitespace) {
+                    if h.is_empty()
+                        || h.len() > 256
+                        || h.contains(char::is_whitespace)
+                        || check_text(h).is_err()
+                    {
                         bail!(
-                            "{}: account {handle:?} of {id:?} is not a handle",
-                            at(accounts_span.clone())
+                            "{}: account {:?} of {id:?} is not a handle",
+                            at(accounts_span.clone()),
+                            shorten(handle)
                         );
                     }
                     let map = &mut registry.by_account[slot(net).expect("a network")];
                     if let Some(&other) = map.get(&h.to_ascii_lowercase()) {
+                        if other == idx {
+                            bail!(
+                                "{}: account {handle:?} of {id:?} is listed twice (handles are \
+                                 matched without case and without '@'); keep one",
+                                at(accounts_span.clone())
+                            );
+                        }
                         bail!(
                             "{}: account {handle:?} of {id:?} already belongs to {:?}",
                             at(accounts_span.clone()),
@@ -175,7 +196,7 @@ impl Registry {
             registry.by_id.insert(id.clone(), idx);
             registry.brands.push(Brand {
                 id: b.id.into_inner(),
-                name: b.name,
+                name: b.name.into_inner(),
                 category: b.category.into_inner(),
                 country: b.country.into_inner(),
                 timezone: b.timezone.into_inner(),
@@ -218,8 +239,54 @@ impl Registry {
     }
 }
 
+/// The longest brand id or category: they name files and folders of the site.
+pub const MAX_SLUG: usize = 64;
+
+/// The longest brand name, in characters.
+const MAX_NAME: usize = 200;
+
+/// Names Windows reserves for devices, in any folder: never used as a file or folder name.
+fn is_device_name(s: &str) -> bool {
+    matches!(s, "con" | "prn" | "aux" | "nul")
+        || ((s.starts_with("com") || s.starts_with("lpt"))
+            && s.len() == 4
+            && s.as_bytes()[3].is_ascii_digit())
+}
+
+/// A text shown on the site (a brand's name): not empty, not too long, and free of control
+/// characters and of the bidirectional overrides that can make a page read otherwise.
+fn check_text(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Err("is empty".into());
+    }
+    if s.chars().count() > MAX_NAME {
+        return Err(format!("is longer than {MAX_NAME} characters"));
+    }
+    if let Some(c) = s.chars().find(|&c| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }) {
+        return Err(format!(
+            "holds the invisible character U+{:04X} (a control or text-direction character); \
+             remove it",
+            c as u32
+        ));
+    }
+    Ok(())
+}
+
+/// A possibly huge value cut for an error message.
+fn shorten(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    }
+}
+
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
+        && s.len() <= MAX_SLUG
         && s.split('-').all(|part| {
             !part.is_empty()
                 && part
@@ -284,5 +351,61 @@ twitter = ["AmericanAir"]
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("brands.toml:3:") && e.contains("slug"), "{e}");
+    }
+
+    fn error(text: &str) -> String {
+        Registry::parse(text, "brands.toml")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn same_handle_twice_in_one_brand_is_an_error_not_a_panic() {
+        let e = error(&ONE.replace("[\"AmericanAir\"]", "[\"AmericanAir\", \"@americanair\"]"));
+        assert!(
+            e.starts_with("brands.toml:8:") && e.contains("listed twice"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn brand_ids_are_bounded_slugs_and_not_device_names() {
+        let long = "a".repeat(10_000);
+        let e = error(&ONE.replace("american-airlines", &long));
+        assert!(
+            e.starts_with("brands.toml:3:") && e.contains("at most 64"),
+            "{e}"
+        );
+        assert!(e.len() < 400, "the id is cut in the message: {e}");
+        assert!(Registry::parse(&ONE.replace("american-airlines", &"a".repeat(64)), "b").is_ok());
+        for device in ["con", "nul", "aux", "prn", "com1", "lpt9"] {
+            let e = error(&ONE.replace("american-airlines", device));
+            assert!(e.contains("device name"), "{device}: {e}");
+        }
+        assert!(Registry::parse(&ONE.replace("american-airlines", "console"), "b").is_ok());
+    }
+
+    #[test]
+    fn names_with_control_or_bidi_override_characters_are_rejected() {
+        for bad in [
+            "American\\u202EAirlines",
+            "American\\u0007",
+            "A\\u2066B",
+            " ",
+        ] {
+            let e = error(&ONE.replace("American Airlines", bad));
+            assert!(
+                e.starts_with("brands.toml:4:") && e.contains("name of"),
+                "{bad}: {e}"
+            );
+        }
+        let e = error(&ONE.replace("\"AmericanAir\"", "\"American\\u202EAir\""));
+        assert!(
+            e.starts_with("brands.toml:8:") && e.contains("not a handle"),
+            "{e}"
+        );
+        assert!(
+            Registry::parse(&ONE.replace("American Airlines", "Café Zürich — ĀĒ"), "b").is_ok()
+        );
     }
 }

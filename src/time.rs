@@ -9,6 +9,49 @@ use jiff::{Timestamp, civil, tz::TimeZone};
 pub const HOUR: i64 = 3600;
 pub const DAY: i64 = 86_400;
 
+/// The years (UTC) a post's time and an as-of instant must fall in. Anything outside is a unit
+/// mistake (milliseconds read as seconds), a corrupted byte or a hostile row: imports reject it
+/// with its file:line, the store's readers skip it, `--as-of` refuses it.
+pub const YEARS: std::ops::RangeInclusive<i64> = 1990..=2100;
+
+/// Checks that an instant falls within [`YEARS`].
+pub fn check_year(t: i64) -> Result<(), String> {
+    let (y, _, _) = civil_from_days(t.div_euclid(DAY));
+    if YEARS.contains(&y) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is outside the years {}..={} that replyrank accepts (a wrong unit or a damaged date?)",
+            format_rfc3339(t),
+            YEARS.start(),
+            YEARS.end()
+        ))
+    }
+}
+
+/// Parses an as-of instant: RFC 3339, or a date meaning its last second (UTC). It must fall
+/// within [`YEARS`]. Errors do not name the option; the caller does.
+pub fn parse_as_of(s: &str) -> Result<i64, String> {
+    let t = match parse_rfc3339(s) {
+        Ok(t) => t,
+        Err(_) => {
+            let date: civil::Date = s.trim().parse().map_err(|_| {
+                format!(
+                    "{s:?} is not an RFC 3339 instant (2017-12-01T00:00:00Z) or a date (2017-12-01)"
+                )
+            })?;
+            let days = days_from_civil(
+                i64::from(date.year()),
+                i64::from(date.month()),
+                i64::from(date.day()),
+            );
+            days * DAY + DAY - 1
+        }
+    };
+    check_year(t)?;
+    Ok(t)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (valid for any year jiff accepts).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

@@ -8,24 +8,12 @@ use serde_json::Value;
 
 mod common;
 
-use common::{ok, rr};
+use common::{ok, rr, site};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-/// A site root with the project's brand registry.
-fn site() -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("data")).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/brands.toml"),
-        root.path().join("data/brands.toml"),
-    )
-    .unwrap();
-    root
 }
 
 fn fails(out: Output) -> String {
@@ -338,7 +326,26 @@ fn torn_last_line_is_reported_repaired_and_output_unchanged() {
     let mut torn = good.clone();
     torn.extend_from_slice(br#"{"source":"twcs","id":"999","author":"1","created_at":"2017-10-1"#);
     std::fs::write(&part, torn).unwrap();
+    // A reader (score) skips the torn line and leaves the file alone.
     let out = rr(root.path(), &["score"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out);
+    assert!(
+        stderr.contains("2017-10.jsonl:94: skipped an unfinished last line"),
+        "{stderr}"
+    );
+    assert_ne!(std::fs::read(&part).unwrap(), good);
+    let lb = std::fs::read_to_string(root.path().join("public/data/leaderboard.json")).unwrap();
+    // A writer (import) repairs it.
+    let out = rr(
+        root.path(),
+        &[
+            "import",
+            fixture("twcs_sample93.csv").to_str().unwrap(),
+            "--format",
+            "twcs",
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     ok(out);
     assert!(
@@ -346,7 +353,6 @@ fn torn_last_line_is_reported_repaired_and_output_unchanged() {
         "{stderr}"
     );
     assert_eq!(std::fs::read(&part).unwrap(), good);
-    let lb = std::fs::read_to_string(root.path().join("public/data/leaderboard.json")).unwrap();
     // Same figures; only the data-quality note about the repair differs.
     let strip = |s: &str| -> Value {
         let mut v: Value = serde_json::from_str(s).unwrap();

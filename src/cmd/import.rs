@@ -20,7 +20,7 @@ pub fn run(
     tz: &str,
 ) -> Result<()> {
     let registry = Registry::load(root)?;
-    let store = Store::open(root)?;
+    let store = Store::open_for_writing(root)?;
     for n in &store.notices {
         eprintln!("warning: {n}");
     }
@@ -31,6 +31,7 @@ pub fn run(
         time,
     };
     let mut failed = 0;
+    let mut stopped = 0;
     for file in files {
         match import::import_file(&store, &registry, file, format, &pairs) {
             Ok(r) => {
@@ -57,6 +58,15 @@ pub fn run(
                         list.join(", ")
                     );
                 }
+                if let Some(e) = &r.stopped {
+                    eprintln!(
+                        "error: {}: stopped after storing {} post(s): {e}; they are kept (whole \
+                         lines, synced); fix the cause and import the file again to add the rest",
+                        file.display(),
+                        r.imported
+                    );
+                    stopped += 1;
+                }
             }
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -64,11 +74,21 @@ pub fn run(
             }
         }
     }
-    if failed > 0 {
-        bail!(
-            "{failed} of {} file(s) could not be imported; nothing from them was stored",
-            files.len()
-        );
+    if failed + stopped > 0 {
+        let mut parts = Vec::new();
+        if failed > 0 {
+            parts.push(format!(
+                "{failed} of {} file(s) could not be imported; nothing from them was stored",
+                files.len()
+            ));
+        }
+        if stopped > 0 {
+            parts.push(format!(
+                "{stopped} of {} file(s) stopped partway; what they stored is counted above",
+                files.len()
+            ));
+        }
+        bail!("{}", parts.join("; "));
     }
     Ok(())
 }

@@ -26,17 +26,7 @@ pub fn run(root: &SiteRoot, as_of: Option<&str>, verbose: bool) -> Result<()> {
 }
 
 pub fn parse_as_of(s: &str) -> Result<i64> {
-    if let Ok(t) = replyrank::time::parse_rfc3339(s) {
-        return Ok(t);
-    }
-    let date: jiff::civil::Date = s.parse().with_context(|| {
-        format!("--as-of {s:?}: expected an RFC 3339 instant or a date (2017-12-01)")
-    })?;
-    Ok(jiff::tz::TimeZone::UTC
-        .to_timestamp(date.at(0, 0, 0, 0))?
-        .as_second()
-        + replyrank::time::DAY
-        - 1)
+    replyrank::time::parse_as_of(s).map_err(|e| anyhow::anyhow!("--as-of: {e}"))
 }
 
 /// Width of a figure in the terminal table, by its unit.

@@ -498,7 +498,7 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
     let registry = Registry::load(root)?;
     let plan = Plan::new(&registry, &opts)?;
     let mut state = CollectionState::load(root)?;
-    let store = Store::open(root)?;
+    let store = Store::open_for_writing(root)?;
     for n in &store.notices {
         eprintln!("warning: {n}");
     }

@@ -3,8 +3,12 @@
 //! batches the posts into the store and keeps the counts a person needs to trust the import.
 //!
 //! One bad row never aborts an import: it is rejected with its line number and the reason. A
-//! file that is not of the given format at all is one error, before anything is written.
+//! file that is not of the given format at all is one error, before anything is written. Rows
+//! are bounded: a line or CSV record longer than [`MAX_LINE`] is rejected, and a post time
+//! outside [`crate::time::YEARS`] too. Only regular files are read: a device or a FIFO could
+//! never end. When writing fails midway (a full disk), the report says what was stored.
 
+mod bounded;
 mod jsonl;
 mod pairs;
 mod twcs;
@@ -17,6 +21,8 @@ use anyhow::Result;
 use crate::post::Post;
 use crate::registry::Registry;
 use crate::store::{Appender, Store};
+
+pub use crate::store::MAX_LINE;
 
 pub use pairs::{ColumnMap, PairsOptions};
 
@@ -43,6 +49,9 @@ pub struct FileReport {
     /// Authors the source flags as company accounts (TWCS `inbound=False`) or brand ids named by
     /// `pairs` rows that the registry does not know, with their post counts.
     pub unregistered: BTreeMap<String, usize>,
+    /// Why the import stopped early, when it did after storing something: the counts above
+    /// say what was stored (whole lines, synced); re-importing adds the rest.
+    pub stopped: Option<String>,
 }
 
 impl FileReport {
@@ -85,7 +94,9 @@ pub(crate) type Sink<'s> = dyn FnMut(Vec<(usize, Row<'_>)>) -> Result<()> + 's;
 /// Rows per batch: memory stays flat however large the file.
 pub(crate) const BATCH: usize = 50_000;
 
-/// Imports one file into the store.
+/// Imports one file into the store (opened with [`Store::open_for_writing`]). An error means
+/// nothing from the file was stored; an import that fails after storing some posts returns its
+/// report with [`FileReport::stopped`] set.
 pub fn import_file(
     store: &Store,
     registry: &Registry,
@@ -93,18 +104,24 @@ pub fn import_file(
     format: Format,
     pairs: &PairsOptions,
 ) -> Result<FileReport> {
+    let size = regular_file(path)?;
     let mut report = FileReport {
         file: path.to_path_buf(),
         ..FileReport::default()
     };
     let mut appender = Appender::new(store);
     // A TWCS row takes about 160 bytes.
-    appender.expect(std::fs::metadata(path).map_or(0, |m| m.len() as usize / 160));
+    appender.expect(size as usize / 160);
     let mut sink = |rows: Vec<(usize, Row<'_>)>| -> Result<()> {
         report.read += rows.len();
         let mut posts = Vec::with_capacity(rows.len());
         for (line, row) in rows {
-            match row {
+            match row.and_then(|ps| {
+                for p in &ps {
+                    p.validate()?;
+                }
+                Ok(ps)
+            }) {
                 Ok(ps) => {
                     for p in &ps {
                         note_unregistered(registry, p, &mut report.unregistered);
@@ -116,15 +133,48 @@ pub fn import_file(
         }
         appender.push(posts)
     };
-    match format {
-        Format::Twcs => twcs::read(path, &mut sink)?,
-        Format::Pairs => pairs::read(path, pairs, &mut sink)?,
-        Format::Jsonl => jsonl::read(path, &mut sink)?,
+    let read = match format {
+        Format::Twcs => twcs::read(path, &mut sink),
+        Format::Pairs => pairs::read(path, pairs, &mut sink),
+        Format::Jsonl => jsonl::read(path, &mut sink),
+    };
+    let synced = appender.sync();
+    report.imported = appender.count.imported;
+    report.duplicates = appender.count.duplicates;
+    if let Err(e) = read.and(synced) {
+        if report.imported == 0 {
+            return Err(e);
+        }
+        report.stopped = Some(format!("{e:#}"));
     }
-    let count = appender.finish()?;
-    report.imported = count.imported;
-    report.duplicates = count.duplicates;
     Ok(report)
+}
+
+/// The size of a regular file; anything else (a directory, a device such as `/dev/zero`, a FIFO,
+/// a socket) is refused, since it may never end or never start.
+fn regular_file(path: &Path) -> Result<u64> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    if meta.is_file() {
+        return Ok(meta.len());
+    }
+    let kind = {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO (named pipe), which can block forever"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device, which may never end"
+        } else {
+            "not a regular file"
+        }
+    };
+    anyhow::bail!(
+        "{} is {kind}; import reads regular files only: save the data to a file first",
+        path.display()
+    )
 }
 
 fn note_unregistered(registry: &Registry, p: &Post, out: &mut BTreeMap<String, usize>) {

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 
 use std::borrow::Cow;
 
+use super::bounded::Records;
 use super::{BATCH, Row, Sink};
 use crate::post::Post;
 use crate::time::TimeReader;
@@ -88,17 +89,16 @@ pub fn read(path: &Path, opts: &PairsOptions, sink: &mut Sink) -> Result<()> {
     }
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(std::io::BufReader::new(file));
-    let header = csv
-        .headers()
-        .with_context(|| format!("{}:1: cannot read the header", path.display()))?
-        .clone();
+    let mut builder = csv::ReaderBuilder::new();
+    builder.has_headers(false).flexible(true);
+    let mut csv = Records::new(builder, std::io::BufReader::new(file), 64 << 10);
+    let header = csv::StringRecord::from_byte_record(csv.header(path, "a CSV")?)
+        .map_err(|_| anyhow::anyhow!("{}:1: the header is not valid UTF-8", path.display()))?;
+    let mut raw = csv::ByteRecord::new();
     let index: HashMap<&str, usize> = header
         .iter()
         .enumerate()
-        .map(|(i, n)| (n.trim(), i))
+        .map(|(i, n)| (n.trim().trim_start_matches('\u{feff}'), i))
         .collect();
     let c = &opts.columns;
     let mut cols = [0usize; 4];
@@ -127,19 +127,24 @@ pub fn read(path: &Path, opts: &PairsOptions, sink: &mut Sink) -> Result<()> {
     let [brand_c, id_c, at_c, reply_c] = cols;
     let mut rows: Vec<(usize, Row)> = Vec::with_capacity(BATCH);
     let mut record = csv::StringRecord::new();
-    loop {
-        let line = csv.position().line() as usize;
-        let row = match csv.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) if record.len() < header.len() => Err(format!(
+    while let Some((line, read)) = csv
+        .next(&mut raw)
+        .with_context(|| format!("cannot read {}", path.display()))?
+    {
+        let row = match read.and_then(|()| {
+            record = csv::StringRecord::from_byte_record(std::mem::take(&mut raw))
+                .map_err(|e| format!("not valid UTF-8 ({e})"))?;
+            Ok(())
+        }) {
+            Err(reason) => Err(reason),
+            Ok(()) if record.len() < header.len() => Err(format!(
                 "has {} fields where the header has {}",
                 record.len(),
                 header.len()
             )),
-            Ok(true) => row(&record, [brand_c, id_c, at_c, reply_c], opts),
-            Err(e) => Err(format!("unreadable CSV row ({e})")),
+            Ok(()) => row(&record, [brand_c, id_c, at_c, reply_c], opts),
         };
-        rows.push((record.position().map_or(line, |p| p.line() as usize), row));
+        rows.push((line, row));
         if rows.len() == BATCH {
             sink(std::mem::take(&mut rows))?;
         }

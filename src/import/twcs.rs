@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use std::borrow::Cow;
 
+use super::bounded::Records;
 use super::{BATCH, Row, Sink, normalise_id};
 use crate::post::{Post, text_mentions};
 
@@ -28,22 +29,17 @@ const REQUIRED: [&str; 6] = [
 pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut csv = csv::ReaderBuilder::new()
+    let mut builder = csv::ReaderBuilder::new();
+    builder
         .has_headers(false)
         .flexible(true)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .buffer_capacity(1 << 20)
-        .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
-    let mut header = csv::ByteRecord::new();
-    if !csv
-        .read_byte_record(&mut header)
-        .with_context(|| format!("{}:1: cannot read the header", path.display()))?
-    {
-        bail!(
-            "{}: the file is empty; expected a TWCS CSV with a header line",
-            path.display()
-        );
-    }
+        .terminator(csv::Terminator::Any(b'\n'));
+    let mut records = Records::new(
+        builder,
+        std::io::BufReader::with_capacity(1 << 20, file),
+        1 << 20,
+    );
+    let header = records.header(path, "a TWCS CSV")?;
     let names: Vec<String> = header
         .iter()
         .map(|f| String::from_utf8_lossy(trim_cr(f)).trim().to_string())
@@ -70,31 +66,29 @@ pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
     type Batch = Vec<(usize, Result<csv::ByteRecord, String>)>;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
     std::thread::scope(|scope| {
-        scope.spawn(move || {
+        let reader = scope.spawn(move || -> std::io::Result<()> {
             let mut batch: Batch = Vec::with_capacity(BATCH);
             loop {
-                let line = csv.position().line() as usize;
                 let mut record = csv::ByteRecord::new();
-                let item = match csv.read_byte_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) if record.len() == 1 && trim_cr(&record[0]).is_empty() => continue,
-                    Ok(true) if record.len() != width => Err(format!(
+                let Some((line, read)) = records.next(&mut record)? else {
+                    break;
+                };
+                let item = match read {
+                    Ok(()) if record.len() == 1 && trim_cr(&record[0]).is_empty() => continue,
+                    Ok(()) if record.len() != width => Err(format!(
                         "has {} fields where the header has {width}",
                         record.len()
                     )),
-                    Ok(true) => Ok(record),
-                    Err(e) => Err(format!("unreadable CSV row ({e})")),
-                };
-                let line = match &item {
-                    Ok(r) => r.position().map_or(line, |p| p.line() as usize),
-                    Err(_) => line,
+                    Ok(()) => Ok(record),
+                    Err(reason) => Err(reason),
                 };
                 batch.push((line, item));
                 if batch.len() == BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
-                    return; // the consumer stopped on an error
+                    return Ok(()); // the consumer stopped on an error
                 }
             }
             let _ = tx.send(batch);
+            Ok(())
         });
         for batch in rx {
             let rows: Vec<(usize, Row)> = batch
@@ -109,7 +103,10 @@ pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
                 .collect();
             sink(rows)?;
         }
-        Ok(())
+        reader
+            .join()
+            .expect("the CSV reader does not panic")
+            .with_context(|| format!("cannot read {}", path.display()))
     })
 }
 

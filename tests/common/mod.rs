@@ -59,6 +59,18 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A site root holding only a copy of the repository's brand registry.
+pub fn site() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("data")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/brands.toml"),
+        root.path().join("data/brands.toml"),
+    )
+    .unwrap();
+    root
+}
+
 /// A site root holding a copy of the repository's registry, store and content.
 pub fn shipped_site() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
