@@ -209,6 +209,12 @@ pub struct Prepared<'a> {
     parent: Option<(u64, Cow<'a, str>)>,
     by_brand: u32,
     to_brand: u32,
+    /// Ids the source lists as replies to this post.
+    replies: Vec<(u64, Cow<'a, str>)>,
+    /// What the stored classifier output says: a reply that sends the customer elsewhere; an
+    /// opening post that needs a reply.
+    deflect: bool,
+    needs_reply: bool,
     /// Unregistered brand-like names this line shows.
     unregistered: Vec<String>,
 }
@@ -230,6 +236,9 @@ impl Prepared<'_> {
             parent: self.parent.map(own),
             by_brand: self.by_brand,
             to_brand: self.to_brand,
+            replies: self.replies.into_iter().map(own).collect(),
+            deflect: self.deflect,
+            needs_reply: self.needs_reply,
             unregistered: self.unregistered,
         }
     }
@@ -276,7 +285,11 @@ pub fn prepare<'a>(
             .find_map(|m| registry.by_account(network, m))
             .map_or(NONE, |b| b as u32);
     }
+    let class = l.classified.as_ref();
     Ok(Prepared {
+        deflect: class.is_some_and(|c| c.deflects()),
+        needs_reply: class.is_none_or(|c| c.needs_reply()),
+        replies: l.replies.into_iter().map(hashed).collect(),
         author: (!l.author.is_empty()).then(|| hashed(lowercase(l.author))),
         id: hashed(l.id),
         parent: l.reply_to.map(hashed),
@@ -337,6 +350,8 @@ struct SourceState {
     authors: Interner,
     posts: Vec<Meta>,
     anonymous: u32,
+    /// (post, listed reply) pairs: a listed reply the data never holds marks its post.
+    listed_replies: Vec<(u32, u32)>,
 }
 
 #[derive(Default)]
@@ -384,6 +399,7 @@ impl CorpusBuilder {
                     authors: Interner::with_capacity(self.expected_posts / 4),
                     posts: Vec::with_capacity(self.expected_posts),
                     anonymous: 0,
+                    listed_replies: Vec::new(),
                 });
                 self.sources.len() - 1
             }
@@ -409,6 +425,13 @@ impl CorpusBuilder {
         if parent != NONE && parent as usize >= src.posts.len() {
             src.posts.resize(parent as usize + 1, ABSENT);
         }
+        for r in &p.replies {
+            let r = src.ids.intern(r);
+            if r as usize >= src.posts.len() {
+                src.posts.resize(r as usize + 1, ABSENT);
+            }
+            src.listed_replies.push((idx as u32, r));
+        }
         src.posts[idx] = Meta {
             at: p.at,
             author,
@@ -416,8 +439,8 @@ impl CorpusBuilder {
             parent_missing: false,
             by_brand: p.by_brand,
             to_brand: p.to_brand,
-            deflect: false,
-            needs_reply: true,
+            deflect: p.deflect,
+            needs_reply: p.needs_reply,
             reply_missing: false,
             source: s as u16,
         };
@@ -433,8 +456,13 @@ impl CorpusBuilder {
         for src in self.sources {
             let base = posts.len();
             offsets.push(base);
-            for m in &src.posts {
+            let mut missing = vec![false; src.posts.len()];
+            for &(post, reply) in &src.listed_replies {
+                missing[post as usize] |= src.posts[reply as usize].at == i64::MIN;
+            }
+            for (m, reply_missing) in src.posts.iter().zip(missing) {
                 let mut m = *m;
+                m.reply_missing = reply_missing;
                 if m.at != i64::MIN {
                     m.author += author_base;
                     if m.parent != NONE {

@@ -14,6 +14,9 @@
 //! | `inbound` | bool? | the source's own flag: `false` when it says the author is a company account |
 //! | `brand` | string? | registry id of the brand that wrote the post, when the source says so |
 //! | `to_brand` | string? | registry id of the brand the post is addressed to, when the source says so |
+//! | `replies` | [string]? | ids of posts the source lists as replies to this one (TWCS `response_tweet_id`), whether or not the data holds them |
+//! | `lang` | string? | the post's language as the network states it (ISO 639-1) |
+//! | `classified` | object? | a classifier's output: `by` (classifier and version, `kind-2` or `deflect-2`), `as` (`complaint`, `request`, `praise`, `other`; or `deflect`, `answer`) and the `rule` that decided |
 
 use std::borrow::Cow;
 
@@ -48,6 +51,42 @@ pub struct Post<'a> {
     pub brand: Option<Cow<'a, str>>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub to_brand: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
+    pub replies: Vec<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub classified: Option<Classified<'a>>,
+}
+
+/// A classifier's output for a post, kept with the classifier's version so a newer one can
+/// re-run (`replyrank reclassify`) and scoring reads what was decided.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Classified<'a> {
+    /// The classifier and its version: `kind-2`, `deflect-2`.
+    #[serde(borrow)]
+    pub by: Cow<'a, str>,
+    /// Its verdict: `complaint`, `request`, `praise` or `other` for an opening post; `deflect`
+    /// or `answer` for a brand reply.
+    #[serde(borrow, rename = "as")]
+    pub verdict: Cow<'a, str>,
+    /// The rule that decided.
+    #[serde(borrow)]
+    pub rule: Cow<'a, str>,
+}
+
+impl Classified<'_> {
+    /// A brand reply that sends the customer elsewhere.
+    pub fn deflects(&self) -> bool {
+        self.verdict == "deflect"
+    }
+
+    /// An opening post that needs a reply: a complaint or a request, or anything a classifier
+    /// of replies says nothing about.
+    pub fn needs_reply(&self) -> bool {
+        !matches!(self.verdict.as_ref(), "praise" | "other")
+    }
 }
 
 impl Post<'_> {
@@ -110,6 +149,12 @@ pub struct StoredLine<'a> {
     pub brand: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub to_brand: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub replies: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub lang: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub classified: Option<Classified<'a>>,
 }
 
 impl<'a> StoredLine<'a> {
@@ -138,6 +183,13 @@ impl<'a> StoredLine<'a> {
             inbound: p.inbound,
             brand: p.brand.as_deref().map(Cow::Borrowed),
             to_brand: p.to_brand.as_deref().map(Cow::Borrowed),
+            replies: p
+                .replies
+                .iter()
+                .map(|r| Cow::Borrowed(r.as_ref()))
+                .collect(),
+            lang: p.lang.as_deref().map(Cow::Borrowed),
+            classified: p.classified.clone(),
         }
     }
 }
@@ -253,6 +305,9 @@ mod tests {
             inbound: Some(true),
             brand: None,
             to_brand: None,
+            replies: Vec::new(),
+            lang: None,
+            classified: None,
         };
         let line = serde_json::to_string(&p).unwrap();
         assert_eq!(

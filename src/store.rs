@@ -808,6 +808,9 @@ mod tests {
             inbound: None,
             brand: None,
             to_brand: None,
+            replies: Vec::new(),
+            lang: None,
+            classified: None,
         }
     }
 

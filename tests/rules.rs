@@ -53,6 +53,9 @@ fn p(id: &str, author: &str, minutes: i64, reply_to: Option<&str>, text: &str) -
         inbound: None,
         brand: None,
         to_brand: None,
+        replies: Vec::new(),
+        lang: None,
+        classified: None,
     }
 }
 

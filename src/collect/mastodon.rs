@@ -340,6 +340,9 @@ impl Collector<'_> {
             inbound: None,
             brand: by_brand.then(|| self.account.brand_id()),
             to_brand: None,
+            replies: Vec::new(),
+            lang: None,
+            classified: None,
         })
     }
 }

@@ -190,6 +190,9 @@ fn row<'o>(
         inbound: None,
         brand: None,
         to_brand: Some(Cow::Owned(brand.to_string())),
+        replies: Vec::new(),
+        lang: None,
+        classified: None,
     };
     let mut posts = vec![complaint];
     if let Some(reply_at) = reply_at {
@@ -204,6 +207,9 @@ fn row<'o>(
             inbound: None,
             brand: Some(Cow::Owned(brand.to_string())),
             to_brand: None,
+            replies: Vec::new(),
+            lang: None,
+            classified: None,
         });
     }
     Ok(posts)

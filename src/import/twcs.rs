@@ -3,8 +3,9 @@
 //! Columns `tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id`,
 //! found by name. Traps handled here: an unnamed leading index column (pandas' `to_csv`), ids
 //! written as floats (`3.0`), `True`/`TRUE` spellings, a bare carriage return inside an unquoted
-//! text (only `\n` ends a record), CRLF line ends. `response_tweet_id` repeats what
-//! `in_response_to_tweet_id` says and is not read.
+//! text (only `\n` ends a record), CRLF line ends. `response_tweet_id` (a quoted list,
+//! `"9,6,10"`) is kept as the post's `replies`: an excerpt often cuts them off, and a complaint
+//! whose listed reply is missing has an unknown reply time, not a long one. It is optional.
 
 use std::path::Path;
 
@@ -61,7 +62,10 @@ pub fn read(path: &Path, sink: &mut Sink) -> Result<()> {
     let [id_c, author_c, inbound_c, at_c, text_c, parent_c] =
         REQUIRED.map(|n| col(n).expect("checked"));
     let width = names.len();
-    let cols = [id_c, author_c, inbound_c, at_c, text_c, parent_c];
+    let cols = Columns {
+        required: [id_c, author_c, inbound_c, at_c, text_c, parent_c],
+        replies: col("response_tweet_id"),
+    };
     // A reader thread splits records while this one parses batches in parallel and stores them.
     type Batch = Vec<(usize, Result<csv::ByteRecord, String>)>;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
@@ -114,8 +118,16 @@ fn trim_cr(f: &[u8]) -> &[u8] {
     f.strip_suffix(b"\r").unwrap_or(f)
 }
 
-fn parse_row(r: &csv::ByteRecord, width: usize, cols: [usize; 6]) -> Result<Post<'_>, String> {
-    let [id_c, author_c, inbound_c, at_c, text_c, parent_c] = cols;
+/// Where the columns are: the required ones, and `response_tweet_id` when present.
+#[derive(Clone, Copy)]
+struct Columns {
+    required: [usize; 6],
+    replies: Option<usize>,
+}
+
+fn parse_row(r: &csv::ByteRecord, width: usize, cols: Columns) -> Result<Post<'_>, String> {
+    let [id_c, author_c, inbound_c, at_c, text_c, parent_c] = cols.required;
+    let replies_c = cols.replies;
     let field = |i: usize| -> Result<&str, String> {
         let raw = if i + 1 == width {
             trim_cr(&r[i])
@@ -138,6 +150,19 @@ fn parse_row(r: &csv::ByteRecord, width: usize, cols: [usize; 6]) -> Result<Post
         crate::time::parse_twitter_date(field(at_c)?).map_err(|e| format!("created_at: {e}"))?;
     let text = field(text_c)?;
     let parent = field(parent_c)?.trim();
+    let replies = match replies_c {
+        Some(c) => field(c)?
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                normalise_id(r)
+                    .map(Cow::Borrowed)
+                    .map_err(|e| format!("response_tweet_id: {e}"))
+            })
+            .collect::<Result<Vec<_>, String>>()?,
+        None => Vec::new(),
+    };
     let reply_to = if parent.is_empty() {
         None
     } else {
@@ -154,5 +179,8 @@ fn parse_row(r: &csv::ByteRecord, width: usize, cols: [usize; 6]) -> Result<Post
         inbound: Some(inbound),
         brand: None,
         to_brand: None,
+        replies,
+        lang: None,
+        classified: None,
     })
 }
