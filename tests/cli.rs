@@ -606,3 +606,47 @@ fn shipped_dataset_scores_offline() {
     let text = std::fs::read_to_string(root.path().join("public/data/leaderboard.json")).unwrap();
     assert!(!text.contains("115712") && !text.contains("\"text\""));
 }
+
+#[test]
+fn a_complaint_whose_listed_reply_is_missing_is_left_out_not_waiting() {
+    // Was (v1): TWCS lists each tweet's replies in response_tweet_id; an excerpt cuts them off,
+    // and the complaint counted as still waiting (47 brands at 0.0 on a random 5,000-row sample).
+    let root = site();
+    let csv = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n\
+1,900,True,Tue Oct 31 10:00:00 +0000 2017,@AmericanAir my bag is lost,2,\n\
+2,AmericanAir,False,Tue Oct 31 10:05:00 +0000 2017,@900 sorry! we are on it,,1\n\
+3,901,True,Tue Oct 31 11:00:00 +0000 2017,@AmericanAir flight delayed again,99,\n\
+4,902,True,Tue Oct 31 12:00:00 +0000 2017,@AmericanAir no wifi on board,,\n\
+5,903,True,Tue Nov 02 12:00:00 +0000 2017,@AmericanAir seat broken,,\n";
+    let file = write(root.path(), "cut.csv", csv);
+    ok(rr(
+        root.path(),
+        &["import", file.to_str().unwrap(), "--format", "twcs"],
+    ));
+    write(
+        root.path(),
+        "replyrank.toml",
+        "[ranking]\nmin_complaints = 1\n",
+    );
+    ok(rr(root.path(), &["score"]));
+    let lb = leaderboard(root.path());
+    let aa = brand(&lb, "american-airlines");
+    // 1 answered, 3 cut off (its reply 99 is not in the data), 4 and 5 waiting.
+    assert_eq!(
+        (aa["complaints"].as_u64(), aa["cut_off"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(aa["answered"], 1);
+    // One of four cut off is more than a fifth: not ranked, and the reason says why.
+    assert_eq!(aa["eligible"], false);
+    assert_eq!(aa["unranked_reason"], "threads_cut_off");
+    // Version 1 counted it as still waiting.
+    write(
+        root.path(),
+        "replyrank.toml",
+        "[ranking]\nmin_complaints = 1\nmethod = 1\n",
+    );
+    ok(rr(root.path(), &["score"]));
+    let v1 = leaderboard(root.path());
+    assert_eq!(brand(&v1, "american-airlines")["complaints"], 4);
+}
