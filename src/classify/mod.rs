@@ -20,7 +20,7 @@ pub mod rules;
 
 use std::sync::LazyLock;
 
-use regex::RegexSet;
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Serialize;
 
 pub use rules::{DEFLECT_VERSION, KIND_VERSION};
@@ -99,29 +99,66 @@ pub struct KindVerdict {
     pub version: &'static str,
 }
 
-/// Rules compiled into one set.
+/// Rules compiled into one set. Bounded repetitions (`x{0,40}`) make a set's automaton large
+/// and slow, so the set holds each pattern with them loosened to `x*` (a pattern that matches
+/// more texts, never fewer), and a set match of a loosened rule is confirmed by its exact pattern.
 struct Compiled<T: 'static> {
     set: RegexSet,
+    /// The exact pattern of each loosened rule.
+    exact: Vec<Option<Regex>>,
     rules: &'static [Rule<T>],
 }
 
 impl<T: Copy> Compiled<T> {
     fn new(rules: &'static [Rule<T>]) -> Compiled<T> {
-        // `\b` means an ASCII word boundary here: the normalised text is ASCII where it matters,
-        // and a Unicode boundary would keep the regex engine off its fast path.
-        let patterns = rules.iter().map(|r| r.pattern.replace(r"\b", r"(?-u:\b)"));
-        let set = RegexSet::new(patterns).expect("the built-in rules compile (a unit test checks)");
-        Compiled { set, rules }
+        // Byte patterns without Unicode classes: the normalised text is ASCII where the rules
+        // look (`\b`, `\w` and `.` are ASCII or byte-wise), which keeps the DFA small and fast.
+        // A large lazy-DFA cache: with a small one the engine gives up on the DFA for these
+        // alternations and falls back to a far slower one.
+        let bounded = Regex::new(r"\{0,[0-9]+\}").expect("a valid pattern");
+        let loose: Vec<String> = rules
+            .iter()
+            .map(|r| {
+                String::from_utf8(
+                    bounded
+                        .replace_all(r.pattern.as_bytes(), &b"*"[..])
+                        .into_owned(),
+                )
+                .expect("UTF-8 in, UTF-8 out")
+            })
+            .collect();
+        let set = RegexSetBuilder::new(&loose)
+            .unicode(false)
+            .size_limit(64 << 20)
+            .dfa_size_limit(64 << 20)
+            .build()
+            .expect("the built-in rules compile (a unit test checks)");
+        let exact = rules
+            .iter()
+            .zip(&loose)
+            .map(|(r, l)| {
+                (r.pattern != l).then(|| {
+                    RegexBuilder::new(r.pattern)
+                        .unicode(false)
+                        .build()
+                        .expect("the built-in rules compile (a unit test checks)")
+                })
+            })
+            .collect();
+        Compiled { set, exact, rules }
     }
 
     /// The first rule, in order, that matches and applies to `lang`.
     fn first(&self, text: &str, lang: Option<Lang>) -> Option<&'static Rule<T>> {
-        let rules = self.rules;
+        let text = text.as_bytes();
         self.set
             .matches(text)
             .into_iter()
-            .map(|i| &rules[i])
-            .find(|r| applies(r.lang, lang))
+            .find(|&i| {
+                applies(self.rules[i].lang, lang)
+                    && self.exact[i].as_ref().is_none_or(|re| re.is_match(text))
+            })
+            .map(|i| &self.rules[i])
     }
 }
 
@@ -202,74 +239,123 @@ pub const DM_URL: &str = "<dm-url>";
 /// quotes and dashes made ASCII; `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&#39;` decoded; `@handle`s
 /// written [`HANDLE`]; URLs written [`URL`] or [`DM_URL`]; runs of white space made one space.
 pub fn normalise(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
     let bytes = text.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(text.len() + 8);
     let is_handle = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut i = 0;
+    // Whether the output ends with a space (or is empty): white space is collapsed.
     let mut space = true;
-    let push_token = |out: &mut String, token: &str, space: &mut bool| {
+    let token = |out: &mut Vec<u8>, token: &str, space: &mut bool| {
         if !*space {
-            out.push(' ');
+            out.push(b' ');
         }
-        out.push_str(token);
-        out.push(' ');
+        out.extend_from_slice(token.as_bytes());
+        out.push(b' ');
         *space = true;
     };
+    let mut i = 0;
     while i < bytes.len() {
-        let rest = &text[i..];
-        let b = bytes[i];
-        if b == b'@' {
-            let end = i + 1 + bytes[i + 1..].iter().take_while(|&&c| is_handle(c)).count();
-            let after_word = i > 0 && is_handle(bytes[i - 1]);
-            if end > i + 1 && !after_word {
-                push_token(&mut out, HANDLE, &mut space);
-                i = end;
-                continue;
-            }
-        }
-        if (b == b'h' || b == b'H' || b == b'w' || b == b'W') && starts_url(rest) {
-            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-            let url = &rest[..end];
-            let token = if is_dm_url(url) { DM_URL } else { URL };
-            push_token(&mut out, token, &mut space);
-            i += end;
-            continue;
-        }
-        if b == b'&'
-            && let Some((decoded, len)) = entity(rest)
-        {
-            out.push(decoded);
+        // A run of bytes that need no more than lowercasing, copied in one go.
+        let run = bytes[i..]
+            .iter()
+            .take_while(|&&b| !SPECIAL[b as usize])
+            .count();
+        if run > 0 {
+            out.extend(bytes[i..i + run].iter().map(u8::to_ascii_lowercase));
             space = false;
-            i += len;
+            i += run;
             continue;
         }
-        let c = rest.chars().next().expect("i is on a char boundary");
+        let b = bytes[i];
+        if b.is_ascii() {
+            match b {
+                b'@' => {
+                    let end = i + 1 + bytes[i + 1..].iter().take_while(|&&c| is_handle(c)).count();
+                    if end > i + 1 && !(i > 0 && is_handle(bytes[i - 1])) {
+                        token(&mut out, HANDLE, &mut space);
+                        i = end;
+                        continue;
+                    }
+                }
+                b'h' | b'H' | b'w' | b'W' if starts_url(&bytes[i..]) => {
+                    let len = text[i..]
+                        .find(char::is_whitespace)
+                        .unwrap_or(text.len() - i);
+                    let url = if is_dm_url(&text[i..i + len]) {
+                        DM_URL
+                    } else {
+                        URL
+                    };
+                    token(&mut out, url, &mut space);
+                    i += len;
+                    continue;
+                }
+                b'&' => {
+                    if let Some((decoded, len)) = entity(&bytes[i..]) {
+                        out.push(decoded);
+                        space = false;
+                        i += len;
+                        continue;
+                    }
+                }
+                _ if b.is_ascii_whitespace() => {
+                    if !space {
+                        out.push(b' ');
+                        space = true;
+                    }
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            out.push(b.to_ascii_lowercase());
+            space = false;
+            i += 1;
+            continue;
+        }
+        let c = text[i..].chars().next().expect("i is on a char boundary");
         i += c.len_utf8();
         if c.is_whitespace() {
             if !space {
-                out.push(' ');
+                out.push(b' ');
                 space = true;
             }
             continue;
         }
         space = false;
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else if let Some(f) = fold(c) {
-            out.push_str(f);
+        if let Some(f) = fold(c) {
+            out.extend_from_slice(f.as_bytes());
         } else {
-            out.extend(c.to_lowercase());
+            let mut buf = [0u8; 4];
+            for l in c.to_lowercase() {
+                out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+            }
         }
     }
-    if out.ends_with(' ') {
+    if out.last() == Some(&b' ') {
         out.pop();
     }
-    out
+    String::from_utf8(out).expect("only whole UTF-8 characters are written")
 }
 
-fn starts_url(s: &str) -> bool {
-    let head = s.get(..8).unwrap_or(s).to_ascii_lowercase();
-    head.starts_with("http://") || head.starts_with("https://") || head.starts_with("www.")
+/// The bytes [`normalise`] looks at more closely: those that may start a handle, a URL or an
+/// entity, white space, and non-ASCII.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = !c.is_ascii()
+            || c.is_ascii_whitespace()
+            || matches!(c, b'@' | b'&' | b'h' | b'H' | b'w' | b'W');
+        b += 1;
+    }
+    t
+};
+
+fn starts_url(s: &[u8]) -> bool {
+    ["http://", "https://", "www."]
+        .iter()
+        .any(|p| s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
 }
 
 fn is_dm_url(url: &str) -> bool {
@@ -285,16 +371,16 @@ fn is_dm_url(url: &str) -> bool {
     .any(|p| u.contains(p))
 }
 
-fn entity(s: &str) -> Option<(char, usize)> {
+fn entity(s: &[u8]) -> Option<(u8, usize)> {
     [
-        ("&amp;", '&'),
-        ("&lt;", '<'),
-        ("&gt;", '>'),
-        ("&quot;", '"'),
-        ("&#39;", '\''),
+        ("&amp;", b'&'),
+        ("&lt;", b'<'),
+        ("&gt;", b'>'),
+        ("&quot;", b'"'),
+        ("&#39;", b'\''),
     ]
     .into_iter()
-    .find(|(e, _)| s.starts_with(e))
+    .find(|(e, _)| s.starts_with(e.as_bytes()))
     .map(|(e, c)| (c, e.len()))
 }
 
@@ -315,7 +401,6 @@ fn fold(c: char) -> Option<&'static str> {
         '\u{201C}' | '\u{201D}' | '\u{00AB}' | '\u{00BB}' => "\"",
         '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' => "-",
         '\u{2026}' => "...",
-        '\u{00A0}' | '\u{202F}' => " ",
         _ => return None,
     })
 }

@@ -1,7 +1,7 @@
 //! The rules of both classifiers, in the order they are tried. Each pattern reads the
 //! [`normalise`](super::normalise)d text: lowercase, accents folded, `@handle` → `@h`, URL →
-//! `<url>` (or `<dm-url>` for a link that opens a private conversation). `\b` is an ASCII word
-//! boundary.
+//! `<url>` (or `<dm-url>` for a link that opens a private conversation). `\b`, `\w` and `.` are ASCII
+//! or byte-wise (see `Compiled::new`).
 //!
 //! Changing what a rule matches, adding or removing one, or reordering them changes verdicts:
 //! bump the version and re-measure (`replyrank eval`, see `data/labels/README.md`).
@@ -209,7 +209,7 @@ pub static KIND: &[Rule<Kind>] = &[
     r(
         "kind.complaint.problem",
         En,
-        r"\b(refund|money back|charged|overcharged|not (working|delivered|received|arrived|here|showing|loading|letting|happy)|(doesn'?t|does not|didn'?t|did not|won'?t|isn'?t|is not|stopped|never) work(ing|s|ed)?|never (arrived|received|came|got|showed|delivered)|still (not|no|waiting|haven'?t|hasn'?t|can'?t|nothing|broken|down)|worst|terrible|horrible|awful|appalling|disgusting|disgrace|ridiculous|unacceptable|pathetic|useless|rubbish|trash|garbage|poor|bad service|hate|fed up|sick of|tired of|annoyed|angry|furious|frustrat\w*|disappoint\w*|ruined|rude|scam|shame on|ashamed|fix (this|it|your)|sort (this|it) out|cancel(l?ed)?|delay(ed|s)?|(hours?|mins?|minutes?|days?|weeks?|running|arrived|delivered|is|was|are|were|still|so|very|always) late|(didn'?t|did not|haven'?t|hasn'?t|have not|has not|never) (get|got|receive|received|arrive|arrived|come|came|show|showed)|none of (the|my)|too bad|what happened to|why|explain|ever (going to|gonna)|(whenever|every time|each time) (i|we)|on hold|outage|down again|is down|keeps? \w+ing|crash\w*|freez\w*|glitch\w*|buggy|bugs|error|broken|broke|failed|failing|failure|fail|lost|missing|stuck|unable to|can'?t|cannot|couldn'?t|won'?t|screwed|mou?ld|expired|wrong|damaged|no (service|signal|internet|wifi|response|reply|one|notification)|slow|speeds?|disconnect\w*|drops?|dropped|dropping|wtf|fuck\w*|shit\w*|smh|ugh|seriously|issues?|problems?|dupe)\b|[😭😡😤🤬😠😩💔😢😞🙄🤦😐🙃]",
+        r"\b(refund|money back|charged|overcharged|not (working|delivered|received|arrived|here|showing|loading|letting|happy)|(doesn'?t|does not|didn'?t|did not|won'?t|isn'?t|is not|stopped|never) work(ing|s|ed)?|never (arrived|received|came|got|showed|delivered)|still (not|no|waiting|haven'?t|hasn'?t|can'?t|nothing|broken|down)|worst|terrible|horrible|awful|appalling|disgusting|disgrace|ridiculous|unacceptable|pathetic|useless|rubbish|trash|garbage|poor|bad service|hate|fed up|sick of|tired of|annoyed|angry|furious|frustrat\w*|disappoint\w*|ruined|rude|scam|shame on|ashamed|fix (this|it|your)|sort (this|it) out|cancel(l?ed)?|delay(ed|s)?|(hours?|mins?|minutes?|days?|weeks?|running|arrived|delivered|is|was|are|were|still|so|very|always) late|(didn'?t|did not|haven'?t|hasn'?t|have not|has not|never) (get|got|receive|received|arrive|arrived|come|came|show|showed)|none of (the|my)|too bad|what happened to|why|explain|ever (going to|gonna)|(whenever|every time|each time) (i|we)|on hold|outage|down again|is down|keeps? \w+ing|crash\w*|freez\w*|glitch\w*|buggy|bugs|error|broken|broke|failed|failing|failure|fail|lost|missing|stuck|unable to|can'?t|cannot|couldn'?t|won'?t|screwed|mou?ld|expired|wrong|damaged|no (service|signal|internet|wifi|response|reply|one|notification)|slow|speeds?|disconnect\w*|drops?|dropped|dropping|wtf|fuck\w*|shit\w*|smh|ugh|seriously|issues?|problems?|dupe)\b|(😭|😡|😤|🤬|😠|😩|💔|😢|😞|🙄|🤦|😐|🙃)",
         Complaint,
     ),
     r(
@@ -233,7 +233,7 @@ pub static KIND: &[Rule<Kind>] = &[
     r(
         "kind.praise",
         Any,
-        r"\b(thanks?|thank (you|u)|thx|love|loving|loved|great|amazing|awesome|best|excellent|fantastic|brilliant|wonderful|shout ?out|kudos|props|well done|appreciate\w*|favou?rite|impressed|happy|glad|perfect|delicious|yum|superb|outstanding|helpful|capable|expectations|merci|bravo|genial|super|excellent)\b|[❤😍🥰👏💯🙌😊☺]",
+        r"\b(thanks?|thank (you|u)|thx|love|loving|loved|great|amazing|awesome|best|excellent|fantastic|brilliant|wonderful|shout ?out|kudos|props|well done|appreciate\w*|favou?rite|impressed|happy|glad|perfect|delicious|yum|superb|outstanding|helpful|capable|expectations|merci|bravo|genial|super|excellent)\b|(❤|😍|🥰|👏|💯|🙌|😊|☺)",
         Praise,
     ),
 ];
