@@ -101,7 +101,10 @@ fn eval_kind_reports_needs_reply_and_null_for_undefined_precision() {
     );
     let text = ok(rr(site.path(), &["eval", "--labels", &file]));
     assert!(
-        text.starts_with("kind-1: 3 labelled posts, 3 classified, 0 missing"),
+        text.starts_with(&format!(
+            "{}: 3 labelled posts, 3 classified, 0 missing",
+            replyrank::classify::KIND_VERSION
+        )),
         "{text}"
     );
     assert!(
@@ -167,51 +170,131 @@ fn label_halves_follow_the_published_split_rule() {
     }
 }
 
-/// The published held-out figures (content/methodology.md): a rule change that lowers any of
-/// them fails here. Raise the floors when a new version, measured on fresh labels, does better.
-#[test]
-fn held_out_figures_do_not_regress_below_the_published_ones() {
-    let site = shipped_site();
-    let get = |file: &str| {
-        eval_json(
-            site.path(),
-            repo("data/labels").join(file).to_str().unwrap(),
-        )
-    };
-    let at_least = |v: &Value, floor: f64, what: &str| {
-        let x = v.as_f64().unwrap_or_else(|| panic!("{what} is {v}"));
-        // 1e-9: JSON floats are read back to within a unit in the last place.
-        assert!(
-            x >= floor - 1e-9,
-            "{what} fell to {x:.4}, below the published {floor}"
-        );
-    };
+/// splitmix64's output function of a 64-bit value (data/labels/README.md).
+fn splitmix64(z: u64) -> u64 {
+    let mut z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
 
-    let d = get("replies-heldout.csv");
-    assert_eq!(
-        (d["n"].as_u64(), d["missing"].as_u64()),
-        (Some(111), Some(0))
-    );
+fn label_ids(file: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(repo("data/labels").join(file)).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn fresh_label_files_hold_the_posts_their_published_rule_picks() {
+    let shared: std::collections::HashSet<String> = [
+        "replies-dev.csv",
+        "replies-heldout.csv",
+        "inbound-dev.csv",
+        "inbound-heldout.csv",
+    ]
+    .iter()
+    .flat_map(|f| label_ids(f))
+    .collect();
+    let (mut replies, mut opening) = (Vec::new(), Vec::new());
+    for e in std::fs::read_dir(repo("data/store/twcs")).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        for line in text.lines() {
+            let p: Value = serde_json::from_str(line).unwrap();
+            let id = p["id"].as_str().unwrap().to_string();
+            if p["text"].is_null() || shared.contains(&id) {
+                continue;
+            }
+            match (p["inbound"].as_bool(), p["reply_to"].is_null()) {
+                (Some(false), false) => replies.push(id),
+                (Some(true), true) => opening.push(id),
+                _ => {}
+            }
+        }
+    }
+    for (mut ids, file) in [
+        (replies, "replies-fresh.csv"),
+        (opening, "inbound-fresh.csv"),
+    ] {
+        ids.sort_by_key(|id| splitmix64(fnv1a(id)));
+        ids.truncate(100);
+        assert_eq!(ids, label_ids(file), "{file}");
+    }
+}
+
+/// The published figures (content/methodology.md), measured on `*-fresh.csv`, labelled after
+/// `deflect-2` and `kind-2` were written and run on them once: a rule change that lowers any of
+/// them fails here. Raise the floors when a new version, measured on new labels, does better.
+#[test]
+fn fresh_label_figures_do_not_regress_below_the_published_ones() {
+    let site = shipped_site();
+    let d = eval_labels(&site, "replies-fresh.csv", 100);
     at_least(
         &d["classes"]["1"]["precision"],
-        29.0 / 30.0,
+        41.0 / 42.0,
         "deflect precision",
     );
-    at_least(&d["classes"]["1"]["recall"], 29.0 / 39.0, "deflect recall");
-    at_least(&d["accuracy"], 100.0 / 111.0, "deflect accuracy");
+    at_least(&d["classes"]["1"]["recall"], 41.0 / 48.0, "deflect recall");
+    at_least(&d["accuracy"], 92.0 / 100.0, "deflect accuracy");
 
-    let k = get("inbound-heldout.csv");
-    assert_eq!(
-        (k["n"].as_u64(), k["missing"].as_u64()),
-        (Some(92), Some(0))
-    );
+    let k = eval_labels(&site, "inbound-fresh.csv", 100);
     let nr = &k["needs_reply"];
-    at_least(&nr["accuracy"], 77.0 / 92.0, "needs-a-reply accuracy");
+    at_least(&nr["accuracy"], 85.0 / 100.0, "needs-a-reply accuracy");
     at_least(
         &nr["classes"]["no"]["precision"],
         17.0 / 27.0,
         "precision of no",
     );
     at_least(&nr["classes"]["no"]["recall"], 17.0 / 22.0, "recall of no");
-    at_least(&k["accuracy"], 67.0 / 92.0, "kind accuracy");
+    at_least(&k["accuracy"], 73.0 / 100.0, "kind accuracy");
+}
+
+/// The double-labelled held-out halves: seen once by version 1 (its published figures there
+/// were deflect P 29/30, R 29/39; needs-a-reply accuracy 77/92, precision of no 17/27), then
+/// read to write version 2, so no longer a fair measure. Kept as a regression floor at what
+/// version 2 scores on them.
+#[test]
+fn held_out_halves_do_not_regress_below_version_2() {
+    let site = shipped_site();
+    let d = eval_labels(&site, "replies-heldout.csv", 111);
+    at_least(
+        &d["classes"]["1"]["precision"],
+        36.0 / 37.0,
+        "deflect precision",
+    );
+    at_least(&d["classes"]["1"]["recall"], 36.0 / 39.0, "deflect recall");
+
+    let k = eval_labels(&site, "inbound-heldout.csv", 92);
+    let nr = &k["needs_reply"];
+    at_least(&nr["accuracy"], 86.0 / 92.0, "needs-a-reply accuracy");
+    at_least(
+        &nr["classes"]["no"]["precision"],
+        19.0 / 22.0,
+        "precision of no",
+    );
+}
+
+/// `replyrank eval --json` on a shipped label file, all of whose ids are in the shipped store.
+fn eval_labels(site: &tempfile::TempDir, file: &str, n: u64) -> Value {
+    let v = eval_json(
+        site.path(),
+        repo("data/labels").join(file).to_str().unwrap(),
+    );
+    assert_eq!(
+        (v["n"].as_u64(), v["missing"].as_u64()),
+        (Some(n), Some(0)),
+        "{file}"
+    );
+    v
+}
+
+#[track_caller]
+fn at_least(v: &Value, floor: f64, what: &str) {
+    let x = v.as_f64().unwrap_or_else(|| panic!("{what} is {v}"));
+    // 1e-9: JSON floats are read back to within a unit in the last place.
+    assert!(
+        x >= floor - 1e-9,
+        "{what} fell to {x:.4}, below the published {floor:.4}"
+    );
 }

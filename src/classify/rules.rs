@@ -11,9 +11,9 @@ use super::Lang::{Any, En, Fr};
 use super::Rule;
 
 /// The version of the deflection rules below.
-pub const DEFLECT_VERSION: &str = "deflect-1";
+pub const DEFLECT_VERSION: &str = "deflect-2";
 /// The version of the opening-post rules below.
-pub const KIND_VERSION: &str = "kind-1";
+pub const KIND_VERSION: &str = "kind-2";
 
 /// Rule id of an opening post no rule matched that opens with a mention: most of those report
 /// a problem.
@@ -58,7 +58,7 @@ pub static DEFLECT: &[Rule<bool>] = &[
     r(
         "en.dm",
         En,
-        r"\b(dm|pm|message|inbox|msg) (us|me|our|the team|them|your|ur|him|her)\b|\b(please|pls|plz|kindly|can you|could you|would you|will you|feel free to|just|go ahead and|you can|you may|mind|then) (dm|pm)\b|\b(via|by|in|through|over|into|to) (a |an |the |your |our )?dms?\b|\b(sent|send|got|get|getting|check|see|received|open) (you |us |me )?(a|an|your|our|the|that|this) (dm|pm)s?\b|\bdm'?(e?d|ing)\b|\bdm (sent|thread|conversation)\b|\bwe (can|could|may|will|'ll) (dm|pm)\b|\b(direct|private|personal) (message|msg|messaging|chat|conversation)s?\b|\bprivately\b|\btake (this|it|the conversation) (offline|private)\b",
+        r"\b(dm|pm|message|inbox|msg) (us|me|our|the team|them|your|ur|him|her)\b|\b(please|pls|plz|kindly|can you|could you|would you|will you|feel free to|just|go ahead and|you can|you may|mind|then) (dm|pm)\b|\b(via|by|in|through|over|into|to) (a |an |the |your |our )?dms?\b|\b(sent|send|got|get|getting|check|see|received|open) (you |us |me )?(a|an|your|our|the|that|this) (dm|pm)s?\b|\bdm'?(e?d|ing)\b|\bdm (sent|thread|conversation)\b|\bwe (can|could|may|will|'ll) (dm|pm)\b|\b(direct|private|personal|secure) (message|msg|messaging|chat|conversation|link|channel)s?\b|\bdm (w/|with) (any|your|the|more)\b|\b(resent|resend|re-sent) (you )?(a |an |the |your )?dm|\bprivately\b|\btake (this|it|the conversation) (offline|private)\b",
         true,
     ),
     r(
@@ -124,7 +124,7 @@ pub static DEFLECT: &[Rule<bool>] = &[
     r(
         "en.feedback",
         En,
-        r"\bsurvey\b|\bfeedback (form|page|site|link|here|at|via|through)\b|\b(submit|share|leave|send|post) (your |the |any |this |that )?(feedback|suggestion|idea|feature request)s? (here|at|via|through|on|with)\b|\b(feature request|suggestion box|ideas? (portal|forum|page|site))\b|\bfeedback\W{0,3}<url>",
+        r"\bsurvey\b|\bfeedback (form|page|site|link|here|at|via|through)\b|\b(submit|share|leave|send|post) (your |the |any |this |that )?(feedback|suggestion|idea|feature request)s? (here|at|via|through|on|with)\b|\b(feature request|suggestion box|ideas? (portal|forum|page|site))\b|\bsuggest (it|this|that) (in|on|at|to|via)\b|\bcommunity (at|here|forum|site|page)\b|\bfeedback\W{0,3}<url>",
         true,
     ),
     // Contact pages, other accounts, other teams, staff in person.
@@ -137,7 +137,7 @@ pub static DEFLECT: &[Rule<bool>] = &[
     r(
         "en.other-account",
         En,
-        r"\b(tweet|message|contact|reach out to|ask|tag|mention|get in touch with) @h\b|\b(friends|team|colleagues|folks|pals) (at|over at|on) @h",
+        r"\b(speak|talk|reach out|get in touch|contact|deal)( to| with)? [^.!?]{0,30}\bdirectly\b|\b(tweet|message|contact|reach out to|ask|tag|mention|get in touch with) @h\b|\b(friends|team|colleagues|folks|pals) (at|over at|on) @h",
         true,
     ),
     r(
@@ -155,7 +155,7 @@ pub static DEFLECT: &[Rule<bool>] = &[
     r(
         "en.contact-link",
         En,
-        r"\b(help|contact|support|customer service) (page|center|centre|site|form|portal|team)\b[^.!?]{0,20}<url>|\b(reach|contact|connect|message|send us|tell us|write|provide|share|talk|speak|get in touch|chat|details)\b[^.!?]{0,40}<url>|\b(use|follow|click( on)?|via|through) (the|this|that|our) link\b[^.!?]{0,30}\b(provided|above|below|so (that )?we|to (reach|contact|send|message|connect|chat|talk|get in touch))",
+        r"\b(help|contact|support|customer service) (page|center|centre|site|form|portal|team)\b[^.!?]{0,20}<url>|\b(reach|contact|connect|message|send us|tell us|write|provide|share|talk|speak|get in touch|chat|details|report (this|it) to us)\b[^.!?]{0,40}<url>|\b(use|follow|click( on)?|via|through) (the|this|that|our) link\b[^.!?]{0,30}\b(provided|above|below|so (that )?we|to (reach|contact|send|message|connect|chat|talk|get in touch|provide|share))",
         true,
     ),
     r(
@@ -194,11 +194,18 @@ pub static DEFLECT: &[Rule<bool>] = &[
 /// Customer posts that start a conversation. The first matching rule decides; when none does,
 /// [`KIND_DEFAULT_ADDRESSED`] (complaint) or [`KIND_DEFAULT`] (other).
 pub static KIND: &[Rule<Kind>] = &[
+    r("kind.other.empty", Any, r"^[. ]*(@h ?)*$", Other),
     r(
         "kind.other.promo",
         Any,
         r"^[^@]*\b(now available|available (for pre-?order|now)|pre-?order now|sign up|giveaway|% off|for only|limited time|status update|coming soon|days? left|stay tuned|click here|follow us|rt to win|win a|new episode|watch now|out now|link in bio)\b",
         Other,
+    ),
+    r(
+        "kind.praise.stay",
+        En,
+        r"\b(had|have|having) a (wonderful|great|lovely|fantastic|amazing|brilliant|perfect) (time|stay|flight|trip|experience|day|evening)\b",
+        Praise,
     ),
     r(
         "kind.praise.resolved",
@@ -209,13 +216,13 @@ pub static KIND: &[Rule<Kind>] = &[
     r(
         "kind.complaint.problem",
         En,
-        r"\b(refund|money back|charged|overcharged|not (working|delivered|received|arrived|here|showing|loading|letting|happy)|(doesn'?t|does not|didn'?t|did not|won'?t|isn'?t|is not|stopped|never) work(ing|s|ed)?|never (arrived|received|came|got|showed|delivered)|still (not|no|waiting|haven'?t|hasn'?t|can'?t|nothing|broken|down)|worst|terrible|horrible|awful|appalling|disgusting|disgrace|ridiculous|unacceptable|pathetic|useless|rubbish|trash|garbage|poor|bad service|hate|fed up|sick of|tired of|annoyed|angry|furious|frustrat\w*|disappoint\w*|ruined|rude|scam|shame on|ashamed|fix (this|it|your)|sort (this|it) out|cancel(l?ed)?|delay(ed|s)?|(hours?|mins?|minutes?|days?|weeks?|running|arrived|delivered|is|was|are|were|still|so|very|always) late|(didn'?t|did not|haven'?t|hasn'?t|have not|has not|never) (get|got|receive|received|arrive|arrived|come|came|show|showed)|none of (the|my)|too bad|what happened to|why|explain|ever (going to|gonna)|(whenever|every time|each time) (i|we)|on hold|outage|down again|is down|keeps? \w+ing|crash\w*|freez\w*|glitch\w*|buggy|bugs|error|broken|broke|failed|failing|failure|fail|lost|missing|stuck|unable to|can'?t|cannot|couldn'?t|won'?t|screwed|mou?ld|expired|wrong|damaged|no (service|signal|internet|wifi|response|reply|one|notification)|slow|speeds?|disconnect\w*|drops?|dropped|dropping|wtf|fuck\w*|shit\w*|smh|ugh|seriously|issues?|problems?|dupe)\b|(😭|😡|😤|🤬|😠|😩|💔|😢|😞|🙄|🤦|😐|🙃)",
+        r"\b(refund|money back|charged|overcharged|not (working|delivered|received|arrived|here|showing|loading|letting|happy)|(doesn'?t|does not|didn'?t|did not|won'?t|isn'?t|is not|stopped|never) work(ing|s|ed)?|never (arrived|received|came|got|showed|delivered)|still (not|no|waiting|haven'?t|hasn'?t|can'?t|nothing|broken|down)|worst|terrible|horrible|awful|appalling|disgusting|disgrace\w*|come on|get it together|bug|impossible|out of service|zero stars|charg(e|ed|ing) me|ridiculous|unacceptable|pathetic|useless|rubbish|trash|garbage|poor|bad service|hate|fed up|sick of|tired of|annoyed|angry|furious|frustrat\w*|disappoint\w*|ruined|rude|scam|shame on|ashamed|fix (this|it|your)|sort (this|it) out|cancel(l?ed)?|delay(ed|s)?|(hours?|mins?|minutes?|days?|weeks?|running|arrived|delivered|is|was|are|were|still|so|very|always) late|(didn'?t|did not|haven'?t|hasn'?t|have not|has not|never) (get|got|receive|received|arrive|arrived|come|came|show|showed)|none of (the|my)|too bad|what happened to|why|explain|ever (going to|gonna)|(whenever|every time|each time) (i|we)|on hold|outage|down again|is down|keeps? \w+ing|crash\w*|freez\w*|glitch\w*|buggy|bugs|error|broken|broke|failed|failing|failure|fail|lost|missing|stuck|unable to|can'?t|cannot|couldn'?t|won'?t|screwed|mou?ld|expired|wrong|damaged|no (service|signal|internet|wifi|response|reply|one|notification)|slow|speeds?|disconnect\w*|drops?|dropped|dropping|wtf|fuck\w*|shit\w*|smh|ugh|seriously|issues?|problems?|dupe)\b|(😭|😡|😤|🤬|😠|😩|💔|😢|😞|🙄|🤦|😐|🙃)",
         Complaint,
     ),
     r(
         "kind.complaint.probleme",
         Fr,
-        r"\b(rembours\w*|panne|retard\w*|annul\w*|bloque\w*|probleme|toujours pas|jamais|honte|nul|inadmissible|scandale\w*|arnaque|sale|pas (recu|livre|arrive)|ne (marche|fonctionne) (pas|plus))\b",
+        r"\b(pb|rembours\w*|panne|retard\w*|annul\w*|bloque\w*|probleme|toujours pas|jamais|honte|nul|inadmissible|scandale\w*|arnaque|sale|pas (recu|livre|arrive)|ne (marche|fonctionne) (pas|plus))\b",
         Complaint,
     ),
     r(

@@ -30,10 +30,10 @@ fn no(text: &str, lang: Option<&str>) {
 fn every_rule_compiles() {
     assert_eq!(DEFLECT.set.len(), rules::DEFLECT.len());
     assert_eq!(KIND.set.len(), rules::KIND.len());
-    // The rules with bounded repetitions (en.phone, en.form, en.feedback, en.in-person,
-    // en.contact-link) are confirmed by their exact patterns.
+    // The rules with bounded repetitions (en.phone, en.form, en.feedback, en.other-account,
+    // en.in-person, en.contact-link) are confirmed by their exact patterns.
     let loosened = DEFLECT.exact.iter().filter(|e| e.is_some()).count();
-    assert_eq!(loosened, 5);
+    assert_eq!(loosened, 6);
     let mut ids: Vec<&str> = rules::DEFLECT.iter().map(|r| r.id).collect();
     ids.extend(rules::KIND.iter().map(|r| r.id));
     let n = ids.len();
@@ -142,6 +142,27 @@ fn english_deflections_name_their_rule() {
         "@123 Feel free to DM us if that doesn't help!",
         None,
         "en.dm",
+    );
+    yes(
+        "@123 Do you have a number where we can reach you? Please send it through the private link.",
+        None,
+        "en.dm",
+    );
+    yes("@123 We have resent the DM, kindly check.", None, "en.dm");
+    yes(
+        "@123 For a refund, best to deal with the hotel directly.",
+        None,
+        "en.other-account",
+    );
+    yes(
+        "@123 Great idea! Suggest it in our Community at https://t.co/x",
+        None,
+        "en.feedback",
+    );
+    yes(
+        "@123 Have you had a chance to report this to us: https://t.co/x?",
+        None,
+        "en.contact-link",
     );
     yes(
         "@123 Talk to us https://twitter.com/messages/compose?recipient_id=1",
@@ -321,6 +342,15 @@ fn opening_post_kinds_name_their_rule() {
     assert_eq!(
         k("@Telco my router is blinking orange"),
         (Kind::Complaint, "kind.default.addressed")
+    );
+    assert_eq!(k("@Air"), (Kind::Other, "kind.other.empty"));
+    assert_eq!(
+        k("Leaving @Hotel today, had a wonderful time, can't wait to come back"),
+        (Kind::Praise, "kind.praise.stay")
+    );
+    assert_eq!(
+        k("Disgraceful @Air, my knees were crushed for three hours"),
+        (Kind::Complaint, "kind.complaint.problem")
     );
     assert_eq!(
         k("Halloween at the office https://t.co/x"),
