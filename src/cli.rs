@@ -98,7 +98,7 @@ pub enum Command {
         /// Print the figures as one JSON object
         #[arg(long)]
         json: bool,
-        /// Also list each misclassified tweet_id with its label, prediction and rule (no text)
+        /// Also list each misclassified post (label-file line, label, prediction, rule; no text)
         #[arg(long)]
         errors: bool,
     },

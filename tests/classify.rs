@@ -298,3 +298,19 @@ fn at_least(v: &Value, floor: f64, what: &str) {
         "{what} fell to {x:.4}, below the published {floor:.4}"
     );
 }
+
+#[test]
+fn eval_errors_list_label_file_lines_and_rules_without_ids_or_text() {
+    let site = tiny_site();
+    let file = labels(site.path(), "r.csv", "tweet_id,deflect\n1,1\n3,1\n");
+    let out = rr(site.path(), &["eval", "--labels", &file, "--errors"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        err.lines().collect::<Vec<_>>(),
+        [
+            "misclassified (label-file line, label, predicted, rule):",
+            &format!("{file}:3 1 0 -"),
+        ]
+    );
+}

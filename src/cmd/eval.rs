@@ -12,8 +12,8 @@ use replyrank::post::Post;
 use replyrank::root::SiteRoot;
 use replyrank::store::{Store, line_blocks, lines_of};
 
-pub fn run(root: &SiteRoot, labels: &Path, source: &str, json: bool, errors: bool) -> Result<()> {
-    let labels = Labels::read(labels)?;
+pub fn run(root: &SiteRoot, path: &Path, source: &str, json: bool, errors: bool) -> Result<()> {
+    let labels = Labels::read(path)?;
     let texts = texts(root, source, &labels)?;
     let (report, confusion, binary, outcomes) =
         evaluate(&labels, |id| texts.get(id).cloned().flatten());
@@ -45,11 +45,13 @@ pub fn run(root: &SiteRoot, labels: &Path, source: &str, json: bool, errors: boo
         }
     }
     if errors {
-        eprintln!("misclassified (tweet_id label predicted rule):");
+        // Lines of the label file, not ids: no post's network id is printed.
+        eprintln!("misclassified (label-file line, label, predicted, rule):");
         for o in outcomes.iter().filter(|o| o.predicted != o.label.label) {
             eprintln!(
-                "{} {} {} {}",
-                o.label.id,
+                "{}:{} {} {} {}",
+                path.display(),
+                o.label.line,
                 o.label.label,
                 o.predicted,
                 o.rule.unwrap_or("-")
