@@ -254,15 +254,30 @@ pub fn normalise(text: &str) -> String {
     };
     let mut i = 0;
     while i < bytes.len() {
-        // A run of bytes that need no more than lowercasing, copied in one go.
-        let run = bytes[i..]
-            .iter()
-            .take_while(|&&b| !SPECIAL[b as usize])
-            .count();
-        if run > 0 {
-            out.extend(bytes[i..i + run].iter().map(u8::to_ascii_lowercase));
-            space = false;
-            i += run;
+        // A run of bytes that need no more than lowercasing (single spaces, and `h`/`w` that
+        // cannot start a URL, included), copied in one go.
+        let mut j = i;
+        let mut run_space = space;
+        while j < bytes.len() {
+            let c = bytes[j];
+            if c == b' ' {
+                if run_space {
+                    break;
+                }
+                run_space = true;
+            } else if SPECIAL[c as usize]
+                && !(matches!(c, b'h' | b'H' | b'w' | b'W') && !may_start_url(&bytes[j..]))
+            {
+                break;
+            } else {
+                run_space = false;
+            }
+            j += 1;
+        }
+        if j > i {
+            out.extend(bytes[i..j].iter().map(u8::to_ascii_lowercase));
+            space = run_space;
+            i = j;
             continue;
         }
         let b = bytes[i];
@@ -351,6 +366,14 @@ static SPECIAL: [bool; 256] = {
     }
     t
 };
+
+/// A cheap first look for [`starts_url`]: `ht…` or `ww…`.
+fn may_start_url(s: &[u8]) -> bool {
+    match s {
+        [a, b, ..] => matches!((a | 0x20, b | 0x20), (b'h', b't') | (b'w', b'w')),
+        _ => false,
+    }
+}
 
 fn starts_url(s: &[u8]) -> bool {
     ["http://", "https://", "www."]

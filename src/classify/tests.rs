@@ -54,6 +54,10 @@ fn normalise_replaces_handles_urls_entities_and_accents() {
         "dm: <dm-url> ok"
     );
     assert_eq!(normalise("We’re ŒUVRE Ça"), "we're oeuvre ca");
+    assert_eq!(
+        normalise("  What  the  HTTPS://x.y/z?a=1\tand www.x.com, whatever ht"),
+        "what the <url> and <url> whatever ht"
+    );
 }
 
 #[test]
