@@ -265,11 +265,12 @@ pub fn normalise(text: &str) -> String {
                     break;
                 }
                 run_space = true;
-            } else if SPECIAL[c as usize]
-                && !(matches!(c, b'h' | b'H' | b'w' | b'W') && !may_start_url(&bytes[j..]))
-            {
-                break;
             } else {
+                let plain_letter =
+                    matches!(c, b'h' | b'H' | b'w' | b'W') && !may_start_url(&bytes[j..]);
+                if SPECIAL[c as usize] && !plain_letter {
+                    break;
+                }
                 run_space = false;
             }
             j += 1;
