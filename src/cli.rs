@@ -87,6 +87,21 @@ pub enum Command {
         #[arg(long)]
         since: Option<String>,
     },
+    /// Measure a classifier against hand-labelled posts of the store (see data/labels/README.md)
+    Eval {
+        /// CSV with a header `tweet_id,deflect` (0/1) or `tweet_id,kind[,lang]`
+        #[arg(long)]
+        labels: PathBuf,
+        /// The store source the tweet_ids belong to
+        #[arg(long, default_value = "twcs")]
+        source: String,
+        /// Print the figures as one JSON object
+        #[arg(long)]
+        json: bool,
+        /// Also list each misclassified post (label-file line, label, prediction, rule; no text)
+        #[arg(long)]
+        errors: bool,
+    },
     /// Score every brand and write public/data/leaderboard.json
     Score {
         /// The instant the figures are computed at (RFC 3339 or a date); default: the newest post

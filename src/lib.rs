@@ -26,6 +26,7 @@
 //! `pair` and `score` are pure functions: no clock (as-of is a parameter), no I/O, and a fixed
 //! seed for the bootstrap.
 
+pub mod classify;
 pub mod collect;
 pub mod columns;
 pub mod config;

@@ -43,6 +43,12 @@ fn main() {
             sources,
             since,
         } => cmd::collect::run(&SiteRoot::at(&cli.root), brands, sources, since.as_deref()),
+        cli::Command::Eval {
+            labels,
+            source,
+            json,
+            errors,
+        } => cmd::eval::run(&SiteRoot::at(&cli.root), &labels, &source, json, errors),
         cli::Command::Score { as_of, output } => {
             cmd::score::run(&at(&output), as_of.as_deref(), cli.verbose)
         }

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod check;
 pub mod collect;
+pub mod eval;
 pub mod import;
 pub mod score;
 pub mod serve;
