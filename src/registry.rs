@@ -233,6 +233,16 @@ impl Registry {
     }
 
     /// The brand owning `handle` on `network`, ignoring ASCII case and a leading `@`.
+    /// Whether a post was written by a brand: the source says so (`brand`, or `inbound`
+    /// false), or its author is a registered account.
+    pub fn wrote(&self, p: &crate::post::Post) -> bool {
+        p.brand.is_some()
+            || p.inbound == Some(false)
+            || self
+                .by_account(crate::source::network(&p.source), &p.author)
+                .is_some()
+    }
+
     pub fn by_account(&self, network: Network, handle: &str) -> Option<usize> {
         let map = &self.by_account[slot(network)?];
         get_ignore_case(map, handle.trim_start_matches('@')).copied()

@@ -99,6 +99,40 @@ pub struct KindVerdict {
     pub version: &'static str,
 }
 
+/// Classifies posts as they enter the store (import, collect), in parallel: a brand's reply
+/// by [`deflect`], a customer's post by [`kind`] (only opening posts are read as complaints,
+/// but which posts open a thread is known only once the whole thread is stored). Posts without
+/// text, brand posts that answer nothing, and posts already classified are left as they are.
+pub fn annotate(registry: &crate::registry::Registry, posts: &mut [crate::post::Post<'_>]) {
+    use rayon::prelude::*;
+    posts.par_iter_mut().for_each(|p| {
+        if p.classified.is_some() {
+            return;
+        }
+        let Some(text) = p.text.as_deref() else {
+            return;
+        };
+        let lang = p.lang.as_deref();
+        p.classified = if registry.wrote(p) {
+            p.reply_to.is_some().then(|| {
+                let v = deflect(text, lang);
+                crate::post::Classified {
+                    by: v.version.into(),
+                    verdict: if v.deflect { "deflect" } else { "answer" }.into(),
+                    rule: v.rule.unwrap_or("none").into(),
+                }
+            })
+        } else {
+            let v = kind(text, lang);
+            Some(crate::post::Classified {
+                by: v.version.into(),
+                verdict: v.kind.as_str().into(),
+                rule: v.rule.into(),
+            })
+        };
+    });
+}
+
 /// Rules compiled into one set. Bounded repetitions (`x{0,40}`) make a set's automaton large
 /// and slow, so the set holds each pattern with them loosened to `x*` (a pattern that matches
 /// more texts, never fewer), and a set match of a loosened rule is confirmed by its exact pattern.
@@ -207,9 +241,10 @@ pub fn kind(text: &str, lang: Option<&str>) -> KindVerdict {
     let norm = normalise(text);
     let (kind, rule) = match KIND.first(&norm, lang_of(lang)) {
         Some(r) => (r.then, r.id),
-        // Nothing matched: a post addressed to a brand most often reports a problem.
+        // Nothing matched: every opening post is addressed to a brand, and throwing a real
+        // complaint out is the costly error, so it counts as one (opening with a mention or not).
         None if addressed(&norm) => (Kind::Complaint, rules::KIND_DEFAULT_ADDRESSED),
-        None => (Kind::Other, rules::KIND_DEFAULT),
+        None => (Kind::Complaint, rules::KIND_DEFAULT),
     };
     KindVerdict {
         kind,

@@ -13,12 +13,13 @@ use super::Rule;
 /// The version of the deflection rules below.
 pub const DEFLECT_VERSION: &str = "deflect-2";
 /// The version of the opening-post rules below.
-pub const KIND_VERSION: &str = "kind-2";
+pub const KIND_VERSION: &str = "kind-3";
 
 /// Rule id of an opening post no rule matched that opens with a mention: most of those report
 /// a problem.
 pub const KIND_DEFAULT_ADDRESSED: &str = "kind.default.addressed";
-/// Rule id of an opening post no rule matched that is not addressed to anyone.
+/// Rule id of an opening post no rule matched that does not open with a mention (a complaint
+/// too, since kind-3: when in doubt, a post addressed to a brand needs a reply).
 pub const KIND_DEFAULT: &str = "kind.default";
 
 const fn r<T>(id: &'static str, lang: super::Lang, pattern: &'static str, then: T) -> Rule<T> {

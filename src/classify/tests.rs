@@ -356,9 +356,10 @@ fn opening_post_kinds_name_their_rule() {
         k("Disgraceful @Air, my knees were crushed for three hours"),
         (Kind::Complaint, "kind.complaint.problem")
     );
+    // kind-3: a post no rule reads, addressed to a brand or not, counts as needing a reply.
     assert_eq!(
-        k("Halloween at the office https://t.co/x"),
-        (Kind::Other, "kind.default")
+        k("No online orders today?  Really @Burrito ?"),
+        (Kind::Complaint, "kind.default")
     );
     let fr = kind("@SNCF mon train a encore 40 minutes de retard", Some("fr"));
     assert_eq!(

@@ -83,7 +83,7 @@ fn texts(
     let mut found = FxHashMap::default();
     let mut bad = 0usize;
     for file in &files {
-        line_blocks(file, |chunks| {
+        line_blocks(file, |chunks, _unfinished| {
             for &(first, chunk) in chunks {
                 for (_, line) in lines_of(first, chunk) {
                     match serde_json::from_slice::<Post>(line) {

@@ -226,9 +226,10 @@ impl Ctx {
         &self,
         source: &'static str,
         account: &str,
-        posts: Vec<Post<'static>>,
+        mut posts: Vec<Post<'static>>,
         cursor: &AccountCursor,
     ) -> Result<usize, String> {
+        crate::classify::annotate(&self.registry, &mut posts);
         let (done, wait) = tokio::sync::oneshot::channel();
         self.writer
             .send(Commit {

@@ -131,6 +131,7 @@ pub fn import_file(
                 Err(reason) => report.rejected.push((line, reason)),
             }
         }
+        crate::classify::annotate(registry, &mut posts);
         appender.push(posts)
     };
     let read = match format {
