@@ -185,7 +185,9 @@ fn serve_file(output: &Path, path: &str) -> Response<Full<Bytes>> {
         },
         Found::Folder => {
             let mut r = plain(StatusCode::PERMANENT_REDIRECT, "");
-            if let Ok(v) = hyper::header::HeaderValue::from_str(&format!("{path}/")) {
+            // Rebuilt from the path's own parts, so `//host` cannot make it point elsewhere.
+            let to = format!("/{}/", path.trim_matches('/'));
+            if let Ok(v) = hyper::header::HeaderValue::from_str(&to) {
                 r.headers_mut().insert(LOCATION, v);
             }
             r

@@ -50,7 +50,10 @@ impl Serving {
             lines,
         };
         let line = serving.wait_for("serving ", Duration::from_secs(120));
-        assert!(line.contains(&format!(" at http://{}/", serving.addr)), "{line}");
+        assert!(
+            line.contains(&format!(" at http://{}/", serving.addr)),
+            "{line}"
+        );
         serving
     }
 

@@ -8,15 +8,17 @@
 //! cannot exchange, it is two renames with a moment in between where the folder is missing.
 //! A build that fails removes its staging folder and leaves the live site as it was.
 //!
-//! `.replyrank-manifest` lists every file a build wrote, with its size. The next build removes
-//! only files listed there, `check` verifies them, and a folder that is not empty and has no
+//! `.replyrank-manifest` lists every file a build wrote, with its size (today's snapshot has its
+//! own in `archive/<date>/`). The next build removes only files listed there, `check` verifies
+//! them, and a folder that is not empty and has no
 //! manifest (nor looks like a site built before manifests existed) is refused, as is an output
 //! that is a symlink, holds the site root, or is or holds an input (content, templates, data).
 //! Nothing here follows a symlink: a link found in the output is carried over as a link.
 //!
-//! Snapshots are hard links (copies where the file system has none): today's to the new live
-//! files, earlier ones to their own files, which no build ever rewrites, so an earlier
-//! snapshot's content never changes.
+//! Today's snapshot is hard links to the new live files (copies where the file system has
+//! none). Earlier snapshots are never entered: each moves into the new folder whole, by one
+//! rename, just before the swap (so during those few milliseconds the old site lacks them: a
+//! 404, never a partial file), and no build rewrites a file, so their content never changes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
@@ -50,16 +52,41 @@ pub struct Build<'a> {
 pub fn write(
     root: &SiteRoot,
     build: &Build,
+    finish: impl FnOnce(&[Snapshot]) -> Result<Site> + Send,
+) -> Result<usize> {
+    // Creating, linking and removing files waits on the file system's journal far more than
+    // on a core: more threads than cores keep more of those waits overlapping.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(IO_THREADS)
+        .build()
+        .context("cannot start the threads that write the site")?
+        .install(|| write_in_pool(root, build, finish))
+}
+
+/// Threads that write, link and remove files.
+const IO_THREADS: usize = 16;
+
+fn write_in_pool(
+    root: &SiteRoot,
+    build: &Build,
     finish: impl FnOnce(&[Snapshot]) -> Result<Site>,
 ) -> Result<usize> {
     let out = root.output();
     refuse_unsafe(root)?;
-    let old = Previous::read(out)?;
+    let snapshot_dir = format!("archive/{}/", build.snapshot);
+    let mut old = Previous::read(out)?;
+    if let Some(old) = &mut old {
+        old.add_snapshot_manifest(&snapshot_dir)?;
+    }
     let staging = Staging::create(out)?;
     let dir = staging.path.clone();
-    let mut manifest = Manifest::default();
+    // Today's snapshot has a manifest of its own, so a build reads only the live site's.
+    let (mut manifest, mut snapshot_manifest) = (Manifest::default(), Manifest::default());
+    let mut list = |p: &str, size: usize| match p.strip_prefix(&snapshot_dir) {
+        Some(inside) => snapshot_manifest.add(inside, size as u64),
+        None => manifest.add(p, size as u64),
+    };
 
-    let snapshot_dir = format!("archive/{}/", build.snapshot);
     let writes: Vec<(&String, &Vec<u8>)> = build.site.iter().chain(build.unlinked).collect();
     let links: Vec<(&String, String)> = build
         .site
@@ -80,42 +107,83 @@ pub fn write(
         .par_iter()
         .try_for_each(|(live, snap)| link_or_copy(&dir.join(live), &dir.join(snap)))?;
     for (p, bytes) in &writes {
-        manifest.add(p, bytes.len() as u64);
+        list(p, bytes.len());
     }
     for (live, snap) in &links {
-        manifest.add(snap, build.site[*live].len() as u64);
+        list(snap, build.site[*live].len());
     }
-    let carried = match &old {
-        Some(old) => old.carry_into(&dir, &snapshot_dir, &mut manifest)?,
-        None => Vec::new(),
+    let (carried, earlier) = match &old {
+        Some(old) => old.carry_into(&dir, &snapshot_dir)?,
+        None => (Vec::new(), Vec::new()),
     };
 
-    let snapshots = pages::snapshots(&dir)?;
+    // Every snapshot: the earlier ones where they are, today's from the new folder.
+    let mut snapshots = match &old {
+        Some(old) => pages::snapshots(&old.dir)?,
+        None => Vec::new(),
+    };
+    snapshots.retain(|s| s.date != build.snapshot);
+    snapshots.extend(pages::snapshots(&dir)?);
+    snapshots.sort_by(|a, b| a.date.cmp(&b.date));
     let extra = finish(&snapshots)?;
     create_parents(&dir, extra.keys().map(String::as_str))?;
     for (p, bytes) in &extra {
         write_new(&dir.join(p), bytes)?;
-        manifest.add(p, bytes.len() as u64);
+        list(p, bytes.len());
     }
     write_new(&dir.join(MANIFEST), manifest.to_text().as_bytes())?;
+    let snapshot_manifest_path = dir.join(&snapshot_dir).join(MANIFEST);
+    write_new(
+        &snapshot_manifest_path,
+        snapshot_manifest.to_text().as_bytes(),
+    )?;
 
     let files = writes.len() + links.len() + extra.len();
-    match old {
-        None => {
-            std::fs::rename(&dir, out)
-                .with_context(|| format!("cannot move {} to {}", dir.display(), out.display()))?;
-            staging.disarm();
+    let Some(old) = old else {
+        std::fs::rename(&dir, out)
+            .with_context(|| format!("cannot move {} to {}", dir.display(), out.display()))?;
+        staging.disarm();
+        return Ok(files);
+    };
+    if let Ok(meta) = std::fs::metadata(out) {
+        let _ = std::fs::set_permissions(&dir, meta.permissions());
+    }
+    // Earlier snapshots move into the new folder whole (one rename each, however many files
+    // they hold) just before the swap; if it fails they move back.
+    let moved = move_all(&earlier, out, &dir);
+    let swapped = moved.and_then(|()| swap(&dir, out));
+    let previous = match swapped {
+        Ok(previous) => previous,
+        Err(e) => {
+            let _ = move_all(&earlier, &dir, out);
+            return Err(e);
         }
-        Some(old) => {
-            if let Ok(meta) = std::fs::metadata(out) {
-                let _ = std::fs::set_permissions(&dir, meta.permissions());
-            }
-            let previous = swap(&dir, out)?;
-            staging.disarm();
-            old.remove(&previous, &carried)?;
-        }
+    };
+    staging.disarm();
+    if let Err(e) = old.remove(&previous, &carried) {
+        eprintln!("warning: the new site is in place, but the old one is not all removed: {e:#}");
     }
     Ok(files)
+}
+
+/// Renames each of `paths` (relative) from under `from` to under `to`; on a failure, moves
+/// back those already moved.
+fn move_all(paths: &[String], from: &Path, to: &Path) -> Result<()> {
+    for (i, p) in paths.iter().enumerate() {
+        let (a, b) = (from.join(p), to.join(p));
+        let moved = b
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::rename(&a, &b));
+        if let Err(e) = moved {
+            for back in &paths[..i] {
+                let _ = std::fs::rename(to.join(back), from.join(back));
+            }
+            return Err(e)
+                .with_context(|| format!("cannot move {} to {}", a.display(), b.display()));
+        }
+    }
+    Ok(())
 }
 
 /// Fails, before any work, where [`write`] would refuse the output folder.
@@ -130,35 +198,48 @@ pub struct Damaged {
     pub problem: String,
 }
 
-/// Verifies every file the manifest of the built site at `out` lists: present, a regular file,
-/// and of the size the build wrote. Returns how many files were checked and what is wrong.
+/// Verifies every file the manifests of the built site at `out` list (its own, and each
+/// snapshot's under `archive/<date>/`): present, a regular file, and of the size the build
+/// wrote. Returns how many files were checked and what is wrong.
 pub fn check_manifest(out: &Path) -> Result<(usize, Vec<Damaged>)> {
-    let path = out.join(MANIFEST);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+    if !out.join(MANIFEST).is_file() {
+        bail!(
             "{} has no {MANIFEST} (built by an older replyrank, or not by replyrank): run replyrank build",
             out.display()
-        ),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    let manifest = Manifest::parse(&text, &path)?;
-    let mut damaged = Vec::new();
-    for (p, &size) in &manifest.files {
-        let problem = match std::fs::symlink_metadata(out.join(p)) {
-            Err(_) => "is missing".to_string(),
-            Ok(m) if !m.is_file() => "is not a regular file".to_string(),
-            Ok(m) if m.len() != size => {
-                format!("is {} bytes; the build wrote {size}", m.len())
-            }
-            Ok(_) => continue,
-        };
-        damaged.push(Damaged {
-            path: p.clone(),
-            problem,
-        });
+        );
     }
-    Ok((manifest.files.len(), damaged))
+    let mut dirs = vec![String::new()];
+    if let Ok(entries) = std::fs::read_dir(out.join("archive")) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) && e.path().join(MANIFEST).is_file() {
+                dirs.push(format!("archive/{}/", e.file_name().to_string_lossy()));
+            }
+        }
+    }
+    dirs.sort();
+    let (mut checked, mut damaged) = (0, Vec::new());
+    for d in dirs {
+        let path = out.join(&d).join(MANIFEST);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let manifest = Manifest::parse(&text, &path)?;
+        for (p, &size) in &manifest.files {
+            let problem = match std::fs::symlink_metadata(out.join(&d).join(p)) {
+                Err(_) => "is missing".to_string(),
+                Ok(m) if !m.is_file() => "is not a regular file".to_string(),
+                Ok(m) if m.len() != size => {
+                    format!("is {} bytes; the build wrote {size}", m.len())
+                }
+                Ok(_) => continue,
+            };
+            damaged.push(Damaged {
+                path: format!("{d}{p}"),
+                problem,
+            });
+        }
+        checked += manifest.files.len();
+    }
+    Ok((checked, damaged))
 }
 
 /// Refuses an output folder whose replacement could lose what no build wrote: a symlink, the
@@ -310,7 +391,7 @@ impl Previous {
                                 .map_or(0, |meta| meta.len());
                             m.add(rel, size);
                         }
-                        Ok(())
+                        Ok(true)
                     })?;
                     m
                 } else {
@@ -328,25 +409,52 @@ impl Previous {
         }))
     }
 
-    /// Links into `dir` what the new build keeps: earlier snapshots, and every file no build
-    /// wrote (symlinks as symlinks). Adds the snapshot files an earlier build wrote to the
-    /// manifest; returns every path carried.
-    fn carry_into(
-        &self,
-        dir: &Path,
-        snapshot_dir: &str,
-        manifest: &mut Manifest,
-    ) -> Result<Vec<String>> {
-        let mut carried = Vec::new();
+    /// Adds the files the manifest of `archive/<today>/` in the old folder lists: a build of
+    /// the same day replaces them. A snapshot made before snapshots had manifests counts as
+    /// all written by that build.
+    fn add_snapshot_manifest(&mut self, snapshot_dir: &str) -> Result<()> {
+        let dir = self.dir.join(snapshot_dir);
+        let path = dir.join(MANIFEST);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                for (p, size) in Manifest::parse(&text, &path)?.files {
+                    self.manifest.add(&format!("{snapshot_dir}{p}"), size);
+                }
+            }
+            Err(_) if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) => {
+                let manifest = &mut self.manifest;
+                walk(&dir, snapshot_dir, &mut |rel, ft| {
+                    if ft.is_file() {
+                        manifest.add(rel, 0);
+                    }
+                    Ok(true)
+                })?;
+            }
+            Err(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Links into `dir` every file no build wrote (symlinks as symlinks). Returns those paths,
+    /// and the earlier snapshot folders (`archive/<date>`, not today's), which are not entered:
+    /// they move over whole.
+    fn carry_into(&self, dir: &Path, snapshot_dir: &str) -> Result<(Vec<String>, Vec<String>)> {
+        let today = snapshot_dir.trim_end_matches('/');
+        let (mut carried, mut earlier) = (Vec::new(), Vec::new());
         walk(&self.dir, "", &mut |rel, ft| {
             if ft.is_dir() {
-                return Ok(());
+                let snapshot = rel
+                    .strip_prefix("archive/")
+                    .is_some_and(|d| !d.contains('/'));
+                if snapshot && rel != today {
+                    earlier.push(rel.to_string());
+                    return Ok(false);
+                }
+                return Ok(true);
             }
-            let earlier_snapshot = rel.starts_with("archive/")
-                && rel[8..].contains('/')
-                && !rel.starts_with(snapshot_dir);
-            if rel == MANIFEST || !earlier_snapshot && self.manifest.files.contains_key(rel) {
-                return Ok(());
+            let own_manifest = rel == MANIFEST || rel == format!("{snapshot_dir}{MANIFEST}");
+            if own_manifest || self.manifest.files.contains_key(rel) {
+                return Ok(false);
             }
             if std::fs::symlink_metadata(dir.join(rel)).is_ok() {
                 bail!(
@@ -354,17 +462,14 @@ impl Previous {
                     self.dir.join(rel).display()
                 );
             }
-            if earlier_snapshot && let Some(&size) = self.manifest.files.get(rel) {
-                manifest.add(rel, size);
-            }
             carried.push(rel.to_string());
-            Ok(())
+            Ok(false)
         })?;
         create_parents(dir, carried.iter().map(String::as_str))?;
         carried
             .par_iter()
             .try_for_each(|rel| link_or_copy(&self.dir.join(rel), &dir.join(rel)))?;
-        Ok(carried)
+        Ok((carried, earlier))
     }
 
     /// Removes from `previous` (the old tree, swapped out) what an earlier build wrote and what
@@ -372,23 +477,31 @@ impl Previous {
     /// appeared during the build) is left there, with a warning.
     fn remove(&self, previous: &Path, carried: &[String]) -> Result<()> {
         let carried: BTreeSet<&str> = carried.iter().map(String::as_str).collect();
-        let mut dirs = vec![String::new()];
+        let (mut files, mut dirs) = (Vec::new(), vec![String::new()]);
         walk(previous, "", &mut |rel, ft| {
             if ft.is_dir() {
                 dirs.push(rel.to_string());
             } else if rel == MANIFEST
+                || rel.ends_with(&format!("/{MANIFEST}"))
                 || carried.contains(rel)
                 || self.manifest.files.contains_key(rel)
             {
-                let p = previous.join(rel);
-                std::fs::remove_file(&p)
-                    .with_context(|| format!("cannot remove {}", p.display()))?;
+                files.push(rel.to_string());
             }
-            Ok(())
+            Ok(true)
         })?;
-        for d in dirs.iter().rev() {
-            // Fails, as it should, on a folder that still holds something.
-            let _ = std::fs::remove_dir(previous.join(d));
+        files.par_iter().try_for_each(|rel| {
+            let p = previous.join(rel);
+            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))
+        })?;
+        // Deepest first, a level at a time; fails, as it should, on a folder still holding
+        // something.
+        let depth = |d: &String| d.matches('/').count() + usize::from(!d.is_empty());
+        let deepest = dirs.iter().map(depth).max().unwrap_or(0);
+        for level in (0..=deepest).rev() {
+            dirs.par_iter().filter(|d| depth(d) == level).for_each(|d| {
+                let _ = std::fs::remove_dir(previous.join(d));
+            });
         }
         if previous.exists() {
             eprintln!(
@@ -411,11 +524,11 @@ fn built_before_manifests(out: &Path) -> bool {
 }
 
 /// Visits every entry under `dir` (relative path with `/`, file type), a folder before what it
-/// holds, never following a symlink.
+/// holds (entered only if the visit returns true), never following a symlink.
 fn walk(
     dir: &Path,
     prefix: &str,
-    visit: &mut dyn FnMut(&str, std::fs::FileType) -> Result<()>,
+    visit: &mut dyn FnMut(&str, std::fs::FileType) -> Result<bool>,
 ) -> Result<()> {
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
@@ -432,8 +545,7 @@ fn walk(
         let ft = entry
             .file_type()
             .with_context(|| format!("cannot read {}", entry.path().display()))?;
-        visit(&rel, ft)?;
-        if ft.is_dir() {
+        if visit(&rel, ft)? && ft.is_dir() {
             walk(&entry.path(), &format!("{rel}/"), visit)?;
         }
     }
@@ -515,7 +627,9 @@ fn swap(new: &Path, out: &Path) -> Result<PathBuf> {
                 .with_context(|| format!("cannot swap {} in at {}", new.display(), out.display()));
         }
     }
-    let old = new.with_extension("old");
+    let mut old = new.as_os_str().to_os_string();
+    old.push(".old");
+    let old = PathBuf::from(old);
     std::fs::rename(out, &old)
         .with_context(|| format!("cannot move {} to {}", out.display(), old.display()))?;
     if let Err(e) = std::fs::rename(new, out) {
