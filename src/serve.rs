@@ -9,8 +9,8 @@
 //! [`MAX_CONNECTIONS`] connections (more wait in the listen queue), answers GET and HEAD only,
 //! and serves only plain files inside the output folder: no `..`, no hidden files, no symlinks.
 //!
-//! Live reload: HTML pages are served with a small script (never written into the built files)
-//! that long-polls [`RELOAD_PATH`]`?since=<build>`; the endpoint answers with the number of the
+//! Live reload: HTML pages are served with a `<script src>` of [`RELOAD_SCRIPT_PATH`] (never
+//! written into the built files) that long-polls [`RELOAD_PATH`]`?since=<build>`; the endpoint answers with the number of the
 //! current build at once if it differs, else when the next build is swapped in (or after
 //! [`RELOAD_WAIT`]), and the page reloads when the number changed.
 
@@ -45,14 +45,21 @@ pub const RELOAD_PATH: &str = "/__replyrank/reload";
 /// How long the reload endpoint holds a request when no build comes.
 pub const RELOAD_WAIT: Duration = Duration::from_secs(25);
 
-/// Injected before `</body>` of every HTML page served (not into the files).
+/// The live-reload script, served at [`RELOAD_SCRIPT_PATH`].
 const RELOAD_SCRIPT: &str = concat!(
-    "<script>/* replyrank serve: reloads the page after a rebuild */(function(){var b=null;",
-    "function poll(){fetch(\"/__replyrank/reload\"+(b===null?\"\":\"?since=\"+b),{cache:\"no-store\"})",
-    ".then(function(r){if(!r.ok)throw r;return r.text()})",
-    ".then(function(t){if(b!==null&&t!==b){location.reload();return}b=t;poll()})",
-    ".catch(function(){setTimeout(poll,2000)})}poll()})();</script>"
+    "// replyrank serve: reloads the page after a rebuild\n(function () {\n  var build = null;\n",
+    "  function poll() {\n",
+    "    fetch(\"/__replyrank/reload\" + (build === null ? \"\" : \"?since=\" + build), { cache: \"no-store\" })\n",
+    "      .then(function (r) { if (!r.ok) throw r; return r.text(); })\n",
+    "      .then(function (t) { if (build !== null && t !== build) { location.reload(); return; } build = t; poll(); })\n",
+    "      .catch(function () { setTimeout(poll, 2000); });\n",
+    "  }\n  poll();\n})();\n"
 );
+/// Where the reload script is served.
+pub const RELOAD_SCRIPT_PATH: &str = "/__replyrank/reload.js";
+/// Injected before `</body>` of every HTML page served (never into the files): a script file,
+/// not inline code, so a page keeps no inline script.
+const RELOAD_TAG: &str = "<script src=\"/__replyrank/reload.js\" defer></script>";
 
 /// Builds the site of `root`, then serves it on 127.0.0.1:`port` (0: any free port) until
 /// killed, rebuilding when an input changes.
@@ -149,6 +156,14 @@ async fn respond(state: &State, req: Request<hyper::body::Incoming>) -> Response
     let path = req.uri().path();
     if path == RELOAD_PATH {
         return reload(state, req.uri().query()).await;
+    }
+    if path == RELOAD_SCRIPT_PATH {
+        let mut r = plain(StatusCode::OK, RELOAD_SCRIPT);
+        r.headers_mut().insert(
+            CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("text/javascript; charset=utf-8"),
+        );
+        return r;
     }
     let output = state.output.clone();
     let path = path.to_string();
@@ -283,10 +298,10 @@ fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
     r
 }
 
-/// The page with the reload script before its last `</body>` (or at its end).
+/// The page with the reload script's tag before its last `</body>` (or at its end).
 fn with_reload_script(mut html: Vec<u8>) -> Vec<u8> {
     let at = memchr::memmem::rfind(&html, b"</body>").unwrap_or(html.len());
-    html.splice(at..at, RELOAD_SCRIPT.bytes());
+    html.splice(at..at, RELOAD_TAG.bytes());
     html
 }
 
@@ -337,7 +352,7 @@ mod tests {
     fn reload_script_goes_before_the_last_body_end() {
         let html = with_reload_script(b"<p>a</p></body></html>".to_vec());
         let text = String::from_utf8(html).unwrap();
-        assert!(text.starts_with("<p>a</p><script>"), "{text}");
+        assert!(text.starts_with("<p>a</p><script src="), "{text}");
         assert!(text.ends_with("</script></body></html>"), "{text}");
     }
 }

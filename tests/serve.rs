@@ -357,7 +357,16 @@ fn reload_endpoint_fires_after_a_rebuild() {
     let root = shipped_site();
     let serve = Serving::start(root.path());
     let page = get(&serve.addr, "/index.html").text();
-    assert!(page.contains("/__replyrank/reload"), "the script is served");
+    assert!(
+        page.contains("<script src=\"/__replyrank/reload.js\""),
+        "the script is served"
+    );
+    let script = get(&serve.addr, "/__replyrank/reload.js");
+    assert_eq!(
+        script.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(script.text().contains("/__replyrank/reload"));
     let built = std::fs::read_to_string(root.path().join("public/index.html")).unwrap();
     assert!(
         !built.contains("__replyrank"),
