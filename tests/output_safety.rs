@@ -153,11 +153,11 @@ fn rebuild_keeps_files_it_did_not_write_and_removes_stale_pages() {
     let manifest = std::fs::read_to_string(public.join(".replyrank-manifest")).unwrap();
     assert!(manifest.contains("\tindex.html\n"), "{manifest}");
     assert!(!manifest.contains("notes.txt"), "{manifest}");
-    // Nothing is left beside the output.
-    let beside: Vec<String> = std::fs::read_dir(root.path())
+    // No staging folder is left beside the output (only the empty lock file).
+    let beside: Vec<std::path::PathBuf> = std::fs::read_dir(root.path())
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("replyrank-"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && p.to_string_lossy().contains(".replyrank-"))
         .collect();
     assert!(beside.is_empty(), "{beside:?}");
 }
@@ -222,10 +222,10 @@ fn a_build_that_cannot_write_leaves_the_old_site_whole() {
         "the error names the file: {err}"
     );
     assert_eq!(tree(&public), before, "the live site changed");
-    let left: Vec<String> = std::fs::read_dir(root.path())
+    let left: Vec<std::path::PathBuf> = std::fs::read_dir(root.path())
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("replyrank-"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && p.to_string_lossy().contains(".replyrank-"))
         .collect();
     assert!(left.is_empty(), "staging left behind: {left:?}");
     let check = ok(rr(root.path(), &["check"]));

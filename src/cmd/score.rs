@@ -19,6 +19,8 @@ pub fn run(root: &SiteRoot, as_of: Option<&str>, verbose: bool) -> Result<()> {
     let path = dir.join("leaderboard.json");
     let mut json = serde_json::to_string_pretty(lb)?;
     json.push('\n');
+    // A new file, not a rewrite: a built site's snapshot may hold a hard link to the old one.
+    let _ = std::fs::remove_file(&path);
     std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
     print!("{}", table(lb, &Lang::load(root, "en", true)?));
     println!("wrote {}", path.display());

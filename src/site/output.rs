@@ -6,7 +6,8 @@
 //! folder in at once, so a reader sees the old complete site or the new one, never a mix. On
 //! Linux the swap is one `renameat2(RENAME_EXCHANGE)`; elsewhere, or on a file system that
 //! cannot exchange, it is two renames with a moment in between where the folder is missing.
-//! A build that fails removes its staging folder and leaves the live site as it was.
+//! A build that fails removes its staging folder and leaves the live site as it was. One build
+//! at a time writes an output (a lock on `.<name>.replyrank-lock` beside it).
 //!
 //! `.replyrank-manifest` lists every file a build wrote, with its size (today's snapshot has its
 //! own in `archive/<date>/`). The next build removes only files listed there, `check` verifies
@@ -78,6 +79,7 @@ fn write_in_pool(
     if let Some(old) = &mut old {
         old.add_snapshot_manifest(&snapshot_dir)?;
     }
+    let _lock = lock(out)?;
     let staging = Staging::create(out)?;
     let dir = staging.path.clone();
     // Today's snapshot has a manifest of its own, so a build reads only the live site's.
@@ -382,8 +384,9 @@ impl Previous {
                     .is_none();
                 if empty {
                     Manifest::default()
-                } else if built_before_manifests(out) {
-                    // Such a build removed everything it did not write, except under archive/.
+                } else if built_before_manifests(out) || only_scored(out)? {
+                    // Such a build removed everything it did not write, except under archive/;
+                    // `replyrank score` writes data/leaderboard.json alone.
                     let mut m = Manifest::default();
                     walk(out, "", &mut |rel, ft| {
                         if ft.is_file() {
@@ -513,6 +516,16 @@ impl Previous {
     }
 }
 
+/// Whether `out` holds only what `replyrank score` writes there: `data/leaderboard.json`.
+fn only_scored(out: &Path) -> Result<bool> {
+    let mut only = true;
+    walk(out, "", &mut |rel, ft| {
+        only &= (rel == "data" && ft.is_dir()) || (rel == "data/leaderboard.json" && ft.is_file());
+        Ok(only)
+    })?;
+    Ok(only)
+}
+
 /// Whether `out` looks like a site built before builds wrote a manifest.
 fn built_before_manifests(out: &Path) -> bool {
     let file = |p: &str| std::fs::symlink_metadata(out.join(p)).is_ok_and(|m| m.is_file());
@@ -550,6 +563,40 @@ fn walk(
         }
     }
     Ok(())
+}
+
+/// Holds `.<name>.replyrank-lock` beside the output locked until dropped, so two builds (a
+/// `serve` rebuild and a `build`) never write the same output at once. The lock goes with the
+/// process; the empty file stays.
+fn lock(out: &Path) -> Result<std::fs::File> {
+    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+    let path = out
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(format!(".{name}.replyrank-lock"));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a file descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            bail!(
+                "another replyrank build is writing {} (it holds {}): wait for it to finish",
+                out.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(file)
 }
 
 /// The staging folder of a build, removed unless the build got to swap it in.
