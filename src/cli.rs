@@ -50,7 +50,8 @@ pub enum Command {
     },
     /// Score the store and build the static site (the main job)
     Build {
-        /// Where the site is written; earlier snapshots under archive/ are kept
+        /// Where the site is written: built beside it and swapped in whole; earlier snapshots
+        /// under archive/ and files no build wrote are kept
         #[arg(long, default_value = "public")]
         output: PathBuf,
         /// Where the site will be published (overrides base_url in replyrank.toml)
@@ -70,7 +71,7 @@ pub enum Command {
     Serve {
         #[arg(long, default_value = "public")]
         output: PathBuf,
-        /// Port on 127.0.0.1
+        /// Port on 127.0.0.1 (0: any free port, printed when serving starts)
         #[arg(long, default_value_t = 1111)]
         port: u16,
     },

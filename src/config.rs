@@ -214,8 +214,15 @@ impl Config {
                 );
             }
         }
-        let url = config.base_url.clone();
-        config.set_base_url(&url);
+        let url = std::mem::take(&mut config.base_url);
+        config.set_base_url(
+            &url,
+            &format!(
+                "{}:{}: base_url",
+                path.display(),
+                key_line(text, "base_url")
+            ),
+        )?;
         if config.collect.max_body_mib == 0 || config.collect.max_body_mib > 4096 {
             bail!(
                 "{}: [collect] max_body_mib must be between 1 and 4096",
@@ -247,14 +254,44 @@ impl Config {
         Ok(config)
     }
 
-    /// Sets where the site is published (`--base-url`), ending with `/`.
-    pub fn set_base_url(&mut self, url: &str) {
+    /// Sets `base_url` (with a trailing `/`) after checking it is an absolute http(s) URL that
+    /// is safe to write into links, feeds and robots.txt; an error starts with `source`.
+    pub fn set_base_url(&mut self, url: &str, source: &str) -> Result<()> {
+        if let Err(why) = check_base_url(url) {
+            bail!(
+                "{source} = {url:?} {why}; use an address such as https://example.org/replyrank/"
+            );
+        }
         self.base_url = if url.ends_with('/') {
             url.to_string()
         } else {
             format!("{url}/")
         };
+        Ok(())
     }
+}
+
+/// Why `url` cannot be the site's base URL, if it cannot: it must be an absolute http:// or
+/// https:// URL with a host, no query or fragment, and nothing that could end an HTML
+/// attribute or a line (whitespace, control characters, quotes, `<`, `>`, backslash).
+fn check_base_url(url: &str) -> std::result::Result<(), String> {
+    if let Some(c) = url.chars().find(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!(
+            "contains a space or control character ({c:?}), which would break links and robots.txt"
+        ));
+    }
+    if let Some(c) = url.chars().find(|c| "\"'<>`\\{}|^".contains(*c)) {
+        return Err(format!("contains {c:?}, which has no place in a link"));
+    }
+    let parsed = url::Url::parse(url)
+        .map_err(|e| format!("is not an absolute http:// or https:// URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || !parsed.has_host() {
+        return Err("must be an absolute http:// or https:// URL".into());
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err("must not have a query (?) or fragment (#): pages are appended to it".into());
+    }
+    Ok(())
 }
 
 /// The 1-based line of a byte offset in a text.
@@ -345,5 +382,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("r.toml:3: [ranking] score"), "{e}");
+    }
+
+    #[test]
+    fn base_url_is_an_http_url_safe_to_write() {
+        let parse = |t: &str| Config::parse(t, Path::new("r.toml")).map(|c| c.base_url);
+        assert_eq!(
+            parse("base_url = \"https://example.org/rr\"").unwrap(),
+            "https://example.org/rr/"
+        );
+        for (text, why) in [
+            (
+                "base_url = \"javascript:alert(1)//\"",
+                "http:// or https://",
+            ),
+            (
+                "title = \"x\"\nbase_url = \"https://a.org/\\nDisallow: /\"",
+                "control",
+            ),
+            (
+                "base_url = \"https://a.org/\\\"><script>\"",
+                "no place in a link",
+            ),
+            ("base_url = \"/relative/\"", "absolute"),
+            ("base_url = \"https://a.org/?x=1\"", "query"),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            let line = text
+                .lines()
+                .position(|l| l.starts_with("base_url"))
+                .unwrap()
+                + 1;
+            assert!(
+                err.starts_with(&format!("r.toml:{line}: base_url = ")),
+                "{err}"
+            );
+            assert!(err.contains(why), "{text}: {err}");
+        }
     }
 }

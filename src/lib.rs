@@ -41,6 +41,7 @@ pub mod post;
 pub mod registry;
 pub mod root;
 pub mod score;
+pub mod serve;
 pub mod site;
 pub mod source;
 pub mod store;

@@ -102,6 +102,30 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
     })
 }
 
+/// `replyrank build` (and `serve`): checks the output folder can be built into, loads the
+/// config (`base_url` overridden by `--base-url`), scores the store as of `as_of` and renders
+/// the site.
+pub fn build(
+    root: &SiteRoot,
+    base_url: Option<&str>,
+    as_of: Option<i64>,
+    verbose: bool,
+) -> Result<crate::site::Report> {
+    crate::site::preflight(root)?;
+    let mut config = Config::load(root)?;
+    if let Some(url) = base_url {
+        config.set_base_url(url, "--base-url")?;
+    }
+    let scored = run(root, &config, as_of, verbose)?;
+    scored.warn();
+    crate::site::render(
+        root,
+        &config,
+        &scored.leaderboard,
+        &crate::site::Options { verbose },
+    )
+}
+
 /// Times the steps of a run, printing each to stderr when verbose.
 pub struct Steps {
     verbose: bool,

@@ -1,4 +1,5 @@
-//! `replyrank check`: validates what a build reads, then every internal link of a built site.
+//! `replyrank check`: validates what a build reads, then the built site: every file its
+//! manifest lists (present, of the size written) and every internal link.
 
 use anyhow::{Result, bail};
 
@@ -23,6 +24,20 @@ pub fn run(root: &SiteRoot) -> Result<()> {
             output.display()
         );
     }
+    let (listed, damaged) = replyrank::site::check_manifest(output)?;
+    for d in damaged.iter().take(20) {
+        eprintln!("{}: {} {}", output.display(), d.path, d.problem);
+    }
+    if damaged.len() > 20 {
+        eprintln!("… and {} more", damaged.len() - 20);
+    }
+    if !damaged.is_empty() {
+        bail!(
+            "{} of the {listed} files the build wrote are missing or damaged: run replyrank build again",
+            damaged.len()
+        );
+    }
+    println!("{listed} files as built ({})", replyrank::site::MANIFEST);
     let (checked, broken) = replyrank::site::check_links(output)?;
     for b in broken.iter().take(20) {
         eprintln!("broken link in {}: {}", b.page.display(), b.link);

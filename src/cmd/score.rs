@@ -18,6 +18,8 @@ pub fn run(root: &SiteRoot, as_of: Option<&str>, verbose: bool) -> Result<()> {
     let dir = root.output().join("data");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join("leaderboard.json");
+    // A new file, not a rewrite: a built site's snapshot may hold a hard link to the old one.
+    let _ = std::fs::remove_file(&path);
     std::fs::write(&path, lb.to_json())
         .with_context(|| format!("cannot write {}", path.display()))?;
     print!("{}", table(lb, &Lang::load(root, "en", true)?));

@@ -18,17 +18,19 @@ pub mod lang;
 mod links;
 mod lists;
 mod methodology;
+mod output;
 mod pages;
 mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rayon::prelude::*;
 
 pub use links::check_links;
 pub use methodology::check_worked_example;
+pub use output::{Damaged, MANIFEST, check_manifest, preflight};
 pub use view::figure;
 
 use crate::config::Config;
@@ -56,53 +58,6 @@ pub fn languages(root: &SiteRoot, config: &Config) -> Result<Vec<Lang>> {
         .enumerate()
         .map(|(i, code)| Lang::load(root, code, i == 0))
         .collect()
-}
-
-/// Writes a file as a new file: an existing one is unlinked first, so hard links to it (earlier
-/// snapshots) keep the old content.
-fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
-    remove_if_present(path)?;
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn remove_if_present(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("cannot replace {}", path.display()))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Removes files under `dir` that are not in `keep`, leaving `archive` (earlier snapshots)
-/// alone, and directories left empty.
-fn remove_stale(
-    dir: &Path,
-    archive: &Path,
-    keep: &std::collections::HashSet<PathBuf>,
-) -> Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path == archive {
-            continue;
-        }
-        if path.is_dir() {
-            remove_stale(&path, archive, keep)?;
-            if std::fs::read_dir(&path)?.next().is_none() {
-                std::fs::remove_dir(&path)?;
-            }
-        } else if !keep.contains(&path) && !is_extra(&path) {
-            std::fs::remove_file(&path)
-                .with_context(|| format!("cannot remove {}", path.display()))?;
-        }
-    }
-    Ok(())
-}
-
-/// Files written after the pages (archive pages, feed, sitemap): rewritten, not stale.
-fn is_extra(path: &Path) -> bool {
-    path.file_name()
-        .is_some_and(|n| n == "atom.xml" || n == "sitemap.xml" || n == "robots.txt")
 }
 
 /// What a build wrote.
@@ -213,79 +168,30 @@ pub fn render(
     downloads::downloads(&ctx, &mut site)?;
     clock.step("write downloads");
 
-    // Write the site (in parallel); its dated snapshot is a set of hard links to the same files
-    // (copies where the file system has none). A live file is replaced, never rewritten in
-    // place, so the snapshots already linked to it keep their content. Then remove what an
-    // earlier build left that this one no longer has, never touching earlier snapshots.
-    let out = &root.output().to_path_buf();
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let snapshot_dir = format!("archive/{snapshot}/");
-    let back: Vec<(String, Vec<u8>)> = langs
+    // Write into a fresh folder and swap it in (`output`): readers see the old site or the
+    // new one, never a mix; earlier snapshots move in unchanged; the archive pages, feed and
+    // sitemap are made once the snapshots are known.
+    let back: Site = langs
         .iter()
         .map(|lang| {
             Ok((
-                format!("{snapshot_dir}{}archive/index.html", lang.prefix),
+                format!("archive/{snapshot}/{}archive/index.html", lang.prefix),
                 ctx.archive_redirect(lang)?,
             ))
         })
         .collect::<Result<_>>()?;
-    let mut writes: Vec<(String, &[u8])> = site
-        .iter()
-        .map(|(p, b)| (p.clone(), b.as_slice()))
-        .collect();
-    writes.extend(back.iter().map(|(p, b)| (p.clone(), b.as_slice())));
-    let links: Vec<(PathBuf, PathBuf)> = site
-        .keys()
-        .map(|p| (out.join(p), out.join(format!("{snapshot_dir}{p}"))))
-        .collect();
-    let dirs: std::collections::BTreeSet<PathBuf> = writes
-        .iter()
-        .map(|(p, _)| out.join(p))
-        .chain(links.iter().map(|(_, snap)| snap.clone()))
-        .filter_map(|p| p.parent().map(Path::to_path_buf))
-        .collect();
-    for dir in &dirs {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    {
-        writes
-            .par_iter()
-            .try_for_each(|(path, bytes)| replace(&out.join(path), bytes))?;
-        links
-            .par_iter()
-            .try_for_each(|(live, snap)| -> Result<()> {
-                remove_if_present(snap)?;
-                if std::fs::hard_link(live, snap).is_err() {
-                    std::fs::copy(live, snap)
-                        .with_context(|| format!("cannot write {}", snap.display()))?;
-                }
-                Ok(())
-            })?;
-    }
-    let mut files = writes.len() + links.len();
-    let keep: std::collections::HashSet<PathBuf> = writes
-        .iter()
-        .map(|(p, _)| out.join(p))
-        .chain(links.iter().map(|(_, snap)| snap.clone()))
-        .collect();
-    remove_stale(out, &out.join("archive"), &keep)?;
-    clock.step("write pages and snapshot");
-
-    let snapshots = feeds::snapshots(out)?;
-    let extra = ctx.archive_and_feeds(&snapshots, &site)?;
-    for (path, bytes) in &extra {
-        let p = out.join(path);
-        if let Some(dir) = p.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
-        files += 1;
-    }
-    clock.step("archive, feed, sitemap");
+    let build = output::Build {
+        site: &site,
+        snapshot: &snapshot,
+        unlinked: &back,
+    };
+    let files = output::write(root, &build, |snapshots| {
+        ctx.archive_and_feeds(snapshots, &site)
+    })?;
+    clock.step("write the site, snapshot, archive, feed, sitemap; swap it in");
     let pages = site.keys().filter(|p| p.ends_with(".html")).count();
     Ok(Report {
-        output: out.clone(),
+        output: root.output().to_path_buf(),
         files,
         pages,
         snapshot,

@@ -9,9 +9,15 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_replyrank");
 
+/// The binary under test: this crate's, or `$REPLYRANK_BIN` (to show a test fails on an
+/// earlier build of replyrank).
+pub fn bin() -> std::path::PathBuf {
+    std::env::var_os("REPLYRANK_BIN").map_or_else(|| BIN.into(), Into::into)
+}
+
 /// Runs the real binary on a site root.
 pub fn rr(root: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
+    Command::new(bin())
         .arg("--root")
         .arg(root)
         .args(args)
