@@ -157,7 +157,8 @@ pub const WORDINGS: &[Wording] = &[
         key: "coverage_twcs",
         english: "Archive of conversations a brand joined (Customer Support on Twitter, 2017): \
                   complaints no brand answered are mostly missing, so answered ratios are \
-                  biased upward; replies cut off by the excerpt count as unanswered.",
+                  biased upward; the excerpt cuts some threads (method 2 leaves out complaints \
+                  whose listed reply is missing; method 1 counts them as unanswered).",
     },
     Wording {
         key: "coverage_x",
@@ -180,7 +181,9 @@ pub const WORDINGS: &[Wording] = &[
 
 /// Coverage of a source that is not built in (for example a `pairs` import named by the user)
 /// and has no `[sources.NAME] coverage` in the config.
-pub const DEFAULT_COVERAGE: &str = "As supplied: complaints and first-reply times come from the imported file; what it omits is not seen.";
+pub const DEFAULT_COVERAGE: &str = "As supplied: complaints and first-reply times come from the \
+     imported file; what it omits is not seen. Without post texts nothing is classified: every \
+     row counts as a complaint and every reply as an answer in public.";
 
 /// The built-in source of this name.
 pub fn builtin(name: &str) -> Option<&'static Source> {
