@@ -103,6 +103,13 @@ pub enum Command {
         #[arg(long)]
         errors: bool,
     },
+    /// Re-run the current classifiers over stored posts that still have their text and were
+    /// classified by another version (rewrites each partition atomically)
+    Reclassify {
+        /// Only this source; repeatable
+        #[arg(long = "source")]
+        sources: Vec<String>,
+    },
     /// Score every brand and write public/data/leaderboard.json
     Score {
         /// The instant the figures are computed at (RFC 3339 or a date); default: the newest post

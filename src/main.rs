@@ -49,6 +49,9 @@ fn main() {
             json,
             errors,
         } => cmd::eval::run(&SiteRoot::at(&cli.root), &labels, &source, json, errors),
+        cli::Command::Reclassify { sources } => {
+            cmd::reclassify::run(&SiteRoot::at(&cli.root), &sources)
+        }
         cli::Command::Score { as_of, output } => {
             cmd::score::run(&at(&output), as_of.as_deref(), cli.verbose)
         }

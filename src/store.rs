@@ -261,11 +261,70 @@ impl Store {
         Ok(ids)
     }
 
-    /// Appends posts not already stored (see [`Appender`]) and syncs them.
+    /// Appends posts not already stored (see [`Appender`]) and syncs them (tests).
+    #[cfg(test)]
     pub fn append(&mut self, posts: Vec<Post<'_>>) -> Result<AppendCount> {
         let mut appender = Appender::new(self);
         appender.push(posts)?;
         appender.finish()
+    }
+}
+
+impl Store {
+    /// Rewrites one partition line by line: `edit` returns a line's replacement (without its
+    /// newline), or `None` to keep it as it is. The new file is written beside the old one,
+    /// synced and renamed over it, so a crash leaves the old partition or the new one, never a
+    /// mix. Returns how many lines changed. Only a store opened for writing may do this.
+    pub fn rewrite(
+        &self,
+        path: &Path,
+        mut edit: impl FnMut(&[u8]) -> Option<Vec<u8>>,
+    ) -> Result<usize> {
+        if !self.writable {
+            bail!("the store {} is open for reading only", self.dir.display());
+        }
+        let tmp = path.with_extension("jsonl.rewrite");
+        let mut out = std::io::BufWriter::new(
+            open_nofollow(
+                OpenOptions::new().write(true).create(true).truncate(true),
+                &tmp,
+            )
+            .with_context(|| format!("cannot write {}", tmp.display()))?,
+        );
+        let mut changed = 0;
+        let mut failed: Option<std::io::Error> = None;
+        line_blocks(path, |chunks, _unfinished| {
+            for &(first, chunk) in chunks {
+                for (_, line) in lines_of(first, chunk) {
+                    if failed.is_some() {
+                        return;
+                    }
+                    let new = edit(line);
+                    changed += usize::from(new.is_some());
+                    let written = out
+                        .write_all(new.as_deref().unwrap_or(line))
+                        .and_then(|()| out.write_all(b"\n"));
+                    if let Err(e) = written {
+                        failed = Some(e);
+                    }
+                }
+            }
+        })?;
+        let file = match failed {
+            Some(e) => Err(e),
+            None => out.into_inner().map_err(|e| e.into_error()),
+        };
+        let synced = file.and_then(|f| f.sync_all());
+        if let Err(e) = synced {
+            let _ = fs::remove_file(&tmp);
+            return Err(e).with_context(|| format!("cannot write {}", tmp.display()));
+        }
+        fs::rename(&tmp, path)
+            .with_context(|| format!("cannot replace {} with {}", path.display(), tmp.display()))?;
+        if let Some(dir) = path.parent() {
+            File::open(dir).and_then(|d| d.sync_all()).ok();
+        }
+        Ok(changed)
     }
 }
 
@@ -425,7 +484,7 @@ impl<'s> Appender<'s> {
     }
 
     /// Makes room for about `n` new posts, so the de-duplication table is sized once.
-    pub fn expect(&mut self, n: usize) {
+    pub fn reserve(&mut self, n: usize) {
         self.expected_new = n;
     }
 

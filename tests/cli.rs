@@ -597,10 +597,13 @@ fn shipped_dataset_scores_offline() {
         .filter(|b| b["eligible"] == true)
         .map(|b| b["id"].as_str().unwrap())
         .collect();
-    // Method 2 ranks 13 brands (praise is not scored; threads the excerpt cut are left out),
-    // Uber first; method 1 ranked 15, Chipotle first.
-    assert_eq!(ranked.len(), 13);
-    assert_eq!(ranked[0], "uber");
+    // Method 2 (praise set aside, cut threads left out) ranks the same 15 brands as method 1,
+    // Chipotle first; Uber second, though it sends most customers elsewhere.
+    assert_eq!(ranked.len(), 15);
+    assert_eq!(&ranked[..2], ["chipotle", "uber"]);
+    let uber = brand(&lb, "uber");
+    assert!(uber["sent_elsewhere"].as_f64().unwrap() > 0.8, "{uber}");
+    assert!(uber["public_24h"].as_f64().unwrap() < 0.25, "{uber}");
     assert!(
         lb["sources"][0]["coverage"]
             .as_str()

@@ -99,38 +99,43 @@ pub struct KindVerdict {
     pub version: &'static str,
 }
 
-/// Classifies posts as they enter the store (import, collect), in parallel: a brand's reply
-/// by [`deflect`], a customer's post by [`kind`] (only opening posts are read as complaints,
-/// but which posts open a thread is known only once the whole thread is stored). Posts without
-/// text, brand posts that answer nothing, and posts already classified are left as they are.
+/// Classifies posts as they enter the store (import, collect), in parallel; posts already
+/// classified are left as they are. See [`classify_post`].
 pub fn annotate(registry: &crate::registry::Registry, posts: &mut [crate::post::Post<'_>]) {
     use rayon::prelude::*;
     posts.par_iter_mut().for_each(|p| {
-        if p.classified.is_some() {
-            return;
+        if p.classified.is_none() {
+            p.classified = classify_post(registry, p);
         }
-        let Some(text) = p.text.as_deref() else {
-            return;
-        };
-        let lang = p.lang.as_deref();
-        p.classified = if registry.wrote(p) {
-            p.reply_to.is_some().then(|| {
-                let v = deflect(text, lang);
-                crate::post::Classified {
-                    by: v.version.into(),
-                    verdict: if v.deflect { "deflect" } else { "answer" }.into(),
-                    rule: v.rule.unwrap_or("none").into(),
-                }
-            })
-        } else {
-            let v = kind(text, lang);
-            Some(crate::post::Classified {
-                by: v.version.into(),
-                verdict: v.kind.as_str().into(),
-                rule: v.rule.into(),
-            })
-        };
     });
+}
+
+/// What the current classifiers say of a post: a brand's reply by [`deflect`], a customer's
+/// post by [`kind`] (only opening posts are read as complaints, but which posts open a thread
+/// is known only once the whole thread is stored). `None` for a post without text and for a
+/// brand post that answers nothing.
+pub fn classify_post(
+    registry: &crate::registry::Registry,
+    p: &crate::post::Post<'_>,
+) -> Option<crate::post::Classified<'static>> {
+    let text = p.text.as_deref()?;
+    let lang = p.lang.as_deref();
+    if registry.wrote(p) {
+        p.reply_to.as_ref()?;
+        let v = deflect(text, lang);
+        Some(crate::post::Classified {
+            by: v.version.into(),
+            verdict: if v.deflect { "deflect" } else { "answer" }.into(),
+            rule: v.rule.unwrap_or("none").into(),
+        })
+    } else {
+        let v = kind(text, lang);
+        Some(crate::post::Classified {
+            by: v.version.into(),
+            verdict: v.kind.as_str().into(),
+            rule: v.rule.into(),
+        })
+    }
 }
 
 /// Rules compiled into one set. Bounded repetitions (`x{0,40}`) make a set's automaton large

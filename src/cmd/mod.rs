@@ -5,5 +5,6 @@ pub mod check;
 pub mod collect;
 pub mod eval;
 pub mod import;
+pub mod reclassify;
 pub mod score;
 pub mod serve;

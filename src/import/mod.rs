@@ -111,7 +111,7 @@ pub fn import_file(
     };
     let mut appender = Appender::new(store);
     // A TWCS row takes about 160 bytes.
-    appender.expect(size as usize / 160);
+    appender.reserve(size as usize / 160);
     let mut sink = |rows: Vec<(usize, Row<'_>)>| -> Result<()> {
         report.read += rows.len();
         let mut posts = Vec::with_capacity(rows.len());

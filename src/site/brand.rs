@@ -130,7 +130,7 @@ impl View<'_> {
                 &[
                     ("name", &b.name),
                     ("a24", &lang.pct(Some(a24))),
-                    ("median", &lang.duration(Some(m))),
+                    ("median", &lang.within(m)),
                 ],
             ),
             (Some(a24), None) => lang.t(

@@ -179,6 +179,18 @@ impl Lang {
         }
     }
 
+    /// A duration after "within": rounded *up* to the unit it is written in, so the sentence
+    /// stays true (a median of 592 s is "within 10 min", never "within 9 min").
+    pub fn within(&self, s: i64) -> String {
+        let unit = match s {
+            s if s < 60 => 1,
+            s if s < 10 * 3600 => 60,
+            s if s < 86_400 => 3600,
+            _ => 8640,
+        };
+        self.duration(Some((s + unit - 1) / unit * unit))
+    }
+
     /// The name of a registry category, translated when the language knows it.
     pub fn category(&self, slug: &str) -> String {
         match self.strings.get(&format!("category_{slug}")) {
@@ -291,6 +303,15 @@ mod tests {
         assert_eq!(en.duration(Some(86_400)), "1\u{a0}day");
         assert_eq!(en.duration(Some(200_000)), "2.3\u{a0}days");
         assert_eq!(en.duration(None), "not reached");
+        // After "within", rounded up: Chipotle's median of 592 s is within 10 min, not 9.
+        assert_eq!(en.within(592), "10\u{a0}min");
+        assert_eq!(en.within(600), "10\u{a0}min");
+        assert_eq!(en.within(3599), "1\u{a0}h");
+        assert_eq!(
+            en.within(5 * 3600 + 48 * 60 + 1),
+            "5\u{a0}h\u{a0}49\u{a0}min"
+        );
+        assert_eq!(en.within(104), "2\u{a0}min");
         assert_eq!(fr.duration(None), "non atteint");
         assert_eq!(en.date(1_512_327_156), "3\u{a0}December 2017");
         assert_eq!(fr.date(1_512_327_156), "3\u{a0}décembre 2017");
