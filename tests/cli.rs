@@ -658,3 +658,48 @@ fn a_complaint_whose_listed_reply_is_missing_is_left_out_not_waiting() {
     let v1 = leaderboard(root.path());
     assert_eq!(brand(&v1, "american-airlines")["complaints"], 4);
 }
+
+#[test]
+fn reclassify_brings_old_classifier_outputs_up_to_the_current_version() {
+    let root = site();
+    let lines = [
+        r#"{"source":"twcs","id":"1","author":"900","created_at":"2017-10-31T10:00:00Z","text":"@AmericanAir my bag is lost","mentions":["AmericanAir"],"inbound":true,"classified":{"by":"kind-1","as":"praise","rule":"old"}}"#,
+        r#"{"source":"twcs","id":"2","author":"AmericanAir","created_at":"2017-10-31T10:05:00Z","reply_to":"1","text":"@900 Please DM us your booking reference","mentions":["900"],"inbound":false,"classified":{"by":"deflect-1","as":"answer","rule":"old"}}"#,
+        r#"{"source":"twcs","id":"3","author":"901","created_at":"2017-10-31T11:00:00Z","mentions":["AmericanAir"],"inbound":true}"#,
+    ];
+    let file = write(root.path(), "old.jsonl", &(lines.join("\n") + "\n"));
+    ok(rr(
+        root.path(),
+        &["import", file.to_str().unwrap(), "--format", "jsonl"],
+    ));
+    let out = ok(rr(root.path(), &["reclassify"]));
+    assert!(
+        out.contains("reclassified 2 post(s) in 1 of 1 partition(s)"),
+        "{out}"
+    );
+    let stored =
+        std::fs::read_to_string(root.path().join("data/store/twcs/2017-10.jsonl")).unwrap();
+    assert!(
+        stored.contains(r#""by":"kind-3","as":"complaint""#),
+        "{stored}"
+    );
+    assert!(
+        stored.contains(r#""by":"deflect-2","as":"deflect""#),
+        "{stored}"
+    );
+    assert_eq!(stored.lines().count(), 3, "nothing lost, nothing added");
+    // Idempotent, and the figures read the stored verdicts.
+    let again = ok(rr(root.path(), &["reclassify"]));
+    assert!(again.contains("reclassified 0 post(s)"), "{again}");
+    write(
+        root.path(),
+        "replyrank.toml",
+        "[ranking]\nmin_complaints = 1\n",
+    );
+    ok(rr(root.path(), &["score"]));
+    let aa = brand(&leaderboard(root.path()), "american-airlines").clone();
+    assert_eq!(
+        (aa["complaints"].as_u64(), aa["sent_elsewhere"].as_f64()),
+        (Some(2), Some(1.0))
+    );
+}
