@@ -292,3 +292,48 @@ fn base_url_newline_cannot_add_lines_to_robots_txt() {
         "User-agent: *\nAllow: /\nSitemap: https://example.net/rr/sitemap.xml\n"
     );
 }
+
+#[test]
+fn a_build_killed_at_random_points_leaves_a_whole_site_and_the_next_build_succeeds() {
+    // kill -9 at seeded random moments of a rebuild: whatever is at the output afterwards is a
+    // complete site (the old one or the new one: `check` passes), and the next build works.
+    let root = shipped_site();
+    ok(rr(root.path(), &["build"]));
+    let mut delay_ms: u64 = 20_171_031;
+    for trial in 0..6 {
+        // A changed page, so old and new sites differ.
+        std::fs::write(
+            root.path().join("content/methodology.md"),
+            std::fs::read_to_string(root.path().join("content/methodology.md")).unwrap()
+                + &format!("\nTrial {trial}.\n"),
+        )
+        .unwrap();
+        delay_ms = delay_ms
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1)
+            % 2_500;
+        let mut child = Command::new(common::bin())
+            .arg("--root")
+            .arg(root.path())
+            .arg("build")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100 + delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let checked = rr(root.path(), &["check"]);
+        assert!(
+            checked.status.success(),
+            "trial {trial} (killed after {} ms): {}",
+            100 + delay_ms,
+            String::from_utf8_lossy(&checked.stderr)
+        );
+    }
+    ok(rr(root.path(), &["build"]));
+    ok(rr(root.path(), &["check"]));
+    let methodology =
+        std::fs::read_to_string(root.path().join("public/methodology/index.html")).unwrap();
+    assert!(methodology.contains("Trial 5."));
+}
