@@ -422,3 +422,46 @@ fn unranked_reasons_and_the_feed_speak_the_page_language() {
         .unwrap();
     assert_eq!(y["unranked_reason"], "too_few_complaints");
 }
+
+#[test]
+fn the_lead_counts_the_complaints_of_the_brands_it_ranks() {
+    // Was: "15 brands ranked by … their 1,404 public complaints" while the 15 had 944.
+    let root = site_root();
+    ok(rr(root.path(), &["build"]));
+    let lb: serde_json::Value =
+        serde_json::from_str(&read(&root.path().join("public/data/leaderboard.json"))).unwrap();
+    let ranked: Vec<&serde_json::Value> = lb["brands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["eligible"] == true)
+        .collect();
+    let n: u64 = ranked
+        .iter()
+        .map(|b| b["complaints"].as_u64().unwrap())
+        .sum();
+    let all: u64 = lb["brands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["complaints"].as_u64().unwrap())
+        .sum();
+    assert!(n < all);
+    let with_commas = |n: u64| {
+        let s = n.to_string();
+        if s.len() > 3 {
+            format!("{},{}", &s[..s.len() - 3], &s[s.len() - 3..])
+        } else {
+            s
+        }
+    };
+    let board = read(&root.path().join("public/index.html"));
+    assert!(
+        board.contains(&format!(
+            "{} brands ranked by how many of their {} public complaints",
+            ranked.len(),
+            with_commas(n)
+        )),
+        "{n} of {all}"
+    );
+}

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::charts::{self, Labels, escape};
 use super::lang::Lang;
 use super::view::{View, figure, interval, pretty, rel_root};
-use crate::columns::{self, COLUMNS};
+use crate::columns;
 use crate::score::{BrandDetail, BrandEntry, MonthEntry, REPLY_BINS};
 
 #[derive(Serialize)]
@@ -387,24 +387,24 @@ impl View<'_> {
         self.render("brand.html", &base, &data)
     }
 
-    /// The small card a page embeds in an iframe.
+    /// The small card a page embeds in an iframe: the finding, then the table's figures.
     pub fn embed_page(&self, lang: &Lang, b: &BrandEntry) -> Result<Vec<u8>> {
         let p = &lang.prefix;
-        let score = &COLUMNS[0];
-        let a1 = COLUMNS
-            .iter()
-            .find(|c| c.key == "answered_1h")
-            .expect("answered_1h is a column");
+        let score_line = columns::of(self.lb.method.version)
+            .filter(|c| c.table && c.key != "complaints")
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    lang.t(&format!("col_{}", c.key), &[]),
+                    figure(lang, c, b)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
         let embed = EmbedPage {
             brand: b,
             finding: self.finding(lang, b),
-            score_line: format!(
-                "{} {} · {} {}",
-                lang.t("col_score", &[]),
-                figure(lang, score, b),
-                lang.t("col_answered_1h", &[]),
-                figure(lang, a1, b)
-            ),
+            score_line,
             coverage_short: self.coverage(lang, &[b]).join(" "),
             brand_url: pretty(
                 &self.config.base_url,

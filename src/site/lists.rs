@@ -223,7 +223,8 @@ impl View<'_> {
     ) -> Result<Vec<u8>> {
         let ranked: Vec<&BrandEntry> = brands.iter().copied().filter(|b| b.eligible).collect();
         let root = View::lang_root(lang, page);
-        let complaints: usize = brands.iter().map(|b| b.complaints).sum();
+        // The lead counts the ranked brands' complaints: the others are listed apart.
+        let complaints: usize = ranked.iter().map(|b| b.complaints).sum();
         let categories: BTreeSet<&str> = ranked.iter().map(|b| b.category.as_str()).collect();
         let countries: BTreeSet<&str> = ranked.iter().map(|b| b.country.as_str()).collect();
         let lead = lang.t(
