@@ -25,18 +25,8 @@ impl Scored {
         for n in &self.notices {
             eprintln!("warning: {n}");
         }
-        if !self.unregistered.is_empty() {
-            let list: Vec<String> = self
-                .unregistered
-                .iter()
-                .map(|(a, n)| format!("{a} ({n})"))
-                .collect();
-            eprintln!(
-                "warning: {} account(s) not in {}, so not scored as brands: {}",
-                list.len(),
-                crate::root::REGISTRY,
-                list.join(", ")
-            );
+        if let Some(line) = Registry::describe_unregistered(&self.unregistered) {
+            eprintln!("warning: {line}");
         }
     }
 }

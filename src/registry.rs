@@ -233,6 +233,22 @@ impl Registry {
     }
 
     /// The brand owning `handle` on `network`, ignoring ASCII case and a leading `@`.
+    /// Accounts and brand ids the data names that the registry lacks (`name` → posts), as one
+    /// line for the terminal: `not in data/brands.toml, so not scored as brands: a (2), b (1)`.
+    pub fn describe_unregistered(
+        names: &std::collections::BTreeMap<String, usize>,
+    ) -> Option<String> {
+        (!names.is_empty()).then(|| {
+            let list: Vec<String> = names.iter().map(|(a, n)| format!("{a} ({n})")).collect();
+            format!(
+                "{} account(s) not in {}, so not scored as brands: {}",
+                list.len(),
+                crate::root::REGISTRY,
+                list.join(", ")
+            )
+        })
+    }
+
     /// Whether a post was written by a brand: the source says so (`brand`, or `inbound`
     /// false), or its author is a registered account.
     pub fn wrote(&self, p: &crate::post::Post) -> bool {

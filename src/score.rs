@@ -83,20 +83,10 @@ impl Figures {
     }
 }
 
-/// A complaint's observation at as-of: answered after `reply_s`, or still waiting (censored).
-pub fn observe(c: &Complaint, as_of: i64) -> Obs {
-    match c.reply_s {
-        Some(t) => Obs { t, answered: true },
-        None => Obs {
-            t: as_of - c.at,
-            answered: false,
-        },
-    }
-}
-
-/// A complaint's public answer at as-of: after `public_s`, or still waiting (censored).
-pub fn observe_public(c: &Complaint, as_of: i64) -> Obs {
-    match c.public_s {
+/// A complaint's observation at as-of for an event `after` seconds (its first reply, or its
+/// public answer): answered then, or still waiting (censored at its age).
+pub fn observe(c: &Complaint, after: Option<i64>, as_of: i64) -> Obs {
+    match after {
         Some(t) => Obs { t, answered: true },
         None => Obs {
             t: as_of - c.at,
@@ -496,10 +486,10 @@ impl Observed {
                 }
                 continue;
             }
-            let obs = observe(c, as_of);
+            let obs = observe(c, c.reply_s, as_of);
             if c.at >= from {
                 o.window[b].push(obs);
-                o.public[b].push(observe_public(c, as_of));
+                o.public[b].push(observe(c, c.public_s, as_of));
                 o.deflected[b] += usize::from(c.deflected);
                 *o.window_sources[b].entry(c.source).or_default() += 1;
                 o.answered[b] += usize::from(obs.answered);

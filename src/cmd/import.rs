@@ -46,17 +46,8 @@ pub fn run(
                 for line in r.rejection_summary() {
                     println!("  rejected {line}");
                 }
-                if !r.unregistered.is_empty() {
-                    let list: Vec<String> = r
-                        .unregistered
-                        .iter()
-                        .map(|(a, n)| format!("{a} ({n})"))
-                        .collect();
-                    println!(
-                        "  not in {}, so not scored as brands: {}",
-                        replyrank::root::REGISTRY,
-                        list.join(", ")
-                    );
+                if let Some(line) = Registry::describe_unregistered(&r.unregistered) {
+                    println!("  {line}");
                 }
                 if let Some(e) = &r.stopped {
                     eprintln!(
