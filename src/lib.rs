@@ -3,7 +3,7 @@
 //! The data flows one way, and each stage has one home:
 //!
 //! ```text
-//! collect (network) ─┐
+//! collect (network) ─┐   classify (as posts are stored)
 //! import (files) ────┴→ store (data/store) → corpus → pair → score → site::render → public/
 //!                                                           └→ leaderboard.json, terminal table
 //! ```
@@ -11,20 +11,25 @@
 //! - [`root`]: the site root, the one value that owns every path (config, registry, store,
 //!   state, content, templates, output).
 //! - [`config`] (`replyrank.toml`), [`registry`] (`data/brands.toml`), [`source`] (the table of
-//!   sources: network, collector, coverage).
+//!   sources: network, collector, credentials, coverage).
 //! - [`collect`]: the only code that talks to the network (Bluesky, Mastodon, X), into the store.
 //! - [`import`]: files into the store (TWCS CSV, paired complaints, the store's own JSON Lines).
-//! - [`store`] and [`post`]: the append-only JSON Lines store and its schema.
-//! - [`corpus`] (posts → interned threads), [`pair`] (complaints and first replies), [`km`]
-//!   (Kaplan–Meier and its intervals), [`score`] (per-brand figures, intervals and ranks, typed:
-//!   the [`score::Leaderboard`]), [`pipeline`] (store → leaderboard, as the commands run it).
-//! - [`columns`]: the one list of a brand's figures that the table, cards, CSV, data dictionary
-//!   and terminal table are driven from.
-//! - [`site`]: renders a leaderboard into pages, charts and downloads; it never reads the store.
+//! - [`classify`]: the opening-post and reply classifiers, run as posts enter the store; their
+//!   verdicts are stored with their version (`replyrank reclassify` re-runs them).
+//! - [`store`] and [`post`]: the append-only, locked JSON Lines store and its schema.
+//! - [`corpus`] (posts → interned threads), [`pair`] (complaints, first replies and public
+//!   answers), [`km`] (Kaplan–Meier and its intervals), [`interval`] (exact binomial intervals),
+//!   [`score`] (per-brand figures, intervals and ranks, typed: the [`score::Leaderboard`]),
+//!   [`method`] (the method's versions), [`pipeline`] (store → leaderboard → site, as the
+//!   commands run it).
+//! - [`columns`]: the one list of a brand's figures that the table, cards, CSV, data dictionary,
+//!   embeds and terminal table are driven from.
+//! - [`site`]: renders a leaderboard into pages, charts and downloads and swaps them into the
+//!   output; it never reads the store. [`serve`] serves the output while it is rebuilt.
 //! - [`time`]: instants, months and the formats sources write them in.
 //!
 //! `pair` and `score` are pure functions: no clock (as-of is a parameter), no I/O, and a fixed
-//! seed for the bootstrap.
+//! seed for every random draw.
 
 pub mod classify;
 pub mod collect;
