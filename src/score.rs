@@ -358,9 +358,26 @@ pub struct DataQuality {
     #[serde(flatten)]
     pub pairing: crate::pair::PairQuality,
     /// Distinct company accounts and brand ids named by the data that the registry lacks.
+    #[serde(deserialize_with = "count")]
     pub unregistered_accounts: usize,
     /// Problems found loading the store (torn lines, invalid lines): reported in the terminal.
+    #[serde(deserialize_with = "count")]
     pub store_notices: usize,
+}
+
+/// A count, or (leaderboards of schema `replyrank.leaderboard/1`, which listed them) the length
+/// of the list or map it counts: earlier snapshots stay readable.
+fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    use serde_json::Value;
+    match Value::deserialize(d)? {
+        Value::Number(n) => n
+            .as_u64()
+            .map(|n| n as usize)
+            .ok_or_else(|| serde::de::Error::custom("a count is a whole number")),
+        Value::Array(a) => Ok(a.len()),
+        Value::Object(o) => Ok(o.len()),
+        other => Err(serde::de::Error::custom(format!("{other} is not a count"))),
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]

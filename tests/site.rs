@@ -465,3 +465,43 @@ fn the_lead_counts_the_complaints_of_the_brands_it_ranks() {
         "{n} of {all}"
     );
 }
+
+#[test]
+fn a_snapshot_written_by_version_1_still_reads() {
+    // Earlier snapshots under archive/ keep the schema they were written with
+    // (replyrank.leaderboard/1: reasons as sentences, data quality as lists): the feed reads them.
+    let lb = replyrank::score::Leaderboard::read(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/leaderboard.v1.json"),
+    )
+    .unwrap();
+    assert_eq!(lb.schema, "replyrank.leaderboard/1");
+    assert_eq!(lb.method.version, replyrank::method::Version::V1);
+    assert_eq!(lb.brands[0].id, "chipotle");
+    assert_eq!(lb.brands[0].score, Some(98.0));
+    let yahoo = lb.brands.iter().find(|b| b.id == "yahoo").unwrap();
+    assert_eq!(
+        yahoo.unranked_reason,
+        Some(replyrank::score::Unranked::Other)
+    );
+    assert_eq!(lb.data_quality.unregistered_accounts, 0);
+}
+
+#[test]
+fn the_feed_says_when_the_method_changed_instead_of_naming_moves() {
+    let root = site_root();
+    std::fs::write(
+        root.path().join("replyrank.toml"),
+        "[ranking]\nmethod = 1\n",
+    )
+    .unwrap();
+    ok(rr(root.path(), &["build", "--as-of", "2017-11-30"]));
+    std::fs::remove_file(root.path().join("replyrank.toml")).unwrap();
+    ok(rr(root.path(), &["build"]));
+    let feed = read(&root.path().join("public/atom.xml"));
+    assert!(
+        feed.contains("The method changed from version 1 to version 2"),
+        "{feed}"
+    );
+    assert!(!feed.contains("Biggest moves"), "{feed}");
+}

@@ -16,6 +16,8 @@ use crate::score::Leaderboard;
 /// A snapshot already written: its date and the scores of its ranked brands.
 pub struct Snapshot {
     pub date: String,
+    /// The method version its figures follow.
+    pub version: crate::method::Version,
     /// Brand id → (name, score).
     pub scores: BTreeMap<String, (String, f64)>,
 }
@@ -43,6 +45,7 @@ pub fn snapshots(out: &Path) -> Result<Vec<Snapshot>> {
             .collect();
         found.push(Snapshot {
             date: date.to_string(),
+            version: lb.method.version,
             scores,
         });
     }
@@ -74,6 +77,16 @@ fn moves(lang: &Lang, s: &Snapshot, prev: Option<&Snapshot>) -> String {
     let Some(prev) = prev else {
         return lang.t("feed_first", &[]);
     };
+    if prev.version != s.version {
+        // Scores of two method versions are not comparable: no "moves" between them.
+        return lang.t(
+            "feed_method_changed",
+            &[
+                ("from", &prev.version.number().to_string()),
+                ("to", &s.version.number().to_string()),
+            ],
+        );
+    }
     let mut d: Vec<(f64, &str)> = s
         .scores
         .iter()
