@@ -72,11 +72,14 @@ fn instant(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> {
     Some(days_from_civil(y, mo, d) * DAY + h * HOUR + mi * 60 + s)
 }
 
+/// A run of ASCII digits as a number; `None` for anything else, or a number too large for i64.
 fn digits(b: &[u8]) -> Option<i64> {
     if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(b.iter().fold(0i64, |n, &c| n * 10 + i64::from(c - b'0')))
+    b.iter().try_fold(0i64, |n, &c| {
+        n.checked_mul(10)?.checked_add(i64::from(c - b'0'))
+    })
 }
 
 /// Parses an RFC 3339 instant. The store's own form (`YYYY-MM-DDTHH:MM:SSZ`) is read directly;
@@ -299,6 +302,14 @@ impl TimeReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_overlong_number_is_an_error_not_an_overflow() {
+        // Found by the fuzz harness: a year of 23 digits overflowed i64 and panicked.
+        assert!(parse_twitter_date("Tue Oct 31 22:10:47 +0000 20179223372036854775807").is_err());
+        assert_eq!(digits(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(digits(b"9223372036854775808"), None);
+    }
 
     #[test]
     fn twitter_dates_agree_with_jiff() {

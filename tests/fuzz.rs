@@ -22,10 +22,17 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// A fixed seed, so `cargo test` (and CI) runs the same cases every time;
+/// `REPLYRANK_FUZZ_SEED=N` explores others (with `REPLYRANK_FUZZ_CASES` for longer runs).
 fn config(default: u32) -> ProptestConfig {
+    let seed = std::env::var("REPLYRANK_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_171_031);
     ProptestConfig {
         cases: cases(default),
         failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
         ..ProptestConfig::default()
     }
 }
