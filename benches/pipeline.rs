@@ -629,7 +629,8 @@ fn write_csv(c: &Corpus, path: &Path, seed: u64) -> std::io::Result<u64> {
     Ok(bytes)
 }
 
-fn write_site(root: &Path) -> std::io::Result<()> {
+/// The site root; `method` 1 when the pandas cross-check runs (it implements version 1).
+fn write_site(root: &Path, method: u8) -> std::io::Result<()> {
     fs::create_dir_all(root.join("data"))?;
     let mut toml = String::with_capacity(BRANDS * 140);
     const CATEGORIES: [&str; 6] = ["retail", "airline", "telecom", "tech", "bank", "transport"];
@@ -643,7 +644,9 @@ fn write_site(root: &Path) -> std::io::Result<()> {
     fs::write(root.join("data/brands.toml"), toml)?;
     fs::write(
         root.join("replyrank.toml"),
-        "[ranking]\nwindow_days = 90\nmin_complaints = 30\nbootstrap = 1000\nseed = 1\n",
+        format!(
+            "[ranking]\nmethod = {method}\nwindow_days = 90\nmin_complaints = 30\nbootstrap = 1000\nseed = 1\n"
+        ),
     )
 }
 
@@ -756,7 +759,9 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Path>) -> Result1 {
             fs::remove_dir_all(&p).unwrap_or_else(|e| panic!("cannot remove {}: {e}", p.display()));
         }
     }
-    write_site(&root).expect("cannot write the site root");
+    // The pandas script implements method version 1: compare like with like.
+    let method = if pandas.is_some() { 1 } else { 2 };
+    write_site(&root, method).expect("cannot write the site root");
     let csv = work.join("twcs.csv");
 
     eprintln!("\n== {n} posts: generating {} ...", csv.display());
