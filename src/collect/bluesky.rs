@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::cursor::{OpenThread, time_cmp};
 use super::http::HttpError;
-use super::{Account, Collect, Collecting, Secret, Stop, time};
+use super::{Account, Collect, Collecting, Secret, Stop, parse_time};
 use crate::post::Post;
 use crate::source::{BLUESKY_APP_PASSWORD, BLUESKY_HANDLE};
 
@@ -228,8 +228,9 @@ impl Collector<'_> {
     async fn walk_posts(&mut self) -> Result<(), Stop> {
         let feed = self.account.feed("posts");
         if let Some(w) = feed.walk {
-            let floor = w.floor.as_deref().and_then(time).unwrap_or(i64::MIN);
-            self.walk_from(Some(w.page), floor, time(&w.top)).await?;
+            let floor = w.floor.as_deref().and_then(parse_time).unwrap_or(i64::MIN);
+            self.walk_from(Some(w.page), floor, parse_time(&w.top))
+                .await?;
         }
         let newest = self
             .account
@@ -237,7 +238,7 @@ impl Collector<'_> {
             .feeds
             .get("posts")
             .and_then(|f| f.newest.as_deref())
-            .and_then(time);
+            .and_then(parse_time);
         let floor = self.account.ctx.floor(newest);
         self.walk_from(None, floor, None).await
     }
@@ -349,7 +350,7 @@ impl Collector<'_> {
         self.account
             .cursor
             .open_threads
-            .retain(|_, t| time(&t.created_at).is_some_and(|c| c >= floor));
+            .retain(|_, t| parse_time(&t.created_at).is_some_and(|c| c >= floor));
         let unknown: Vec<String> = self
             .account
             .cursor
@@ -400,14 +401,14 @@ impl Collector<'_> {
         let (mut page, floor, mut top) = match feed.walk {
             Some(w) => (
                 Some(w.page),
-                w.floor.as_deref().and_then(time).unwrap_or(i64::MIN),
-                time(&w.top),
+                w.floor.as_deref().and_then(parse_time).unwrap_or(i64::MIN),
+                parse_time(&w.top),
             ),
             None => (
                 None,
                 self.account
                     .ctx
-                    .floor(feed.newest.as_deref().and_then(time)),
+                    .floor(feed.newest.as_deref().and_then(parse_time)),
                 None,
             ),
         };
@@ -566,8 +567,8 @@ impl Collector<'_> {
             .record
             .created_at
             .as_deref()
-            .and_then(time)
-            .or_else(|| v.indexed_at.as_deref().and_then(time))?;
+            .and_then(parse_time)
+            .or_else(|| v.indexed_at.as_deref().and_then(parse_time))?;
         let by_brand = v.author.did == self.did;
         let mentions = v
             .record
@@ -612,8 +613,8 @@ impl Collector<'_> {
 fn sort_time(v: &PostView) -> Option<i64> {
     v.indexed_at
         .as_deref()
-        .and_then(time)
-        .or_else(|| v.record.created_at.as_deref().and_then(time))
+        .and_then(parse_time)
+        .or_else(|| v.record.created_at.as_deref().and_then(parse_time))
 }
 
 /// A full post view from a union (`#postView`, `#notFoundPost`, `#blockedPost`…), if it is one.

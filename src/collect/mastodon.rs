@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::cursor::{OpenThread, id_cmp};
 use super::http::HttpError;
-use super::{Account, Collect, Collecting, Stop, time};
+use super::{Account, Collect, Collecting, Stop, parse_time};
 use crate::post::Post;
 
 #[derive(Deserialize)]
@@ -193,7 +193,7 @@ impl Collector<'_> {
                 if s.reblog.is_some() {
                     continue;
                 }
-                let Some(t) = time(&s.created_at) else {
+                let Some(t) = parse_time(&s.created_at) else {
                     continue;
                 };
                 oldest = oldest.min(t);
@@ -251,7 +251,7 @@ impl Collector<'_> {
         self.account
             .cursor
             .open_threads
-            .retain(|_, t| time(&t.created_at).is_some_and(|c| c >= floor));
+            .retain(|_, t| parse_time(&t.created_at).is_some_and(|c| c >= floor));
         let unknown: Vec<String> = self
             .account
             .cursor
@@ -316,7 +316,7 @@ impl Collector<'_> {
     }
 
     fn post(&self, s: &Status) -> Option<Post<'static>> {
-        let created_at = time(&s.created_at)?;
+        let created_at = parse_time(&s.created_at)?;
         let by_brand = s.account.id == self.account_id;
         Some(Post {
             source: "mastodon".into(),

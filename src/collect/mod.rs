@@ -755,6 +755,6 @@ impl Stop {
 }
 
 /// The post time of an RFC 3339 string, or `None`.
-pub fn time(s: &str) -> Option<i64> {
+pub fn parse_time(s: &str) -> Option<i64> {
     crate::time::parse_rfc3339(s).ok()
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::cursor::id_cmp;
 use super::http::HttpError;
-use super::{Account, Collect, Collecting, Ctx, Stop, time};
+use super::{Account, Collect, Collecting, Ctx, Stop, parse_time};
 use crate::post::Post;
 
 pub const DEFAULT_BASE: &str = "https://api.x.com";
@@ -290,7 +290,7 @@ impl Collector<'_> {
     }
 
     fn post(&self, t: &Tweet, users: &HashMap<&str, &str>) -> Option<Post<'static>> {
-        let created_at = time(t.created_at.as_deref()?)?;
+        let created_at = parse_time(t.created_at.as_deref()?)?;
         let author_id = t.author_id.as_deref().unwrap_or("");
         let by_brand = author_id == self.user_id;
         let author = if by_brand {
