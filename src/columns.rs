@@ -42,6 +42,9 @@ pub struct Column {
     pub card: bool,
     /// The first method version that computes it.
     pub since: Version,
+    /// Its label ends with "within" (a duration): the value is rounded up so the sentence
+    /// stays true.
+    pub within: bool,
 }
 
 fn seconds(s: Option<i64>) -> Option<f64> {
@@ -62,6 +65,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: true,
         card: true,
+        within: false,
         since: Version::V1,
     },
     Column {
@@ -72,6 +76,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: true,
         card: true,
+        within: false,
         since: Version::V1,
     },
     Column {
@@ -86,6 +91,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: true,
         card: true,
+        within: false,
         since: Version::V1,
     },
     Column {
@@ -96,6 +102,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: true,
         table: true,
         card: true,
+        within: false,
         since: Version::V1,
     },
     Column {
@@ -110,6 +117,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: true,
         card: true,
+        within: false,
         since: Version::V2,
     },
     Column {
@@ -120,6 +128,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: false,
         card: true,
+        within: false,
         since: Version::V2,
     },
     Column {
@@ -130,6 +139,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: true,
         table: false,
         card: true,
+        within: false,
         since: Version::V2,
     },
     Column {
@@ -144,6 +154,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: true,
         table: true,
         card: true,
+        within: false,
         since: Version::V2,
     },
     Column {
@@ -154,6 +165,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: true,
         table: false,
         card: true,
+        within: true,
         since: Version::V1,
     },
     Column {
@@ -164,6 +176,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: true,
         card: true,
+        within: false,
         since: Version::V1,
     },
     Column {
@@ -174,6 +187,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: false,
         card: true,
+        within: false,
         since: Version::V1,
     },
     Column {
@@ -184,6 +198,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: false,
         table: false,
         card: true,
+        within: false,
         since: Version::V2,
     },
     Column {
@@ -194,6 +209,7 @@ pub const COLUMNS: &[Column] = &[
         lower_is_better: true,
         table: false,
         card: true,
+        within: false,
         since: Version::V2,
     },
 ];

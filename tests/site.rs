@@ -140,6 +140,12 @@ fn builds_a_citable_site_whose_links_all_resolve() {
     assert!(fr.contains("au 3\u{a0}décembre 2017"));
     let badge = read(&public.join("badge/american-airlines.svg"));
     assert!(badge.contains("replies: 97% in 24 h"), "{badge}");
+    // Chipotle's 90th percentile is 793 s: "90% replied to within 14 min", never "13 min".
+    let chipotle = read(&public.join("brand/chipotle/index.html"));
+    assert!(
+        chipotle.contains("90% replied to within</dt><dd>14\u{a0}min"),
+        "p90 rounded up"
+    );
     let methodology = read(&public.join("methodology/index.html"));
     assert!(methodology.contains("Kaplan–Meier") && methodology.contains("<table>"));
 }

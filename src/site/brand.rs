@@ -194,7 +194,10 @@ impl View<'_> {
             .filter(|c| c.card)
             .map(|c| Figure {
                 label: lang.t(&format!("fig_{}", c.key), &[("date", &date)]),
-                value: figure(lang, c, b),
+                value: match (c.within, (c.value)(b)) {
+                    (true, Some(s)) => lang.within(s as i64),
+                    _ => figure(lang, c, b),
+                },
                 interval: interval(lang, c, b),
             })
             .collect()
