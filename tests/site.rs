@@ -139,7 +139,18 @@ fn builds_a_citable_site_whose_links_all_resolve() {
     );
     assert!(fr.contains("au 3\u{a0}décembre 2017"));
     let badge = read(&public.join("badge/american-airlines.svg"));
-    assert!(badge.contains("replies: 97% in 24 h"), "{badge}");
+    // The headline rank and score with the as-of date, in one neutral colour; unranked brands
+    // say so (was: a green "98% in 24 h" for a brand 13th of 15, and for one complaint).
+    assert!(
+        badge.contains("replyrank, 3\u{a0}December 2017: rank 3 of 15 · score 97.1"),
+        "{badge}"
+    );
+    let yahoo = read(&public.join("badge/yahoo.svg"));
+    assert!(
+        yahoo.contains("3\u{a0}December 2017: not enough data"),
+        "{yahoo}"
+    );
+    assert!(!yahoo.contains("100%"), "{yahoo}");
     // Chipotle's 90th percentile is 793 s: "90% replied to within 14 min", never "13 min".
     let chipotle = read(&public.join("brand/chipotle/index.html"));
     assert!(

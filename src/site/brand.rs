@@ -369,11 +369,11 @@ impl View<'_> {
             figures: self.figures(lang, b),
             charts: charts_out,
             badge_href: format!("{root}badge/{}.svg", b.id),
-            badge_alt: badge_text(lang, b),
+            badge_alt: self.badge_text(lang, b),
             badge_snippet: format!(
                 "<a href=\"{}\"><img src=\"{badge_url}\" alt=\"{}\"></a>",
                 pretty(base_url, &format!("{}{page}", lang.prefix)),
-                escape(&badge_text(lang, b))
+                escape(&self.badge_text(lang, b))
             ),
             embed_snippet: format!(
                 "<iframe src=\"{embed_url}\" title=\"{}\" width=\"420\" height=\"240\" style=\"border:0\"></iframe>",
@@ -419,20 +419,31 @@ impl View<'_> {
         self.render("embed.html", &base, &embed)
     }
 
-    /// The brand's badge (SVG).
+    /// The brand's badge (SVG): its headline rank and score with the as-of date, or "not
+    /// enough data" when it is not ranked.
     pub fn badge(&self, lang: &Lang, b: &BrandEntry) -> Vec<u8> {
-        let share = b.answered_24h.filter(|_| b.complaints > 0);
-        charts::badge(&lang.t("badge_label", &[]), &badge_value(lang, b), share).into_bytes()
+        let (label, value) = self.badge_parts(lang, b);
+        charts::badge(&label, &value, b.eligible).into_bytes()
     }
-}
 
-fn badge_value(lang: &Lang, b: &BrandEntry) -> String {
-    match b.answered_24h {
-        Some(a) if b.complaints > 0 => lang.t("badge_value", &[("a24", &lang.pct(Some(a)))]),
-        _ => lang.t("badge_none", &[]),
+    fn badge_parts(&self, lang: &Lang, b: &BrandEntry) -> (String, String) {
+        let label = lang.t("badge_label", &[("date", &lang.date(self.lb.as_of))]);
+        let value = match (b.rank, b.score) {
+            (Some(rank), Some(score)) if b.eligible => lang.t(
+                "badge_value",
+                &[
+                    ("rank", &rank.to_string()),
+                    ("n", &self.lb.ranked().count().to_string()),
+                    ("score", &lang.decimal(score)),
+                ],
+            ),
+            _ => lang.t("badge_none", &[]),
+        };
+        (label, value)
     }
-}
 
-fn badge_text(lang: &Lang, b: &BrandEntry) -> String {
-    format!("{} · {}", lang.t("badge_label", &[]), badge_value(lang, b))
+    fn badge_text(&self, lang: &Lang, b: &BrandEntry) -> String {
+        let (label, value) = self.badge_parts(lang, b);
+        format!("{label} · {value}")
+    }
 }

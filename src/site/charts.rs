@@ -270,13 +270,10 @@ pub fn sparkline(scores: &[Option<f64>], title: &str) -> String {
 }
 
 /// A shields-style badge: a grey label and a value coloured by the 24 h share.
-pub fn badge(label_text: &str, value: &str, answered_24h: Option<f64>) -> String {
-    let color = match answered_24h {
-        Some(a) if a >= 0.9 => "#1b5e20",
-        Some(a) if a >= 0.7 => "#7a4f01",
-        Some(_) => "#b71c1c",
-        None => "#4a4a4a",
-    };
+/// A shields-style badge: `label | value`. Ranked brands get one neutral colour whatever their
+/// rank (a colour would grade them on a scale the method does not define); unranked ones grey.
+pub fn badge(label_text: &str, value: &str, ranked: bool) -> String {
+    let color = if ranked { "#1f4e79" } else { "#6b6b6b" };
     let w = |s: &str| 10 + 7 * s.chars().count();
     let (lw, vw) = (w(label_text), w(value));
     let (l, v) = (escape(label_text), escape(value));
