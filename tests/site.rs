@@ -151,6 +151,8 @@ fn builds_a_citable_site_whose_links_all_resolve() {
         "{yahoo}"
     );
     assert!(!yahoo.contains("100%"), "{yahoo}");
+    // Chipotle is the only ranked brand in Food: no "Rank 1 of 1 in Food".
+    assert!(!read(&public.join("brand/chipotle/index.html")).contains("of 1 in"));
     // Chipotle's 90th percentile is 793 s: "90% replied to within 14 min", never "13 min".
     let chipotle = read(&public.join("brand/chipotle/index.html"));
     assert!(

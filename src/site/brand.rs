@@ -158,12 +158,13 @@ impl View<'_> {
             ),
             _ => lang.t("not_ranked", &[("reason", &self.unranked(lang, b))]),
         };
-        let category = b.category_rank.map(|rank| {
-            let peers = self
-                .lb
-                .ranked()
-                .filter(|x| x.category == b.category)
-                .count();
+        // A rank within a category of one ranked brand says nothing ("rank 1 of 1"): omitted.
+        let peers = self
+            .lb
+            .ranked()
+            .filter(|x| x.category == b.category)
+            .count();
+        let category = b.category_rank.filter(|_| peers >= 2).map(|rank| {
             lang.t(
                 "ranked_category",
                 &[
