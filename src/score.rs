@@ -388,6 +388,20 @@ pub struct MonthEntry {
     pub answered_24h: Option<f64>,
     pub median_reply_s: Option<i64>,
     pub score: Option<f64>,
+    /// Method 2: the score's exact 95% interval, as for the window.
+    #[serde(default)]
+    pub score_ci: Option<[f64; 2]>,
+}
+
+/// A month with fewer complaints is listed with its figures, but its score is not drawn as a
+/// point of a trend: one or two complaints say nothing about a month.
+pub const MIN_MONTH: usize = 10;
+
+impl MonthEntry {
+    /// The score to draw for this month: `None` below [`MIN_MONTH`] complaints.
+    pub fn drawn(&self) -> Option<f64> {
+        self.score.filter(|_| self.complaints >= MIN_MONTH)
+    }
 }
 
 fn round(x: f64, places: i32) -> f64 {
@@ -588,12 +602,16 @@ fn score_interval(score: Option<f64>, boot: &[Option<f64>]) -> Option<[f64; 2]> 
     })
 }
 
-fn month_entries(months: &BTreeMap<String, Vec<Obs>>) -> Vec<MonthEntry> {
+fn month_entries(months: &BTreeMap<String, Vec<Obs>>, version: Version) -> Vec<MonthEntry> {
     months
         .iter()
         .map(|(month, obs)| {
             let f = Figures::of(obs);
+            let score_ci = (version == Version::V2)
+                .then(|| ScoreBase::of(f.score, obs).and_then(|s| s.interval()))
+                .flatten();
             MonthEntry {
+                score_ci,
                 month: month.clone(),
                 complaints: f.complaints,
                 answered_1h: share(f.answered_1h),
@@ -751,7 +769,10 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
 
     let history = (0..nb)
         .filter(|&b| !obs.months[b].is_empty())
-        .map(|b| (registry[b].id.clone(), month_entries(&obs.months[b])))
+        .map(|b| {
+            let entries = month_entries(&obs.months[b], m.version);
+            (registry[b].id.clone(), entries)
+        })
         .collect();
     let details = (0..nb)
         .filter(|&b| !obs.window[b].is_empty())

@@ -151,6 +151,14 @@ fn builds_a_citable_site_whose_links_all_resolve() {
         "{yahoo}"
     );
     assert!(!yahoo.contains("100%"), "{yahoo}");
+    // A month of one complaint is listed, not drawn as a point of the trend (was: scores
+    // dropping from 50 to 0 on one complaint); drawn months carry their interval.
+    let delta = read(&public.join("brand/delta/index.html"));
+    assert!(
+        delta.contains("<tr><td>Aug 2016</td><td>1</td><td>100%</td><td>100%</td><td>12\u{a0}min</td><td>not drawn: fewer than 10 complaints</td>"),
+        "month of one complaint"
+    );
+    assert!(delta.contains("<td>22</td>") && delta.contains("(95% interval: "));
     // Chipotle is the only ranked brand in Food: no "Rank 1 of 1 in Food".
     assert!(!read(&public.join("brand/chipotle/index.html")).contains("of 1 in"));
     // Chipotle's 90th percentile is 793 s: "90% replied to within 14 min", never "13 min".

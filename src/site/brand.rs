@@ -278,7 +278,7 @@ impl View<'_> {
         let scores: Vec<(String, Option<f64>)> = months
             .iter()
             .cloned()
-            .zip(h.iter().map(|m| m.score))
+            .zip(h.iter().map(MonthEntry::drawn))
             .collect();
         let score = chart(
             lang,
@@ -305,8 +305,22 @@ impl View<'_> {
                             lang.pct(m.answered_1h),
                             lang.pct(m.answered_24h),
                             lang.duration(m.median_reply_s),
-                            m.score
-                                .map_or(lang.t("not_available", &[]), |s| lang.decimal(s)),
+                            match (m.drawn(), m.score_ci) {
+                                (Some(s), Some([lo, hi])) => format!(
+                                    "{} ({})",
+                                    lang.decimal(s),
+                                    lang.t(
+                                        "score_interval",
+                                        &[("lo", &lang.decimal(lo)), ("hi", &lang.decimal(hi))]
+                                    )
+                                ),
+                                (Some(s), None) => lang.decimal(s),
+                                (None, _) if m.score.is_some() => lang.t(
+                                    "month_too_few",
+                                    &[("min", &crate::score::MIN_MONTH.to_string())],
+                                ),
+                                (None, _) => lang.t("not_available", &[]),
+                            },
                         ]
                     })
                     .collect(),

@@ -174,14 +174,14 @@ impl View<'_> {
                     format!(
                         "{} {}",
                         lang.month(&m.month),
-                        m.score.map_or("–".into(), |s| lang.decimal(s))
+                        m.drawn().map_or("–".into(), |s| lang.decimal(s))
                     )
                 };
                 let spark_title = match (history.first(), history.last()) {
                     (Some(a), Some(z)) => format!("{} → {}", say(a), say(z)),
                     _ => String::new(),
                 };
-                let scores: Vec<Option<f64>> = history.iter().map(|m| m.score).collect();
+                let scores: Vec<Option<f64>> = history.iter().map(MonthEntry::drawn).collect();
                 Row {
                     rank: rank.to_string(),
                     rank_interval: if rank == b.rank.unwrap_or(0) {
