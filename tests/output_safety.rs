@@ -337,3 +337,50 @@ fn a_build_killed_at_random_points_leaves_a_whole_site_and_the_next_build_succee
         std::fs::read_to_string(root.path().join("public/methodology/index.html")).unwrap();
     assert!(methodology.contains("Trial 5."));
 }
+
+#[test]
+fn a_folder_of_restored_snapshots_is_built_into_and_keeps_them() {
+    // The publishing workflow restores archive/<date>/ from a branch into an empty public/, then
+    // builds: that folder has no top-level manifest, yet must be accepted (was refused), and
+    // the restored snapshot kept.
+    let root = shipped_site();
+    let first = root.path().join("first");
+    ok(rr(
+        root.path(),
+        &[
+            "build",
+            "--as-of",
+            "2017-11-30",
+            "--output",
+            first.to_str().unwrap(),
+        ],
+    ));
+    let public = root.path().join("public");
+    std::fs::create_dir_all(&public).unwrap();
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(first.join("archive"))
+        .arg(&public)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let before = tree(&public.join("archive/2017-11-30"));
+    ok(rr(root.path(), &["build"]));
+    ok(rr(root.path(), &["check"]));
+    assert!(public.join("archive/2017-12-03/index.html").is_file());
+    let mut after = tree(&public.join("archive/2017-11-30"));
+    // The archive page lists both snapshots now; everything else is as restored.
+    after.remove("archive/index.html");
+    let mut before = before;
+    before.remove("archive/index.html");
+    assert_eq!(before, after);
+    // Anything else beside archive/ is still a folder no build made: refused.
+    std::fs::remove_dir_all(&public).unwrap();
+    std::fs::create_dir_all(public.join("archive")).unwrap();
+    std::fs::write(public.join("notes.txt"), "mine").unwrap();
+    failed(&rr(root.path(), &["build"]));
+    assert_eq!(
+        std::fs::read_to_string(public.join("notes.txt")).unwrap(),
+        "mine"
+    );
+}

@@ -384,9 +384,10 @@ impl Previous {
                     .is_none();
                 if empty {
                     Manifest::default()
-                } else if built_before_manifests(out) || only_scored(out)? {
+                } else if built_before_manifests(out) || only_scored(out)? || only_snapshots(out)? {
                     // Such a build removed everything it did not write, except under archive/;
-                    // `replyrank score` writes data/leaderboard.json alone.
+                    // `replyrank score` writes data/leaderboard.json alone; a publishing job
+                    // restores earlier snapshots alone (archive/<date>/) before it builds.
                     let mut m = Manifest::default();
                     walk(out, "", &mut |rel, ft| {
                         if ft.is_file() {
@@ -522,6 +523,17 @@ fn only_scored(out: &Path) -> Result<bool> {
     walk(out, "", &mut |rel, ft| {
         only &= (rel == "data" && ft.is_dir()) || (rel == "data/leaderboard.json" && ft.is_file());
         Ok(only)
+    })?;
+    Ok(only)
+}
+
+/// Whether `out` holds only earlier snapshots, `archive/<date>/…`, as a publishing job restores
+/// them before building (see `.github/workflows/publish.yml`).
+fn only_snapshots(out: &Path) -> Result<bool> {
+    let mut only = true;
+    walk(out, "", &mut |rel, ft| {
+        only &= rel == "archive" && ft.is_dir();
+        Ok(false)
     })?;
     Ok(only)
 }
