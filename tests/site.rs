@@ -532,3 +532,39 @@ fn the_feed_says_when_the_method_changed_instead_of_naming_moves() {
     );
     assert!(!feed.contains("Biggest moves"), "{feed}");
 }
+
+#[test]
+fn brands_without_complaints_are_named_not_given_pages() {
+    // Was: 33 pages per language for brands with no complaint ("received 0 complaints…").
+    let root = site_root();
+    ok(rr(root.path(), &["build"]));
+    let public = root.path().join("public");
+    let lb: serde_json::Value =
+        serde_json::from_str(&read(&public.join("data/leaderboard.json"))).unwrap();
+    let silent: Vec<&serde_json::Value> = lb["brands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["complaints"] == 0)
+        .collect();
+    assert!(!silent.is_empty());
+    let board = read(&public.join("index.html"));
+    for b in &silent {
+        let id = b["id"].as_str().unwrap();
+        assert!(
+            !public.join(format!("brand/{id}/index.html")).exists(),
+            "{id}"
+        );
+        assert!(!public.join(format!("badge/{id}.svg")).exists(), "{id}");
+        assert!(
+            public.join(format!("data/brands/{id}.json")).exists(),
+            "{id}: data kept"
+        );
+        let name = b["name"]
+            .as_str()
+            .unwrap()
+            .replace('&', "&amp;")
+            .replace('\'', "&#39;");
+        assert!(board.contains(&name), "{name} named on the leaderboard");
+    }
+}

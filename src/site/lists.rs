@@ -123,6 +123,8 @@ struct TablePage {
     more: Option<(String, String)>,
     unranked: Vec<Unranked>,
     unranked_lead: String,
+    /// Registry brands with no complaint in the window: named, with no page of their own.
+    silent: Vec<String>,
 }
 
 /// The months a sparkline shows: the last 24.
@@ -283,6 +285,11 @@ impl View<'_> {
                 "unranked_lead",
                 &[("min", &self.lb.method.min_complaints.to_string())],
             ),
+            silent: brands
+                .iter()
+                .filter(|b| b.complaints == 0)
+                .map(|b| b.name.clone())
+                .collect(),
             heading: heading.clone(),
         };
         let base = self.base(lang, page, heading, lead);

@@ -94,9 +94,12 @@ fn pages(view: &View, assets: Vec<(&'static str, Vec<u8>)>) -> Result<Site> {
             format!("{p}{page}"),
             view.table_page(lang, page, &all, heading, Scope::Overall, None)?,
         );
+        // A brand with no complaint in the window gets no page, badge or embed (there is
+        // nothing to say); the ranking pages name it.
         let brand_pages: Vec<Vec<(String, Vec<u8>)>> = lb
             .brands
             .par_iter()
+            .filter(|b| b.complaints > 0)
             .map(|b| -> Result<_> {
                 Ok(vec![
                     (
