@@ -114,7 +114,7 @@ fn builds_a_citable_site_whose_links_all_resolve() {
     // The median is 525 s: "within 9 min" (rounded up after "within"), never "within 8 min".
     assert!(aa.contains("American Airlines replied to 97% of complaints within a day; half of all its complaints had a reply within 9\u{a0}min. 29% of its first replies sent the customer elsewhere"), "finding");
     assert!(
-        aa.contains("Rank 3 of 15 overall (95% interval 1–8).")
+        aa.contains("Rank 3 of 15 overall (95% interval 1\u{2060}–\u{2060}8).")
             && aa.contains("Rank 1 of 4 in Airline.")
     );
     assert_eq!(
@@ -435,9 +435,19 @@ fn unranked_reasons_and_the_feed_speak_the_page_language() {
     ok(rr(root.path(), &["build"]));
     let yahoo = read(&root.path().join("public/fr/brand/yahoo/index.html"));
     assert!(
-        yahoo.contains("Non classée : pas assez de données"),
+        yahoo.contains("Non classée\u{202f}: pas assez de données"),
         "{yahoo}"
     );
+    // French typography: a narrow no-break space before ":" and "%", "1 h" never broken, an
+    // interval's ends kept together (was "Réponse en 1 / h", "95,7– / 99,7").
+    let board = read(&root.path().join("public/fr/index.html"));
+    assert!(board.contains("Réponse en 1\u{a0}h"), "header");
+    assert!(
+        board.contains("Intervalle à 95\u{202f}%\u{202f}: "),
+        "interval title"
+    );
+    assert!(board.contains("\u{2060}–\u{2060}"), "interval ends joined");
+    assert!(!board.contains(" :"), "no plain space before a colon");
     assert!(!yahoo.contains("not enough data"));
     let lb: serde_json::Value =
         serde_json::from_str(&read(&root.path().join("public/data/leaderboard.json"))).unwrap();
