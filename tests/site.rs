@@ -94,8 +94,15 @@ fn builds_a_citable_site_whose_links_all_resolve() {
             page.display()
         );
         assert!(html.contains("2017"), "date on {}", page.display());
-        if !page.to_string_lossy().contains("/embed/") {
-            assert!(html.contains("@misc{"), "BibTeX on {}", page.display());
+        let path = page.to_string_lossy();
+        if !path.contains("/embed/") {
+            // Every page but the 404 carries its citation.
+            assert_eq!(
+                html.contains("@misc{"),
+                !path.ends_with("404.html"),
+                "BibTeX on {}",
+                page.display()
+            );
             assert!(
                 html.contains("og:title") && html.contains("twitter:card"),
                 "meta on {}",
@@ -159,6 +166,18 @@ fn builds_a_citable_site_whose_links_all_resolve() {
         "month of one complaint"
     );
     assert!(delta.contains("<td>22</td>") && delta.contains("(95% interval: "));
+    // The monthly history is a download too, and /data/ explains every column.
+    let history = read(&public.join("data/history.csv"));
+    assert!(history.starts_with("id,month,complaints,"), "{history}");
+    assert!(
+        history.contains("\ndelta,2016-08,1,"),
+        "a month of one complaint is listed"
+    );
+    let data = read(&public.join("data/index.html"));
+    assert!(data.contains("<code>sent_elsewhere</code>") && data.contains("history.csv"));
+    // The 404 page is no citable page; the methodology shows no raw test lines.
+    assert!(!read(&public.join("404.html")).contains("class=\"cite\""));
+    assert!(!read(&public.join("methodology/index.html")).contains("expect score"));
     // Chipotle is the only ranked brand in Food: no "Rank 1 of 1 in Food".
     assert!(!read(&public.join("brand/chipotle/index.html")).contains("of 1 in"));
     // Chipotle's 90th percentile is 793 s: "90% replied to within 14 min", never "13 min".

@@ -77,6 +77,41 @@ fn csv_row(b: &BrandEntry, version: Version, as_of: &str) -> Vec<String> {
     row
 }
 
+/// `history.csv`: one row per brand and month (the brand pages' monthly table).
+fn history_csv(view: &View) -> Result<Vec<u8>> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record([
+        "id",
+        "month",
+        "complaints",
+        "answered_1h",
+        "answered_24h",
+        "median_reply_s",
+        "score",
+        "score_lo",
+        "score_hi",
+        "drawn",
+    ])?;
+    let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
+    for (id, months) in &view.lb.history {
+        for m in months {
+            csv.write_record([
+                text_cell(id),
+                m.month.clone(),
+                m.complaints.to_string(),
+                opt(m.answered_1h),
+                opt(m.answered_24h),
+                m.median_reply_s.map_or(String::new(), |s| s.to_string()),
+                opt(m.score),
+                opt(m.score_ci.map(|c| c[0])),
+                opt(m.score_ci.map(|c| c[1])),
+                m.drawn().is_some().to_string(),
+            ])?;
+        }
+    }
+    csv.into_inner().map_err(|e| anyhow!("{e}"))
+}
+
 /// `leaderboard.csv`: one row per brand.
 fn leaderboard_csv(view: &View) -> Result<Vec<u8>> {
     let as_of = crate::time::format_rfc3339(view.lb.as_of);
@@ -113,6 +148,7 @@ pub fn downloads(view: &View, site: &mut Site) -> Result<()> {
     let lb = view.lb;
     site.insert("data/leaderboard.json".into(), lb.to_json());
     site.insert("data/leaderboard.csv".into(), leaderboard_csv(view)?);
+    site.insert("data/history.csv".into(), history_csv(view)?);
     for b in &lb.brands {
         let d = lb.details.get(&b.id);
         let file = BrandFile {

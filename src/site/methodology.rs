@@ -30,9 +30,10 @@ pub fn load(root: &SiteRoot) -> Result<Methodology> {
         .find_map(|l| l.strip_prefix("# "))
         .unwrap_or("Methodology")
         .to_string();
+    let body = readable_example(body);
     let mut html = String::new();
     let options = pulldown_cmark::Options::ENABLE_TABLES;
-    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new_ext(body, options));
+    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new_ext(&body, options));
     Ok(Methodology { title, html })
 }
 
@@ -46,6 +47,26 @@ fn seconds(amount: &str, unit: &str) -> Result<i64> {
         "h" => n * 3600,
         other => bail!("unknown unit {other:?} (s, min, h)"),
     })
+}
+
+/// The page as a reader sees it: the `worked-example` block's complaints as a numbered list, its
+/// `expect` lines (for the check, and stated in the prose after it) left out.
+fn readable_example(body: &str) -> String {
+    let Some((before, rest)) = body.split_once("```worked-example\n") else {
+        return body.to_string();
+    };
+    let Some((block, after)) = rest.split_once("```") else {
+        return body.to_string();
+    };
+    let items: String = block
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("expect "))
+        .map(|l| match l.split_once(' ') {
+            Some((n, what)) => format!("{n}. {what}\n"),
+            None => format!("- {l}\n"),
+        })
+        .collect();
+    format!("{before}{items}{after}")
 }
 
 /// Recomputes the fenced `worked-example` block with the scoring code (method version 2, one

@@ -14,6 +14,8 @@ struct BodyPage {
 #[derive(Serialize)]
 struct DataPage {
     brands: Vec<DataLink>,
+    /// The figure columns of the downloads, described in the page's language.
+    columns: Vec<(&'static str, String)>,
 }
 
 #[derive(Serialize)]
@@ -50,7 +52,10 @@ impl View<'_> {
                 href: format!("{root}data/brands/{}.json", b.id),
             })
             .collect();
-        self.render("data.html", &base, &DataPage { brands })
+        let columns = crate::columns::of(self.lb.method.version)
+            .map(|c| (c.key, lang.t(&format!("doc_{}", c.key), &[])))
+            .collect();
+        self.render("data.html", &base, &DataPage { brands, columns })
     }
 
     /// The 404 page is served at any depth: its links are absolute.
@@ -58,6 +63,7 @@ impl View<'_> {
         let title = lang.t("not_found_title", &[]);
         let mut base = self.base(lang, "404.html", title, lang.t("not_found_text", &[]));
         base.absolute(&self.config.base_url, &lang.prefix);
+        base.cite = false;
         self.render("404.html", &base, &Empty {})
     }
 }

@@ -169,6 +169,8 @@ pub struct Base<'a> {
     links: NavLinks,
     alternates: Vec<Alternate>,
     as_of_text: String,
+    /// Whether the page carries a "Cite this" block (not the 404 page).
+    pub cite: bool,
     cite_text: String,
     bibtex: String,
 }
@@ -264,6 +266,7 @@ impl<'a> View<'a> {
             root,
             home,
             as_of_text: lang.t("as_of", &[("date", &date)]),
+            cite: true,
             cite_text,
             bibtex,
             title,
