@@ -51,6 +51,20 @@ fn seconds(s: Option<i64>) -> Option<f64> {
     s.map(|s| s as f64)
 }
 
+/// What a column is unless it says otherwise: a brand-page card, not in the table, lower not
+/// better, no interval, since method version 1.
+const FIGURE: Column = Column {
+    key: "",
+    unit: Unit::Count,
+    value: |_| None,
+    interval: None,
+    lower_is_better: false,
+    table: false,
+    card: true,
+    since: Version::V1,
+    within: false,
+};
+
 /// Every figure of a brand, in the order pages, tables and downloads show them.
 pub const COLUMNS: &[Column] = &[
     Column {
@@ -62,22 +76,15 @@ pub const COLUMNS: &[Column] = &[
             hi: "score_hi",
             get: |b| b.score_ci,
         }),
-        lower_is_better: false,
         table: true,
-        card: true,
-        within: false,
-        since: Version::V1,
+        ..FIGURE
     },
     Column {
         key: "answered_1h",
         unit: Unit::Share,
         value: |b| b.answered_1h,
-        interval: None,
-        lower_is_better: false,
         table: true,
-        card: true,
-        within: false,
-        since: Version::V1,
+        ..FIGURE
     },
     Column {
         key: "answered_24h",
@@ -88,22 +95,16 @@ pub const COLUMNS: &[Column] = &[
             hi: "answered_24h_hi",
             get: |b| b.answered_24h_ci,
         }),
-        lower_is_better: false,
         table: true,
-        card: true,
-        within: false,
-        since: Version::V1,
+        ..FIGURE
     },
     Column {
         key: "median_reply_s",
         unit: Unit::Seconds,
         value: |b| seconds(b.median_reply_s),
-        interval: None,
         lower_is_better: true,
         table: true,
-        card: true,
-        within: false,
-        since: Version::V1,
+        ..FIGURE
     },
     Column {
         key: "public_24h",
@@ -114,33 +115,21 @@ pub const COLUMNS: &[Column] = &[
             hi: "public_24h_hi",
             get: |b| b.public_24h_ci,
         }),
-        lower_is_better: false,
         table: true,
-        card: true,
-        within: false,
-        since: Version::V2,
+        ..FIGURE
     },
     Column {
         key: "public_1h",
         unit: Unit::Share,
         value: |b| b.public_1h,
-        interval: None,
-        lower_is_better: false,
-        table: false,
-        card: true,
-        within: false,
-        since: Version::V2,
+        ..FIGURE
     },
     Column {
         key: "public_median_s",
         unit: Unit::Seconds,
         value: |b| seconds(b.public_median_s),
-        interval: None,
         lower_is_better: true,
-        table: false,
-        card: true,
-        within: false,
-        since: Version::V2,
+        ..FIGURE
     },
     Column {
         key: "sent_elsewhere",
@@ -153,64 +142,41 @@ pub const COLUMNS: &[Column] = &[
         }),
         lower_is_better: true,
         table: true,
-        card: true,
-        within: false,
-        since: Version::V2,
+        ..FIGURE
     },
     Column {
         key: "p90_reply_s",
         unit: Unit::Seconds,
         value: |b| seconds(b.p90_reply_s),
-        interval: None,
         lower_is_better: true,
-        table: false,
-        card: true,
         within: true,
-        since: Version::V1,
+        ..FIGURE
     },
     Column {
         key: "complaints",
         unit: Unit::Count,
         value: |b| Some(b.complaints as f64),
-        interval: None,
-        lower_is_better: false,
         table: true,
-        card: true,
-        within: false,
-        since: Version::V1,
+        ..FIGURE
     },
     Column {
         key: "answered",
         unit: Unit::Count,
         value: |b| Some(b.answered as f64),
-        interval: None,
-        lower_is_better: false,
-        table: false,
-        card: true,
-        within: false,
-        since: Version::V1,
+        ..FIGURE
     },
     Column {
         key: "not_needing_reply",
         unit: Unit::Count,
         value: |b| Some(b.not_needing_reply as f64),
-        interval: None,
-        lower_is_better: false,
-        table: false,
-        card: true,
-        within: false,
-        since: Version::V2,
+        ..FIGURE
     },
     Column {
         key: "cut_off",
         unit: Unit::Count,
         value: |b| Some(b.cut_off as f64),
-        interval: None,
         lower_is_better: true,
-        table: false,
-        card: true,
-        within: false,
-        since: Version::V2,
+        ..FIGURE
     },
 ];
 
