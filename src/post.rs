@@ -16,6 +16,9 @@
 //! | `to_brand` | string? | registry id of the brand the post is addressed to, when the source says so |
 //! | `replies` | [string]? | ids of posts the source lists as replies to this one (TWCS `response_tweet_id`), whether or not the data holds them |
 //! | `lang` | string? | the post's language as the network states it (ISO 639-1) |
+//! | `declared_at` | string? | the time the author's client declared (Bluesky `createdAt`), when `created_at` is the network's receipt time |
+//! | `followers` | integer? | the author's follower count at collection time |
+//! | `opted_out` | bool? | `true` when the author opted out of indexing: kept without text, never quoted |
 //! | `classified` | object? | a classifier's output: `by` (classifier and version, `kind-2` or `deflect-2`), `as` (`complaint`, `request`, `praise`, `other`; or `deflect`, `answer`) and the `rule` that decided |
 
 use std::borrow::Cow;
@@ -57,6 +60,19 @@ pub struct Post<'a> {
     pub lang: Option<Cow<'a, str>>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub classified: Option<Classified<'a>>,
+    /// The time the post's author (their client) declared, when the network's own time
+    /// (`created_at`: when the network received it) differs from it. Seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_opt")]
+    pub declared_at: Option<i64>,
+    /// The author's follower count when the post was collected (exact in the private store,
+    /// bucketed in the published one: see `crate::publish`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followers: Option<u64>,
+    /// The author opted out of indexing (Mastodon `indexable: false` or `noindex: true`,
+    /// Bluesky's `!no-unauthenticated` label): the post is kept without its text, never quoted,
+    /// and counted only as anonymous structure.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub opted_out: bool,
 }
 
 /// A classifier's output for a post, kept with the classifier's version so a newer one can
@@ -155,6 +171,12 @@ pub struct StoredLine<'a> {
     pub lang: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub classified: Option<Classified<'a>>,
+    #[serde(borrow, default)]
+    pub declared_at: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub followers: Option<u64>,
+    #[serde(default)]
+    pub opted_out: bool,
 }
 
 impl<'a> StoredLine<'a> {
@@ -190,6 +212,11 @@ impl<'a> StoredLine<'a> {
                 .collect(),
             lang: p.lang.as_deref().map(Cow::Borrowed),
             classified: p.classified.clone(),
+            declared_at: p
+                .declared_at
+                .map(|t| Cow::Owned(crate::time::format_rfc3339(t))),
+            followers: p.followers,
+            opted_out: p.opted_out,
         }
     }
 }
@@ -278,6 +305,23 @@ mod rfc3339 {
     }
 }
 
+mod rfc3339_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::rfc3339::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        let s = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?;
+        s.map(|s| crate::time::parse_rfc3339(&s).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +352,9 @@ mod tests {
             replies: Vec::new(),
             lang: None,
             classified: None,
+            declared_at: None,
+            followers: None,
+            opted_out: false,
         };
         let line = serde_json::to_string(&p).unwrap();
         assert_eq!(

@@ -870,6 +870,9 @@ mod tests {
             replies: Vec::new(),
             lang: None,
             classified: None,
+            declared_at: None,
+            followers: None,
+            opted_out: false,
         }
     }
 

@@ -56,6 +56,9 @@ fn p(id: &str, author: &str, minutes: i64, reply_to: Option<&str>, text: &str) -
         replies: Vec::new(),
         lang: None,
         classified: None,
+        declared_at: None,
+        followers: None,
+        opted_out: false,
     }
 }
 

@@ -605,6 +605,9 @@ impl Collector<'_> {
             replies: Vec::new(),
             lang: None,
             classified: None,
+            declared_at: None,
+            followers: None,
+            opted_out: false,
         })
     }
 }

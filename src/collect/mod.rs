@@ -193,6 +193,12 @@ pub struct Ctx {
     /// X posts read so far this run (its pay-per-use budget).
     pub x_used: AtomicU64,
     pub bluesky_session: tokio::sync::Mutex<bluesky::SessionState>,
+    /// Posts the networks said are deleted this run, by source: forgotten at the end of the run
+    /// (see `crate::forget`).
+    deleted: std::sync::Mutex<Vec<(&'static str, String)>>,
+    /// The posts the store holds inside the ranking window, by source (their network ids and
+    /// times): what a collector re-checks for deletions.
+    stored: BTreeMap<&'static str, Vec<(String, i64)>>,
     log: Log,
 }
 
@@ -246,6 +252,21 @@ impl Ctx {
 
     pub fn log(&self, line: String) {
         self.log.line(&self.redactor.redact(&line));
+    }
+
+    /// Records that the network says post `id` of `source` no longer exists: it is forgotten
+    /// from both stores at the end of the run, and never collected again.
+    pub fn deleted(&self, source: &'static str, id: String) {
+        self.deleted
+            .lock()
+            .expect("not poisoned")
+            .push((source, id));
+    }
+
+    /// The network ids and times of the posts of `source` the store holds inside the ranking
+    /// window.
+    pub fn stored(&self, source: &str) -> &[(String, i64)] {
+        self.stored.get(source).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -368,6 +389,11 @@ impl Account<'_> {
     /// The cursor of one of the account's feeds (empty before its first walk).
     pub fn feed(&self, name: &str) -> cursor::Feed {
         self.cursor.feeds.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Records that the network says post `id` no longer exists (see [`Ctx::deleted`]).
+    pub fn deleted(&self, id: String) {
+        self.ctx.deleted(self.source, id);
     }
 
     /// The registry id of the brand, for the posts it wrote.
@@ -575,6 +601,8 @@ impl Ctx {
             writer,
             x_used: AtomicU64::new(0),
             bluesky_session: tokio::sync::Mutex::new(bluesky::SessionState::default()),
+            deleted: Default::default(),
+            stored: Default::default(),
             log,
         })
     }

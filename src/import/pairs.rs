@@ -193,6 +193,9 @@ fn row<'o>(
         replies: Vec::new(),
         lang: None,
         classified: None,
+        declared_at: None,
+        followers: None,
+        opted_out: false,
     };
     let mut posts = vec![complaint];
     if let Some(reply_at) = reply_at {
@@ -210,6 +213,9 @@ fn row<'o>(
             replies: Vec::new(),
             lang: None,
             classified: None,
+            declared_at: None,
+            followers: None,
+            opted_out: false,
         });
     }
     Ok(posts)

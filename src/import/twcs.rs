@@ -182,5 +182,8 @@ fn parse_row(r: &csv::ByteRecord, width: usize, cols: Columns) -> Result<Post<'_
         replies,
         lang: None,
         classified: None,
+        declared_at: None,
+        followers: None,
+        opted_out: false,
     })
 }
