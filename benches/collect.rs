@@ -112,6 +112,7 @@ fn main() {
             secrets: replyrank::collect::Secrets::default()
                 .with(replyrank::source::X_BEARER_TOKEN, "bench"),
             since: Some(0),
+            key: Some(replyrank::publish::Pseudonymiser::new(&[7; 32]).unwrap()),
             ..Default::default()
         },
     )

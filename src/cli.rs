@@ -110,6 +110,30 @@ pub enum Command {
         #[arg(long = "source")]
         sources: Vec<String>,
     },
+    /// Remove a post (its URL, at:// URI, or --source with its id) or every post of an account
+    /// (@handle, DID, user@instance) from both stores, and never store it again
+    Forget {
+        /// What to forget: post URLs or URIs, or accounts
+        #[arg(required = true)]
+        targets: Vec<String>,
+        /// The source of bare ids (x, bluesky, mastodon, twcs, …)
+        #[arg(long)]
+        source: Option<String>,
+        /// With --source: the bare ids are accounts, not posts
+        #[arg(long, requires = "source")]
+        author: bool,
+    },
+    /// Turn a version-1 store into the published store and the private working store
+    Migrate,
+    /// Check that the published store and the given files name no customer (run before every
+    /// commit or deploy of the data or the site; exits 1 on any finding)
+    Audit {
+        /// Files or folders to search (default: data/store, data/state and the site)
+        paths: Vec<PathBuf>,
+        /// The built site, searched when no paths are given
+        #[arg(long, default_value = "public")]
+        output: PathBuf,
+    },
     /// Score every brand and write public/data/leaderboard.json
     Score {
         /// The instant the figures are computed at (RFC 3339 or a date); default: the newest post

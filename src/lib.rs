@@ -16,7 +16,11 @@
 //! - [`import`]: files into the store (TWCS CSV, paired complaints, the store's own JSON Lines).
 //! - [`classify`]: the opening-post and reply classifiers, run as posts enter the store; their
 //!   verdicts are stored with their version (`replyrank reclassify` re-runs them).
-//! - [`store`] and [`post`]: the append-only, locked JSON Lines store and its schema.
+//! - [`store`] and [`post`]: the append-only, locked JSON Lines store and its schema;
+//!   [`stores`]: the published store (`data/store`, committed) and the private working store
+//!   (`data/private`, never committed) written together; [`publish`]: what the published store
+//!   may hold (keyed pseudonyms, no text); [`forget`]: removing a post or an author from both;
+//!   [`audit`]: the check that what is about to be published names no customer.
 //! - [`corpus`] (posts → interned threads), [`pair`] (complaints, first replies and public
 //!   answers), [`km`] (Kaplan–Meier and its intervals), [`interval`] (exact binomial intervals),
 //!   [`score`] (per-brand figures, intervals and ranks, typed: the [`score::Leaderboard`]),
@@ -31,11 +35,13 @@
 //! `pair` and `score` are pure functions: no clock (as-of is a parameter), no I/O, and a fixed
 //! seed for every random draw.
 
+pub mod audit;
 pub mod classify;
 pub mod collect;
 pub mod columns;
 pub mod config;
 pub mod corpus;
+pub mod forget;
 pub mod import;
 pub mod interval;
 pub mod km;
@@ -43,6 +49,7 @@ pub mod method;
 pub mod pair;
 pub mod pipeline;
 pub mod post;
+pub mod publish;
 pub mod registry;
 pub mod root;
 pub mod score;
@@ -50,4 +57,5 @@ pub mod serve;
 pub mod site;
 pub mod source;
 pub mod store;
+pub mod stores;
 pub mod time;

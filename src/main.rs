@@ -52,6 +52,18 @@ fn main() {
         cli::Command::Reclassify { sources } => {
             cmd::reclassify::run(&SiteRoot::at(&cli.root), &sources)
         }
+        cli::Command::Forget {
+            targets,
+            source,
+            author,
+        } => cmd::forget::run(
+            &SiteRoot::at(&cli.root),
+            &targets,
+            source.as_deref(),
+            author,
+        ),
+        cli::Command::Migrate => cmd::forget::migrate(&SiteRoot::at(&cli.root)),
+        cli::Command::Audit { paths, output } => cmd::forget::audit(&at(&output), paths),
         cli::Command::Score { as_of, output } => {
             cmd::score::run(&at(&output), as_of.as_deref(), cli.verbose)
         }

@@ -1,4 +1,5 @@
-//! A post as the store keeps it: schema `replyrank.store/1`, one JSON object per line.
+//! A post as the stores keep it: one JSON object per line, in the published store (schema
+//! `replyrank.store/2`) and the private working store (`replyrank.private/1`).
 //!
 //! This is also the `jsonl` import format, so any source can be converted to it. Fields:
 //!
@@ -19,18 +20,26 @@
 //! | `declared_at` | string? | the time the author's client declared (Bluesky `createdAt`), when `created_at` is the network's receipt time |
 //! | `followers` | integer? | the author's follower count at collection time |
 //! | `opted_out` | bool? | `true` when the author opted out of indexing: kept without text, never quoted |
+//! | `network_id` | string? | published store only: the network's id of a brand's post (kept in clear) |
 //! | `classified` | object? | a classifier's output: `by` (classifier and version, `kind-2` or `deflect-2`), `as` (`complaint`, `request`, `praise`, `other`; or `deflect`, `answer`) and the `rule` that decided |
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-/// The store schema version written in `data/store/FORMAT` and documented above.
-pub const STORE_SCHEMA: &str = "replyrank.store/1";
+/// The published store's schema version, written in `data/store/FORMAT` and documented above
+/// (version 2: collected posts published as pseudonyms, see `crate::publish`).
+pub const STORE_SCHEMA: &str = "replyrank.store/2";
+
+/// The schema of version-1 stores, which kept collected posts raw (`replyrank migrate`).
+pub const STORE_SCHEMA_V1: &str = "replyrank.store/1";
+
+/// The private working store's schema version, in `data/private/FORMAT`.
+pub const PRIVATE_SCHEMA: &str = "replyrank.private/1";
 
 /// A post. Text fields borrow from the input they were read from where they can (an import
 /// batch, a store line), so millions of posts can be read and written without copying.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Post<'a> {
     #[serde(borrow)]
@@ -73,6 +82,11 @@ pub struct Post<'a> {
     /// and counted only as anonymous structure.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub opted_out: bool,
+    /// In the published store, where `id` is a keyed pseudonym: the network's own id of a
+    /// brand's post (a company's public statement, kept in clear). Never set on a customer's
+    /// post.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub network_id: Option<Cow<'a, str>>,
 }
 
 /// A classifier's output for a post, kept with the classifier's version so a newer one can
@@ -177,6 +191,8 @@ pub struct StoredLine<'a> {
     pub followers: Option<u64>,
     #[serde(default)]
     pub opted_out: bool,
+    #[serde(borrow, default)]
+    pub network_id: Option<Cow<'a, str>>,
 }
 
 impl<'a> StoredLine<'a> {
@@ -217,6 +233,7 @@ impl<'a> StoredLine<'a> {
                 .map(|t| Cow::Owned(crate::time::format_rfc3339(t))),
             followers: p.followers,
             opted_out: p.opted_out,
+            network_id: p.network_id.as_deref().map(Cow::Borrowed),
         }
     }
 }
@@ -355,6 +372,7 @@ mod tests {
             declared_at: None,
             followers: None,
             opted_out: false,
+            network_id: None,
         };
         let line = serde_json::to_string(&p).unwrap();
         assert_eq!(

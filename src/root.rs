@@ -20,6 +20,8 @@ pub const CONFIG: &str = "replyrank.toml";
 pub const REGISTRY: &str = "data/brands.toml";
 /// The post store, relative to the root.
 pub const STORE: &str = "data/store";
+/// The private working store's folder, relative to the site root (never committed).
+pub const PRIVATE_STORE: &str = "data/private";
 
 /// The paths of one site root.
 #[derive(Clone, Debug)]
@@ -66,13 +68,30 @@ impl SiteRoot {
         self.root.join(STORE)
     }
 
-    /// `data/state/`, what collection keeps between runs.
+    /// `data/private/`, the private working store: collected posts as the networks gave them
+    /// (text, handles, network ids). Never committed or published (see `crate::publish`).
+    pub fn private_store(&self) -> PathBuf {
+        self.root.join(PRIVATE_STORE)
+    }
+
+    /// `data/store/forgotten.jsonl`: the posts and authors `forget` removed (as pseudonyms),
+    /// never stored again.
+    pub fn forgotten(&self) -> PathBuf {
+        self.store().join("forgotten.jsonl")
+    }
+
+    /// `data/state/`, what collection keeps between runs that may be published.
     pub fn state(&self) -> PathBuf {
         self.root.join("data/state")
     }
 
-    /// `data/state/cursors.json`.
+    /// `data/private/cursors.json`: where each feed's last walk ended (network ids: private).
     pub fn cursors(&self) -> PathBuf {
+        self.private_store().join("cursors.json")
+    }
+
+    /// `data/state/cursors.json`, where version-1 stores kept the cursors (`migrate` moves it).
+    pub fn cursors_v1(&self) -> PathBuf {
         self.state().join("cursors.json")
     }
 

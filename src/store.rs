@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::post::{Post, STORE_SCHEMA, StoredLine};
+use crate::post::{PRIVATE_SCHEMA, Post, STORE_SCHEMA, STORE_SCHEMA_V1, StoredLine};
 use crate::root::SiteRoot;
 
 /// The longest line (bytes) a stored post or an imported line or record may take. Longer ones
@@ -130,17 +130,57 @@ pub struct Store {
     pub notices: Vec<Notice>,
 }
 
+/// Which of a site root's two stores (see `crate::stores`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `data/store/`: committed and published; collected posts only as pseudonyms.
+    Published,
+    /// `data/private/`: collected posts as the networks gave them; never committed.
+    Private,
+    /// `data/store/` of version 1 (`replyrank.store/1`), opened only by `replyrank migrate`.
+    PublishedV1,
+}
+
+impl Kind {
+    fn dir(self, root: &SiteRoot) -> PathBuf {
+        match self {
+            Kind::Published | Kind::PublishedV1 => root.store(),
+            Kind::Private => root.private_store(),
+        }
+    }
+
+    fn schema(self) -> &'static str {
+        match self {
+            Kind::Published => STORE_SCHEMA,
+            Kind::Private => PRIVATE_SCHEMA,
+            Kind::PublishedV1 => STORE_SCHEMA_V1,
+        }
+    }
+}
+
 impl Store {
-    /// Opens the store of a site root for reading: waits for any writer, then holds a shared
-    /// lock. Reading never creates, repairs or writes a file, so it works on a read-only store;
-    /// a store that does not exist yet reads as empty.
+    /// Opens the published store of a site root for reading: waits for any writer, then holds
+    /// a shared lock. Reading never creates, repairs or writes a file, so it works on a
+    /// read-only store; a store that does not exist yet reads as empty.
     pub fn open(root: &SiteRoot) -> Result<Store> {
-        let dir = root.store();
+        Store::open_kind(root, Kind::Published)
+    }
+
+    /// Opens (creating if needed) the published store of a site root for writing: waits for
+    /// every other user, then holds the lock exclusively until dropped; checks the schema
+    /// version and repairs torn last lines.
+    pub fn open_for_writing(root: &SiteRoot) -> Result<Store> {
+        Store::open_kind_for_writing(root, Kind::Published)
+    }
+
+    /// Opens one of the stores of a site root for reading (see [`Store::open`]).
+    pub fn open_kind(root: &SiteRoot, kind: Kind) -> Result<Store> {
+        let dir = kind.dir(root);
         let path = dir.join("FORMAT");
         let lock = match open_nofollow(OpenOptions::new().read(true), &path) {
             Ok(mut f) => {
                 lock(&f, false, &dir)?;
-                check_format(&mut f, &path, false)?;
+                check_format(&mut f, &path, kind, false)?;
                 Some(f)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -156,11 +196,9 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens (creating if needed) the store of a site root for writing: waits for every other
-    /// user, then holds the lock exclusively until dropped; checks the schema version and
-    /// repairs torn last lines.
-    pub fn open_for_writing(root: &SiteRoot) -> Result<Store> {
-        let dir = root.store();
+    /// Opens one of the stores of a site root for writing (see [`Store::open_for_writing`]).
+    pub fn open_kind_for_writing(root: &SiteRoot, kind: Kind) -> Result<Store> {
+        let dir = kind.dir(root);
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join("FORMAT");
         let mut f = open_nofollow(
@@ -169,7 +207,7 @@ impl Store {
         )
         .with_context(|| format!("cannot open {}", path.display()))?;
         lock(&f, true, &dir)?;
-        check_format(&mut f, &path, true)?;
+        check_format(&mut f, &path, kind, true)?;
         let mut store = Store {
             dir,
             writable: true,
@@ -183,6 +221,20 @@ impl Store {
             }
         }
         Ok(store)
+    }
+
+    /// Writes a new schema version into `FORMAT` (`migrate`, once the store is converted).
+    /// It is written in place, through the locked file, so the lock stays the store's.
+    pub fn set_format(&self, kind: Kind) -> Result<()> {
+        let path = self.dir.join("FORMAT");
+        let Some(mut f) = self._lock.as_ref().filter(|_| self.writable) else {
+            bail!("the store {} is open for reading only", self.dir.display());
+        };
+        f.set_len(0)
+            .and_then(|()| f.seek(SeekFrom::Start(0)))
+            .and_then(|_| f.write_all(format!("{}\n", kind.schema()).as_bytes()))
+            .and_then(|()| f.sync_data())
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 
     pub fn dir(&self) -> &Path {
@@ -271,15 +323,12 @@ impl Store {
 }
 
 impl Store {
-    /// Rewrites one partition line by line: `edit` returns a line's replacement (without its
-    /// newline), or `None` to keep it as it is. The new file is written beside the old one,
+    /// Rewrites one partition line by line: `edit` says what becomes of each line (its
+    /// replacement is given without its newline). The new file is written beside the old one,
     /// synced and renamed over it, so a crash leaves the old partition or the new one, never a
-    /// mix. Returns how many lines changed. Only a store opened for writing may do this.
-    pub fn rewrite(
-        &self,
-        path: &Path,
-        mut edit: impl FnMut(&[u8]) -> Option<Vec<u8>>,
-    ) -> Result<usize> {
+    /// mix. Returns how many lines changed or were dropped. Only a store opened for writing may
+    /// do this.
+    pub fn rewrite(&self, path: &Path, mut edit: impl FnMut(&[u8]) -> Edit) -> Result<usize> {
         if !self.writable {
             bail!("the store {} is open for reading only", self.dir.display());
         }
@@ -292,6 +341,7 @@ impl Store {
             .with_context(|| format!("cannot write {}", tmp.display()))?,
         );
         let mut changed = 0;
+        let mut replaced = Vec::new();
         let mut failed: Option<std::io::Error> = None;
         line_blocks(path, |chunks, _unfinished| {
             for &(first, chunk) in chunks {
@@ -299,11 +349,19 @@ impl Store {
                     if failed.is_some() {
                         return;
                     }
-                    let new = edit(line);
-                    changed += usize::from(new.is_some());
-                    let written = out
-                        .write_all(new.as_deref().unwrap_or(line))
-                        .and_then(|()| out.write_all(b"\n"));
+                    let new = match edit(line) {
+                        Edit::Keep => line,
+                        Edit::Drop => {
+                            changed += 1;
+                            continue;
+                        }
+                        Edit::Replace(new) => {
+                            changed += 1;
+                            replaced = new;
+                            &replaced
+                        }
+                    };
+                    let written = out.write_all(new).and_then(|()| out.write_all(b"\n"));
                     if let Err(e) = written {
                         failed = Some(e);
                     }
@@ -326,6 +384,13 @@ impl Store {
         }
         Ok(changed)
     }
+}
+
+/// What [`Store::rewrite`] does with a line.
+pub enum Edit {
+    Keep,
+    Replace(Vec<u8>),
+    Drop,
 }
 
 /// Parses one stored line: a valid post, or why not.
@@ -416,27 +481,45 @@ fn flock(f: &File, op: libc::c_int) -> std::io::Result<()> {
 }
 
 /// Checks the schema version in `FORMAT`; a writer fills in an empty (new) one.
-fn check_format(f: &mut File, path: &Path, writer: bool) -> Result<()> {
+fn check_format(f: &mut File, path: &Path, kind: Kind, writer: bool) -> Result<()> {
     let mut text = String::new();
     f.read_to_string(&mut text)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    if text.trim() == STORE_SCHEMA {
+    let found = text.trim();
+    if found == kind.schema() {
         return Ok(());
     }
-    if text.trim().is_empty() {
+    if found.is_empty() && kind != Kind::PublishedV1 {
         if writer {
             f.set_len(0)
                 .and_then(|()| f.seek(SeekFrom::Start(0)))
-                .and_then(|_| f.write_all(format!("{STORE_SCHEMA}\n").as_bytes()))
+                .and_then(|_| f.write_all(format!("{}\n", kind.schema()).as_bytes()))
                 .and_then(|()| f.sync_data())
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         return Ok(());
     }
+    if found == STORE_SCHEMA_V1 && kind == Kind::Published {
+        bail!(
+            "{} says {STORE_SCHEMA_V1}: a version-1 store, which keeps collected posts with their \
+             text, handles and network ids, so it must not be published. Run `replyrank migrate` \
+             (with REPLYRANK_PSEUDONYM_KEY set if it holds collected posts) to split it into the \
+             published store (data/store/, pseudonyms only) and the private working store \
+             (data/private/, never committed)",
+            path.display()
+        );
+    }
+    if found == STORE_SCHEMA && kind == Kind::PublishedV1 {
+        bail!(
+            "{} is already {STORE_SCHEMA}: nothing to migrate",
+            path.display()
+        );
+    }
     bail!(
-        "{} says {:?}, but this replyrank reads {STORE_SCHEMA}; use a matching replyrank version",
+        "{} says {:?}, but this replyrank reads {}; use a matching replyrank version",
         path.display(),
-        text.trim().chars().take(80).collect::<String>()
+        found.chars().take(80).collect::<String>(),
+        kind.schema()
     )
 }
 
@@ -873,6 +956,7 @@ mod tests {
             declared_at: None,
             followers: None,
             opted_out: false,
+            network_id: None,
         }
     }
 
@@ -912,7 +996,7 @@ mod tests {
         assert!(root.path().join("data/store/twcs/2017-11.jsonl").exists());
         assert_eq!(
             fs::read_to_string(root.path().join("data/store/FORMAT")).unwrap(),
-            "replyrank.store/1\n"
+            "replyrank.store/2\n"
         );
     }
 

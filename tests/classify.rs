@@ -18,7 +18,7 @@ fn tiny_site() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
     let store = root.path().join("data/store");
     std::fs::create_dir_all(store.join("twcs")).unwrap();
-    std::fs::write(store.join("FORMAT"), "replyrank.store/1\n").unwrap();
+    std::fs::write(store.join("FORMAT"), "replyrank.store/2\n").unwrap();
     let posts = [
         r#"{"source":"twcs","id":"1","author":"Brand","created_at":"2017-10-01T10:00:00Z","text":"@9 Please DM us your order number."}"#,
         r#"{"source":"twcs","id":"2","author":"Brand","created_at":"2017-10-01T10:01:00Z","text":"@9 The outage is fixed now, sorry for the wait."}"#,

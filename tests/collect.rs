@@ -270,7 +270,8 @@ fn ok(out: &Output) -> String {
 /// Every store line, sorted, per partition file.
 fn store_lines(root: &Path) -> Vec<(PathBuf, Vec<String>)> {
     let mut out = Vec::new();
-    let store = root.join("data/store");
+    // Collected posts as the networks gave them: the private working store.
+    let store = root.join("data/private");
     for source in ["bluesky", "mastodon", "x"] {
         let Ok(dir) = std::fs::read_dir(store.join(source)) else {
             continue;
@@ -293,7 +294,7 @@ fn store_lines(root: &Path) -> Vec<(PathBuf, Vec<String>)> {
 fn posts(root: &Path, source: &str) -> Vec<Value> {
     store_lines(root)
         .into_iter()
-        .filter(|(f, _)| f.starts_with(format!("data/store/{source}")))
+        .filter(|(f, _)| f.starts_with(format!("data/private/{source}")))
         .flat_map(|(_, l)| l)
         .map(|l| serde_json::from_str(&l).unwrap())
         .collect()
@@ -598,6 +599,7 @@ fn a_run_killed_midway_resumes_to_the_same_store() {
         .arg(cut.path())
         .args(["collect", "--since", "2016-01-01"])
         .env_remove("REPLYRANK_X_BEARER_TOKEN")
+        .env("REPLYRANK_PSEUDONYM_KEY", common::TEST_KEY)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -624,7 +626,7 @@ fn a_run_killed_midway_resumes_to_the_same_store() {
         !partial.is_empty(),
         "the first page was stored before the kill"
     );
-    let cursors = std::fs::read_to_string(cut.path().join("data/state/cursors.json")).unwrap();
+    let cursors = std::fs::read_to_string(cut.path().join("data/private/cursors.json")).unwrap();
     assert!(
         cursors.contains("\"walk\""),
         "the cut walk is recorded: {cursors}"
@@ -633,4 +635,174 @@ fn a_run_killed_midway_resumes_to_the_same_store() {
     stall.store(false, Ordering::SeqCst);
     ok(&collect(cut.path(), &[], &["--since", "2016-01-01"]));
     assert_eq!(store_lines(cut.path()), store_lines(whole.path()));
+}
+
+/// The traces of every customer post the collection stored raw (in the private store): texts,
+/// post ids, record keys, authors (handles, DIDs) and the non-brand accounts they mention.
+fn customer_traces(root: &Path) -> Vec<String> {
+    let brands = [
+        "chriskenny.bsky.social",
+        "schochastics@fosstodon.org",
+        "Breaking911",
+    ];
+    let mut out = Vec::new();
+    for source in ["bluesky", "mastodon", "x"] {
+        for p in posts(root, source) {
+            if p["brand"].is_string() || brands.contains(&p["author"].as_str().unwrap_or("")) {
+                continue;
+            }
+            let id = p["id"].as_str().unwrap();
+            out.push(id.to_string());
+            if let Some((_, tail)) = id.rsplit_once([':', '/']) {
+                out.push(tail.to_string());
+            }
+            if let Some(did) = id.strip_prefix("at://").and_then(|u| u.split('/').next()) {
+                out.push(did.to_string());
+            }
+            out.push(p["author"].as_str().unwrap().to_string());
+            for m in p["mentions"].as_array().into_iter().flatten() {
+                let m = m.as_str().unwrap();
+                if !brands.contains(&m) && m != "Breaking911" {
+                    out.push(m.to_string());
+                }
+            }
+            if let Some(t) = p["text"].as_str().filter(|t| t.chars().count() >= 20) {
+                out.push(t.to_string());
+            }
+        }
+    }
+    out.retain(|t| t.len() >= 6);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether `needle` occurs in `hay` as a whole word (not inside a longer id or handle).
+fn occurs_whole(hay: &str, needle: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let hay_l = hay.to_lowercase();
+    let needle_l = needle.to_lowercase();
+    hay_l.match_indices(&needle_l).any(|(i, m)| {
+        !word(hay_l[..i].chars().next_back()) && !word(hay_l[i + m.len()..].chars().next())
+    })
+}
+
+#[test]
+fn collected_data_publishes_no_customer_and_scores_as_the_raw_posts() {
+    let server = api(Arc::default());
+    let root = site(&server, "");
+    ok(&collect(
+        root.path(),
+        &[("REPLYRANK_X_BEARER_TOKEN", X_TOKEN)],
+        &["--since", "2016-01-01"],
+    ));
+    let rr = |root: &Path, args: &[&str]| ok(&common::rr(root, args));
+    common::copy_dir(
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/content")),
+        &root.path().join("content"),
+    );
+    rr(root.path(), &["build"]);
+    let traces = customer_traces(root.path());
+    assert!(traces.len() > 100, "{} traces", traces.len());
+
+    // Everything a commit or a deploy would contain.
+    let mut published = String::new();
+    for dir in ["data/store", "data/state", "public"] {
+        published.push_str(&all_text(&root.path().join(dir)));
+    }
+    let leaks: Vec<&String> = traces
+        .iter()
+        .filter(|t| occurs_whole(&published, t))
+        .collect();
+    if !leaks.is_empty() {
+        let keep = std::env::temp_dir().join("replyrank-leak");
+        let _ = std::fs::remove_dir_all(&keep);
+        common::copy_dir(root.path(), &keep);
+    }
+    assert!(
+        leaks.is_empty(),
+        "{} traces published: {leaks:?}",
+        leaks.len()
+    );
+    // The brand's own posts keep their network ids in clear.
+    assert!(published.contains("at://did:plc:wpe35pganb6d4pg4ekmfy6u5/app.bsky.feed.post/"));
+    let audit = rr(root.path(), &["audit"]);
+    assert!(audit.contains("none found"), "{audit}");
+
+    // The same figures as scoring the raw posts themselves.
+    let raw = tempfile::tempdir().unwrap();
+    common::copy_dir(
+        &root.path().join("data/private"),
+        &raw.path().join("data/store"),
+    );
+    std::fs::write(raw.path().join("data/store/FORMAT"), "replyrank.store/2\n").unwrap();
+    std::fs::remove_file(raw.path().join("data/store/cursors.json")).unwrap();
+    std::fs::copy(
+        root.path().join("data/brands.toml"),
+        raw.path().join("data/brands.toml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root.path().join("replyrank.toml"),
+        raw.path().join("replyrank.toml"),
+    )
+    .unwrap();
+    let figures = |root: &Path| -> Value {
+        rr(root, &["score"]);
+        let lb: Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join("public/data/leaderboard.json")).unwrap(),
+        )
+        .unwrap();
+        lb["brands"].clone()
+    };
+    let from_published = figures(root.path());
+    assert_eq!(from_published, figures(raw.path()));
+    assert!(
+        from_published
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["complaints"].as_u64().unwrap() >= 3)
+    );
+
+    // An audit that finds a customer's text in what is about to be published fails closed.
+    let text = traces.iter().find(|t| t.contains(' ')).unwrap();
+    std::fs::write(
+        root.path().join("public/leak.html"),
+        format!("<p>{text}</p>"),
+    )
+    .unwrap();
+    let out = common::rr(root.path(), &["audit"]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("public/leak.html:1: a customer post's text")
+            && !said.contains(text.as_str()),
+        "{said}"
+    );
+}
+
+#[test]
+fn collect_without_the_pseudonym_key_writes_nothing_and_says_why() {
+    let server = api(Arc::default());
+    let root = site(&server, "");
+    let out = Command::new(BIN)
+        .arg("--root")
+        .arg(root.path())
+        .args(["collect", "--since", "2016-01-01"])
+        .env_remove("REPLYRANK_PSEUDONYM_KEY")
+        .env("REPLYRANK_X_BEARER_TOKEN", X_TOKEN)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("collect cannot start") && err.contains("REPLYRANK_PSEUDONYM_KEY"),
+        "{err}"
+    );
+    assert!(
+        server.requests.lock().unwrap().is_empty(),
+        "no network call"
+    );
+    assert!(store_lines(root.path()).is_empty());
 }

@@ -163,7 +163,8 @@ fn import_holds_up(format: Format, bytes: &[u8]) -> Result<(), TestCaseError> {
     std::fs::write(&file, bytes).unwrap();
     let lines = bytes.split(|&b| b == b'\n').count();
     let registry = registry();
-    let store = Store::open_for_writing(&site).unwrap();
+    let key = replyrank::publish::Pseudonymiser::new(&[7; 32]).unwrap();
+    let store = replyrank::stores::Stores::open_with(&site, Some(key)).unwrap();
     let before = snapshot(&site.store());
     let opts = PairsOptions::default();
     match import_file(&store, &registry, &file, format, &opts) {

@@ -59,6 +59,7 @@ fn p(id: &str, author: &str, minutes: i64, reply_to: Option<&str>, text: &str) -
         declared_at: None,
         followers: None,
         opted_out: false,
+        network_id: None,
     }
 }
 

@@ -37,6 +37,7 @@ pub fn run(
             sources,
             since,
             secrets: Secrets::from_env(),
+            key: replyrank::publish::Pseudonymiser::from_env()?,
             progress: true,
         },
     )?;
@@ -50,6 +51,20 @@ pub fn run(
         t.retries,
         t.throttled
     );
+    if report.deleted.published + report.deleted.private > 0 {
+        println!(
+            "forgot {} post(s) the networks say are deleted ({} published, {} private)",
+            report.deleted.published.max(report.deleted.private),
+            report.deleted.published,
+            report.deleted.private
+        );
+    }
+    if report.pruned > 0 {
+        println!(
+            "pruned {} month(s) of the private store older than the ranking window",
+            report.pruned
+        );
+    }
     let failed = report.failed();
     if failed > 0 {
         bail!(

@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use replyrank::import::{self, ColumnMap, Format, PairsOptions};
 use replyrank::registry::Registry;
 use replyrank::root::SiteRoot;
-use replyrank::store::Store;
+use replyrank::stores::Stores;
 use replyrank::time::TimeReader;
 
 pub fn run(
@@ -20,8 +20,8 @@ pub fn run(
     tz: &str,
 ) -> Result<()> {
     let registry = Registry::load(root)?;
-    let store = Store::open_for_writing(root)?;
-    for n in &store.notices {
+    let stores = Stores::open_for_writing(root)?;
+    for n in stores.notices() {
         eprintln!("warning: {n}");
     }
     let time = TimeReader::new(time_format, tz).map_err(|e| anyhow::anyhow!("--tz: {e}"))?;
@@ -33,15 +33,19 @@ pub fn run(
     let mut failed = 0;
     let mut stopped = 0;
     for file in files {
-        match import::import_file(&store, &registry, file, format, &pairs) {
+        match import::import_file(&stores, &registry, file, format, &pairs) {
             Ok(r) => {
                 println!(
-                    "{}: read {}, imported {}, duplicates {}, rejected {}",
+                    "{}: read {}, imported {}, duplicates {}, rejected {}{}",
                     file.display(),
                     r.read,
                     r.imported,
                     r.duplicates,
-                    r.rejected.len()
+                    r.rejected.len(),
+                    match r.forgotten {
+                        0 => String::new(),
+                        n => format!(", left out {n} forgotten (replyrank forget)"),
+                    }
                 );
                 for line in r.rejection_summary() {
                     println!("  rejected {line}");

@@ -4,6 +4,7 @@ pub mod build;
 pub mod check;
 pub mod collect;
 pub mod eval;
+pub mod forget;
 pub mod import;
 pub mod reclassify;
 pub mod score;

@@ -608,6 +608,7 @@ impl Collector<'_> {
             declared_at: None,
             followers: None,
             opted_out: false,
+            network_id: None,
         })
     }
 }

@@ -35,7 +35,8 @@ use crate::post::Post;
 use crate::registry::Registry;
 use crate::root::SiteRoot;
 use crate::source::{BUILTIN, Collection, CollectionState, Collector, Source};
-use crate::store::{Appender, Store};
+use crate::store::Store;
+use crate::stores::Stores;
 use cursor::{AccountCursor, Cursors};
 use http::{Client, HttpError, Limits};
 use redact::Redactor;
@@ -126,6 +127,9 @@ pub struct Options {
     /// cursor, or the ranking window for an account never collected.
     pub since: Option<i64>,
     pub secrets: Secrets,
+    /// The pseudonym key of the published store (`REPLYRANK_PSEUDONYM_KEY`): without it
+    /// nothing is collected.
+    pub key: Option<crate::publish::Pseudonymiser>,
     /// Progress bar (on a terminal) rather than log lines.
     pub progress: bool,
 }
@@ -155,6 +159,10 @@ pub struct Report {
     pub skipped: Vec<String>,
     pub traffic: http::Traffic,
     pub elapsed: Duration,
+    /// Posts the networks said are gone, forgotten from both stores in this run.
+    pub deleted: crate::forget::Report,
+    /// Private store partitions older than the window (plus a margin) deleted in this run.
+    pub pruned: usize,
 }
 
 impl Report {
@@ -519,22 +527,33 @@ impl Plan {
 
 /// Collects into the store of `root`. Everything fetched is stored even when some accounts fail;
 /// the report says which.
-pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
+pub fn run(root: &SiteRoot, mut opts: Options) -> Result<Report> {
     let started = Instant::now();
     let config = Config::load(root)?;
     let registry = Registry::load(root)?;
     let plan = Plan::new(&registry, &opts)?;
     let mut state = CollectionState::load(root)?;
-    let store = Store::open_for_writing(root)?;
-    for n in &store.notices {
+    let stores = Stores::open_with(root, opts.key.take())?;
+    stores.key("collect cannot start")?;
+    for n in stores.notices() {
         eprintln!("warning: {n}");
     }
+    let window_floor = jiff::Timestamp::now().as_second()
+        - i64::from(config.ranking.window_days) * crate::time::DAY;
+    // The private store may come from an older CI cache: what was forgotten since goes first,
+    // then what is older than the window and a month's margin.
+    crate::forget::apply(&stores, false)?;
+    let pruned = stores.prune_private(window_floor - PRIVATE_MARGIN_DAYS * crate::time::DAY)?;
+    let stored = stored_in_window(&stores.private, &plan.sources, window_floor)?;
     let cursors_at_start = Cursors::load(root)?;
     let deadline = started + Duration::from_secs(config.collect.time_budget_s);
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Commit>();
-    let writer = spawn_writer(root.clone(), store, Cursors::load(root)?, rx);
-    let ctx = Arc::new(Ctx::new(config, registry, &plan, opts, deadline, tx)?);
+    let writer = spawn_writer(root.clone(), stores, Cursors::load(root)?, rx);
+    let mut ctx = Ctx::new(config, registry, &plan, opts, deadline, tx)?;
+    ctx.window_floor = window_floor;
+    ctx.stored = stored;
+    let ctx = Arc::new(ctx);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -549,11 +568,20 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
     }
     let traffic = ctx.traffic();
     let recorded = record_coverage(&mut state, &plan.sources, &ctx.secrets);
+    let deleted: Vec<crate::forget::Target> =
+        std::mem::take(&mut *ctx.deleted.lock().expect("not poisoned"))
+            .into_iter()
+            .map(|(source, id)| crate::forget::Target::Post {
+                source: source.into(),
+                id,
+            })
+            .collect();
     drop(ctx);
-    writer
+    let mut stores = writer
         .join()
         .expect("the store writer does not panic")
         .context("the store writer failed")?;
+    let deleted = crate::forget::forget(root, &mut stores, &deleted, crate::forget::Why::Deleted)?;
     if recorded {
         state.save(root)?;
     }
@@ -562,7 +590,45 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
         skipped: plan.skipped,
         traffic,
         elapsed: started.elapsed(),
+        deleted,
+        pruned,
     })
+}
+
+/// How long the private store keeps posts after they leave the ranking window: threads still
+/// growing at its edge are walked, and a newer classifier can still read them.
+pub const PRIVATE_MARGIN_DAYS: i64 = 31;
+
+/// The network ids and times of the private store's posts inside the window, per source.
+fn stored_in_window(
+    private: &Store,
+    sources: &[Collected],
+    floor: i64,
+) -> Result<BTreeMap<&'static str, Vec<(String, i64)>>> {
+    let first_month = crate::time::month_of(floor);
+    let mut out = BTreeMap::new();
+    for (source, _) in sources {
+        let mut posts = Vec::new();
+        for file in private.partitions(Some(source.name))? {
+            let month = file.file_stem().map(|m| m.to_string_lossy().into_owned());
+            if month.is_some_and(|m| m < first_month) {
+                continue;
+            }
+            crate::store::line_blocks(&file, |chunks, _| {
+                for &(first, chunk) in chunks {
+                    for (_, l) in crate::store::lines_of(first, chunk) {
+                        if let Ok((l, at)) = crate::store::parse_line(l)
+                            && at >= floor
+                        {
+                            posts.push((l.id.to_string(), at));
+                        }
+                    }
+                }
+            })?;
+        }
+        out.insert(source.name, posts);
+    }
+    Ok(out)
 }
 
 impl Ctx {
@@ -692,16 +758,18 @@ impl Outcome {
     }
 }
 
-/// The writer thread: appends each group of pages to the store (synced), then saves the cursors.
+/// The writer thread: appends each group of pages to the stores (synced), then saves the
+/// cursors; returns the stores when the run is over.
 fn spawn_writer(
     root: SiteRoot,
-    store: Store,
+    stores: Stores,
     mut cursors: Cursors,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Commit>,
-) -> std::thread::JoinHandle<Result<()>> {
-    std::thread::spawn(move || -> Result<()> {
-        // One appender for the run: it loads each source's stored ids once and de-duplicates.
-        let mut appender = Appender::new(&store);
+) -> std::thread::JoinHandle<Result<Stores>> {
+    std::thread::spawn(move || -> Result<Stores> {
+        let registry = Registry::load(&root)?;
+        // One writer for the run: it loads each source's stored ids once and de-duplicates.
+        let mut writer = stores.writer(&registry);
         while let Some(first) = rx.blocking_recv() {
             let mut group = vec![first];
             while let Ok(more) = rx.try_recv() {
@@ -710,15 +778,15 @@ fn spawn_writer(
             let mut counts = Vec::with_capacity(group.len());
             let mut failure = None;
             for c in &mut group {
-                let before = appender.count.imported;
-                if let Err(e) = appender.push(std::mem::take(&mut c.posts)) {
+                let before = writer.count().imported;
+                if let Err(e) = writer.push(std::mem::take(&mut c.posts)) {
                     failure = Some(format!("{e:#}"));
                     break;
                 }
-                counts.push(appender.count.imported - before);
+                counts.push(writer.count().imported - before);
             }
             if failure.is_none() {
-                if let Err(e) = appender.sync() {
+                if let Err(e) = writer.sync() {
                     failure = Some(format!("{e:#}"));
                 }
             }
@@ -743,7 +811,8 @@ fn spawn_writer(
                 anyhow::bail!(e);
             }
         }
-        Ok(())
+        drop(writer);
+        Ok(stores)
     })
 }
 

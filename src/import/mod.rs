@@ -20,7 +20,7 @@ use anyhow::Result;
 
 use crate::post::Post;
 use crate::registry::Registry;
-use crate::store::{Appender, Store};
+use crate::stores::Stores;
 
 pub use crate::store::MAX_LINE;
 
@@ -44,6 +44,8 @@ pub struct FileReport {
     pub read: usize,
     pub imported: usize,
     pub duplicates: usize,
+    /// Posts left out because `replyrank forget` removed them or their author.
+    pub forgotten: usize,
     /// (line, reason) of every rejected row, in file order.
     pub rejected: Vec<(usize, String)>,
     /// Authors the source flags as company accounts (TWCS `inbound=False`) or brand ids named by
@@ -94,11 +96,11 @@ pub(crate) type Sink<'s> = dyn FnMut(Vec<(usize, Row<'_>)>) -> Result<()> + 's;
 /// Rows per batch: memory stays flat however large the file.
 pub(crate) const BATCH: usize = 50_000;
 
-/// Imports one file into the store (opened with [`Store::open_for_writing`]). An error means
+/// Imports one file into the stores (see [`Stores`]). An error means
 /// nothing from the file was stored; an import that fails after storing some posts returns its
 /// report with [`FileReport::stopped`] set.
 pub fn import_file(
-    store: &Store,
+    stores: &Stores,
     registry: &Registry,
     path: &Path,
     format: Format,
@@ -109,7 +111,7 @@ pub fn import_file(
         file: path.to_path_buf(),
         ..FileReport::default()
     };
-    let mut appender = Appender::new(store);
+    let mut appender = stores.writer(registry);
     // A TWCS row takes about 160 bytes.
     appender.reserve(size as usize / 160);
     let mut sink = |rows: Vec<(usize, Row<'_>)>| -> Result<()> {
@@ -140,8 +142,9 @@ pub fn import_file(
         Format::Jsonl => jsonl::read(path, &mut sink),
     };
     let synced = appender.sync();
-    report.imported = appender.count.imported;
-    report.duplicates = appender.count.duplicates;
+    report.imported = appender.count().imported;
+    report.duplicates = appender.count().duplicates;
+    report.forgotten = appender.forgotten;
     if let Err(e) = read.and(synced) {
         if report.imported == 0 {
             return Err(e);

@@ -196,6 +196,7 @@ fn row<'o>(
         declared_at: None,
         followers: None,
         opted_out: false,
+        network_id: None,
     };
     let mut posts = vec![complaint];
     if let Some(reply_at) = reply_at {
@@ -216,6 +217,7 @@ fn row<'o>(
             declared_at: None,
             followers: None,
             opted_out: false,
+            network_id: None,
         });
     }
     Ok(posts)

@@ -185,5 +185,6 @@ fn parse_row(r: &csv::ByteRecord, width: usize, cols: Columns) -> Result<Post<'_
         declared_at: None,
         followers: None,
         opted_out: false,
+        network_id: None,
     })
 }

@@ -15,9 +15,13 @@ pub fn bin() -> std::path::PathBuf {
     std::env::var_os("REPLYRANK_BIN").map_or_else(|| BIN.into(), Into::into)
 }
 
-/// Runs the real binary on a site root.
+/// The pseudonym key the tests run with (`REPLYRANK_PSEUDONYM_KEY`).
+pub const TEST_KEY: &str = "test key: 0123456789abcdef0123456789abcdef";
+
+/// Runs the real binary on a site root (with the test pseudonym key).
 pub fn rr(root: &Path, args: &[&str]) -> Output {
     Command::new(bin())
+        .env("REPLYRANK_PSEUDONYM_KEY", TEST_KEY)
         .arg("--root")
         .arg(root)
         .args(args)
@@ -28,6 +32,7 @@ pub fn rr(root: &Path, args: &[&str]) -> Output {
 /// Runs `replyrank collect` on a site root with exactly the credentials `envs` gives.
 pub fn collect(root: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
     let mut c = Command::new(BIN);
+    c.env("REPLYRANK_PSEUDONYM_KEY", TEST_KEY);
     c.arg("--root").arg(root).arg("collect").args(args);
     for k in [
         "REPLYRANK_X_BEARER_TOKEN",
