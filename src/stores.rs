@@ -128,7 +128,11 @@ impl StoreWriter<'_> {
             if p.opted_out {
                 p.text = None;
             }
-            if pseudonymised(&p.source) {
+            if pseudonymised(&p.source) && crate::publish::is_pseudonym(&p.id) {
+                // Already in its published form (a published store's lines imported again):
+                // as it is, and nothing for the private store.
+                published.push(p);
+            } else if pseudonymised(&p.source) {
                 let key = self.stores.key("cannot store collected posts")?;
                 published.push(key.publish(self.registry, &p));
                 raw.push(p);

@@ -351,3 +351,35 @@ fn the_publishing_workflow_audits_before_it_commits_or_deploys_and_never_commits
     let ignore = std::fs::read_to_string(repo.join(".gitignore")).unwrap();
     assert!(ignore.lines().any(|l| l == "/data/private/"));
 }
+
+#[test]
+fn an_opted_out_author_is_stored_without_text_and_published_lines_import_as_they_are() {
+    let root = site();
+    let dir = root.path();
+    std::fs::write(
+        dir.join("optout.jsonl"),
+        concat!(
+            r#"{"source":"mastodon","id":"m.social:1","author":"quiet@m.social","created_at":"2026-11-01T10:00:00Z","text":"@help my parcel never arrived, three weeks now","opted_out":true}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    import(dir, &dir.join("optout.jsonl"), "jsonl");
+    let private = lines(&dir.join("data/private"));
+    assert_eq!(private.len(), 1);
+    assert!(!private[0].contains("parcel") && private[0].contains("\"opted_out\":true"));
+    let published = lines(&dir.join("data/store"));
+    assert!(
+        published[0].contains("\"classified\""),
+        "classified in memory: {}",
+        published[0]
+    );
+
+    // A published store's lines imported into another site stay as they are.
+    let other = site();
+    let copy = other.path().join("published.jsonl");
+    std::fs::write(&copy, published.join("\n") + "\n").unwrap();
+    import(other.path(), &copy, "jsonl");
+    assert_eq!(lines(&other.path().join("data/store")), published);
+    assert!(lines(&other.path().join("data/private")).is_empty());
+}
