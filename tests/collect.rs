@@ -806,3 +806,58 @@ fn collect_without_the_pseudonym_key_writes_nothing_and_says_why() {
     );
     assert!(store_lines(root.path()).is_empty());
 }
+
+#[test]
+fn a_forgotten_post_is_not_collected_again() {
+    let server = api(Arc::default());
+    let root = site(&server, "");
+    let token = [("REPLYRANK_X_BEARER_TOKEN", X_TOKEN)];
+    ok(&collect(root.path(), &token, &["--since", "2016-01-01"]));
+    let customer = |root: &Path| -> Vec<String> {
+        posts(root, "bluesky")
+            .iter()
+            .filter(|p| !p["brand"].is_string())
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = customer(root.path());
+    let gone = before[0].clone();
+    let author = posts(root.path(), "mastodon")
+        .iter()
+        .find(|p| !p["brand"].is_string())
+        .map(|p| p["author"].as_str().unwrap().to_string())
+        .unwrap();
+    let published_before = store_lines_of(&root.path().join("data/store"));
+    ok(&common::rr(root.path(), &["forget", &gone, &author]));
+    // Collected again from the start: neither comes back, in either store.
+    ok(&collect(root.path(), &token, &["--since", "2016-01-01"]));
+    let after = customer(root.path());
+    assert!(!after.contains(&gone));
+    assert_eq!(after.len(), before.len() - 1);
+    assert!(
+        posts(root.path(), "mastodon")
+            .iter()
+            .all(|p| p["author"] != author.as_str())
+    );
+    let published_after = store_lines_of(&root.path().join("data/store"));
+    assert!(published_after.len() < published_before.len());
+}
+
+/// The lines of every partition under a store folder.
+fn store_lines_of(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for source in ["bluesky", "mastodon", "x"] {
+        let Ok(files) = std::fs::read_dir(dir.join(source)) else {
+            continue;
+        };
+        for f in files {
+            out.extend(
+                std::fs::read_to_string(f.unwrap().path())
+                    .unwrap()
+                    .lines()
+                    .map(String::from),
+            );
+        }
+    }
+    out
+}
