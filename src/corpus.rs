@@ -44,6 +44,11 @@ pub struct Meta {
     /// The post lists a reply (TWCS `response_tweet_id`) that is not in the corpus.
     pub reply_missing: bool,
     pub source: u16,
+    /// The author's follower count when collected (as stored: bucketed when published), or
+    /// [`NONE`] when the source does not say.
+    pub followers: u32,
+    /// A brand reply's template signature: an index into [`Corpus::templates`], or [`NONE`].
+    pub template: u32,
 }
 
 /// What loading noticed about the data (reported, never fatal).
@@ -64,6 +69,8 @@ pub struct LoadQuality {
 pub struct Corpus {
     pub sources: Vec<String>,
     pub posts: Vec<Meta>,
+    /// Template signatures of brand replies ([`Meta::template`]).
+    pub templates: Vec<crate::classify::template::Signature>,
     ids: Vec<Interner>,
     /// Offset of each source's first post in `posts`.
     offsets: Vec<usize>,
@@ -215,6 +222,8 @@ pub struct Prepared<'a> {
     /// opening post that needs a reply.
     deflect: bool,
     needs_reply: bool,
+    followers: Option<u64>,
+    template: Option<crate::classify::template::Signature>,
     /// Unregistered brand-like names this line shows.
     unregistered: Vec<String>,
 }
@@ -239,6 +248,8 @@ impl Prepared<'_> {
             replies: self.replies.into_iter().map(own).collect(),
             deflect: self.deflect,
             needs_reply: self.needs_reply,
+            followers: self.followers,
+            template: self.template,
             unregistered: self.unregistered,
         }
     }
@@ -289,6 +300,10 @@ pub fn prepare<'a>(
     Ok(Prepared {
         deflect: class.is_some_and(|c| c.deflects()),
         needs_reply: class.is_none_or(|c| c.needs_reply()),
+        followers: l.followers,
+        template: class
+            .and_then(|c| c.template.as_deref())
+            .and_then(crate::classify::template::Signature::decode),
         replies: l.replies.into_iter().map(hashed).collect(),
         author: (!l.author.is_empty()).then(|| hashed(lowercase(l.author))),
         id: hashed(l.id),
@@ -359,6 +374,7 @@ pub struct CorpusBuilder {
     /// Size hint for the tables of a new source.
     expected_posts: usize,
     sources: Vec<SourceState>,
+    templates: Vec<crate::classify::template::Signature>,
     quality: LoadQuality,
     notices: Vec<Notice>,
 }
@@ -374,6 +390,8 @@ const ABSENT: Meta = Meta {
     needs_reply: true,
     reply_missing: false,
     source: 0,
+    followers: NONE,
+    template: NONE,
 };
 
 impl CorpusBuilder {
@@ -443,6 +461,16 @@ impl CorpusBuilder {
             needs_reply: p.needs_reply,
             reply_missing: false,
             source: s as u16,
+            followers: p
+                .followers
+                .map_or(NONE, |f| f.min(u64::from(NONE - 1)) as u32),
+            template: match p.template {
+                Some(t) => {
+                    self.templates.push(t);
+                    (self.templates.len() - 1) as u32
+                }
+                None => NONE,
+            },
         };
         self.quality.posts += 1;
     }
@@ -483,6 +511,7 @@ impl CorpusBuilder {
         Corpus {
             sources: names,
             posts,
+            templates: self.templates,
             ids,
             offsets,
             quality: self.quality,

@@ -41,6 +41,12 @@ pub struct Complaint {
     /// Unanswered in the data, but a reply is listed that the data lacks: its reply time is
     /// unknown (version 2 leaves it out of the estimates and counts it).
     pub cut_off: bool,
+    /// The complainant (the corpus's interned author).
+    pub customer: u32,
+    /// The complainant's follower count when collected, or [`NONE`] when unknown.
+    pub followers: u32,
+    /// The first reply's template signature (index into `Corpus::templates`), or [`NONE`].
+    pub template: u32,
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -233,6 +239,9 @@ fn walk_thread<'a>(
             public_s: replies.public.map(after),
             needs_reply: m.needs_reply,
             cut_off: replies.first.is_none() && replies.missing,
+            customer: m.author,
+            followers: m.followers,
+            template: replies.first.map_or(NONE, |r| posts[r as usize].template),
         });
     }
 }

@@ -21,7 +21,7 @@
 //! | `followers` | integer? | the author's follower count at collection time |
 //! | `opted_out` | bool? | `true` when the author opted out of indexing: kept without text, never quoted |
 //! | `network_id` | string? | published store only: the network's id of a brand's post (kept in clear) |
-//! | `classified` | object? | a classifier's output: `by` (classifier and version, `kind-2` or `deflect-2`), `as` (`complaint`, `request`, `praise`, `other`; or `deflect`, `answer`) and the `rule` that decided |
+//! | `classified` | object? | a classifier's output: `by` (classifier and version, `kind-2` or `deflect-2`), `as` (`complaint`, `request`, `praise`, `other`; or `deflect`, `answer`) and the `rule` that decided; for a brand reply, its `template` signature |
 
 use std::borrow::Cow;
 
@@ -104,6 +104,10 @@ pub struct Classified<'a> {
     /// The rule that decided.
     #[serde(borrow)]
     pub rule: Cow<'a, str>,
+    /// A brand reply's template signature (`t1:` and 64 hex digits: see
+    /// `crate::classify::template`), grouping replies that say the same thing.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<Cow<'a, str>>,
 }
 
 impl Classified<'_> {

@@ -185,6 +185,7 @@ impl Pseudonymiser {
                 by: owned(&c.by),
                 verdict: owned(&c.verdict),
                 rule: owned(&c.rule),
+                template: c.template.as_deref().map(owned),
             }),
             declared_at: p.declared_at,
             followers: p.followers.map(bucket),

@@ -229,6 +229,9 @@ fn score_v2_with(
             public_s: r,
             needs_reply: true,
             cut_off: false,
+            customer: 0,
+            followers: u32::MAX,
+            template: u32::MAX,
         })
         .collect();
     let mut complaints = complaints;

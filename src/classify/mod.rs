@@ -17,6 +17,7 @@
 
 pub mod eval;
 pub mod rules;
+pub mod template;
 
 use std::sync::LazyLock;
 
@@ -127,6 +128,7 @@ pub fn classify_post(
             by: v.version.into(),
             verdict: if v.deflect { "deflect" } else { "answer" }.into(),
             rule: v.rule.unwrap_or("none").into(),
+            template: template::Signature::of(text).map(|s| s.encode().into()),
         })
     } else {
         let v = kind(text, lang);
@@ -134,6 +136,7 @@ pub fn classify_post(
             by: v.version.into(),
             verdict: v.kind.as_str().into(),
             rule: v.rule.into(),
+            template: None,
         })
     }
 }

@@ -101,6 +101,9 @@ pub fn check_worked_example(page: &str) -> Result<()> {
         public_s: reply,
         needs_reply: true,
         cut_off: false,
+        customer: 0,
+        followers: u32::MAX,
+        template: u32::MAX,
     };
     let mut complaints = Vec::new();
     let mut expect = Vec::new();
