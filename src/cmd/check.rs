@@ -12,9 +12,37 @@ pub fn run(root: &SiteRoot) -> Result<()> {
         replyrank::site::lang::Lang::load(root, code, i == 0)?;
     }
     replyrank::site::check_templates(root)?;
+    let problems = registry.handle_problems();
+    for p in problems.iter().take(20) {
+        eprintln!("{p}");
+    }
+    if problems.len() > 20 {
+        eprintln!("… and {} more", problems.len() - 20);
+    }
+    if !problems.is_empty() {
+        bail!(
+            "{} account(s) in {} are not handles of their network (see above): correct or \
+             remove them",
+            problems.len(),
+            registry.file
+        );
+    }
+    let unsourced = registry.unsourced();
+    if unsourced > 0 {
+        eprintln!(
+            "note: {unsourced} account(s) in {} say nowhere where they were found: write them \
+             {{ handle = \"…\", source = \"https://…\" }}, or give the file a bare_handles_source",
+            registry.file
+        );
+    }
     println!(
-        "config, {} brands, {} language(s), templates and methodology: ok",
+        "config, {} brands ({} accounts), {} language(s), templates and methodology: ok",
         registry.brands.len(),
+        registry
+            .brands
+            .iter()
+            .map(|b| b.accounts.info.len())
+            .sum::<usize>(),
         config.languages.len()
     );
     let output = root.output();
