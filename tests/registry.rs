@@ -80,3 +80,42 @@ fn registry_brands_without_data_change_no_figure_of_the_shipped_build() {
     let board = std::fs::read_to_string(public.join("index.html")).unwrap();
     assert!(board.contains("SNCF"), "SNCF named on the leaderboard");
 }
+
+#[test]
+fn collect_never_asks_the_network_for_a_historical_account() {
+    // Was: every registry handle was collected, so a TWCS handle whose brand ended cost five
+    // failed requests on every run.
+    let server = common::server::Server::start(|_: &common::server::Request| {
+        common::server::Reply::json(&serde_json::json!([]))
+    });
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("data")).unwrap();
+    std::fs::write(
+        root.path().join("data/brands.toml"),
+        "[[brand]]\nid = \"acme\"\nname = \"Acme\"\ncategory = \"tech\"\ncountry = \"US\"\n\
+         timezone = \"UTC\"\n[brand.accounts]\nmastodon = [\n\
+         { handle = \"acmehelp@example.social\", source = \"https://example.org/a\" },\n\
+         { handle = \"acmeold@example.social\", source = \"https://example.org/b\", \
+         historical = \"https://example.org/closed\" },\n]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("replyrank.toml"),
+        format!(
+            "[collect]\ncontact = \"mailto:test@example.org\"\nbackoff_ms = 10\nmax_retries = 0\n\n\
+             [sources.mastodon]\nbase_url = \"{}\"\nrequests_per_second = 1000\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    common::collect(root.path(), &[], &["--source", "mastodon"]);
+    let asked: Vec<String> = server
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{}?{:?}", r.path, r.query))
+        .collect();
+    assert!(asked.iter().any(|r| r.contains("acmehelp")), "{asked:?}");
+    assert!(!asked.iter().any(|r| r.contains("acmeold")), "{asked:?}");
+}
