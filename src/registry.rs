@@ -2,6 +2,29 @@
 //!
 //! A post is brand-authored when its author is one of these accounts (matched without regard to
 //! case); every other author is a customer. Errors name the file, line and key.
+//!
+//! An account is written in one of two forms, which may be mixed in one list:
+//!
+//! ```toml
+//! [brand.accounts]
+//! twitter = [
+//!     "AmericanAir",                                   # the old form: a bare handle
+//!     { handle = "AmericanAir", source = "https://…", since = "2026-11-30" },
+//!     { handle = "OldHandle", source = "https://…", historical = "https://…" },
+//! ]
+//! ```
+//!
+//! A table names where the account was found (`source`, an http(s) URL: required), optionally
+//! the day it was listed (`since`, `YYYY-MM-DD`) and, for an account that no longer exists or
+//! moved, a URL saying so (`historical`). A historical account still identifies the brand's
+//! posts in stored data, but `collect` does not ask the network for it
+//! ([`Accounts::collected`]). A bare handle has no source of its own: the file's top-level
+//! `bare_handles_source` says where all of them were found (the shipped file: the 2017 TWCS
+//! dataset). New accounts are written as tables.
+//!
+//! Loading checks the form; [`Registry::handle_problems`] (run by `replyrank check`) checks each
+//! handle's syntax on its network: X `1–15` of `[A-Za-z0-9_]`; Bluesky a domain handle (atproto
+//! handle spec) or a `did:plc:`/`did:web:` DID; Mastodon `user@instance.domain`.
 
 use std::collections::HashMap;
 
@@ -15,6 +38,9 @@ use crate::config::{line_of, toml_error};
 use crate::root::SiteRoot;
 use crate::source::Network;
 
+/// The networks whose accounts a registry lists, in file order of the keys.
+pub const NETWORKS: [Network; 3] = [Network::Twitter, Network::Bluesky, Network::Mastodon];
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Brand {
     pub id: String,
@@ -25,18 +51,34 @@ pub struct Brand {
     pub accounts: Accounts,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A brand's accounts per network, as written (a leading `@` kept), historical ones included:
+/// they still identify the brand's posts in stored data. `info` holds what the registry says
+/// of each, in the same order (Twitter's, then Bluesky's, then Mastodon's).
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Accounts {
-    #[serde(default)]
     pub twitter: Vec<String>,
-    #[serde(default)]
     pub bluesky: Vec<String>,
-    #[serde(default)]
     pub mastodon: Vec<String>,
+    pub info: Vec<Account>,
+}
+
+/// One account of a brand and what the registry says of it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Account {
+    pub network: Network,
+    pub handle: String,
+    /// Where the account was found: its own `source`, else the file's `bare_handles_source`.
+    pub source: Option<String>,
+    /// The day it was listed (`YYYY-MM-DD`), when given.
+    pub since: Option<String>,
+    /// A URL saying the account no longer exists or moved: not collected.
+    pub historical: Option<String>,
+    /// Where it is written (1-based line of the registry file).
+    pub line: usize,
 }
 
 impl Accounts {
+    /// Every handle on `network`, historical ones included (for matching authors).
     pub fn on(&self, network: Network) -> &[String] {
         match network {
             Network::Twitter => &self.twitter,
@@ -45,12 +87,22 @@ impl Accounts {
             Network::None => &[],
         }
     }
+
+    /// The handles on `network` that `collect` asks the network about: all but historical ones.
+    pub fn collected(&self, network: Network) -> impl Iterator<Item = &str> {
+        self.info
+            .iter()
+            .filter(move |a| a.network == network && a.historical.is_none())
+            .map(|a| a.handle.as_str())
+    }
 }
 
 /// The brands, in file order, with lookups by id and by (network, lowercase handle).
 #[derive(Debug, Default)]
 pub struct Registry {
     pub brands: Vec<Brand>,
+    /// The file it was read from, as errors name it.
+    pub file: String,
     by_id: HashMap<String, usize>,
     /// Lowercase handle → brand, one map per network (Twitter, Bluesky, Mastodon).
     by_account: [FxHashMap<String, usize>; 3],
@@ -83,8 +135,9 @@ fn get_ignore_case<'m, V>(map: &'m FxHashMap<String, V>, s: &str) -> Option<&'m 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    bare_handles_source: Option<Spanned<String>>,
     #[serde(default)]
-    brand: Vec<Spanned<RawBrand>>,
+    brand: Vec<RawBrand>,
 }
 
 #[derive(Deserialize)]
@@ -95,7 +148,59 @@ struct RawBrand {
     category: Spanned<String>,
     country: Spanned<String>,
     timezone: Spanned<String>,
-    accounts: Option<Spanned<Accounts>>,
+    accounts: Option<Spanned<RawAccounts>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccounts {
+    #[serde(default)]
+    twitter: Vec<Spanned<RawAccount>>,
+    #[serde(default)]
+    bluesky: Vec<Spanned<RawAccount>>,
+    #[serde(default)]
+    mastodon: Vec<Spanned<RawAccount>>,
+}
+
+/// An account as written: a bare handle (the old form) or a table.
+enum RawAccount {
+    Bare(String),
+    Table(AccountTable),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountTable {
+    handle: String,
+    source: String,
+    since: Option<String>,
+    historical: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawAccount;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a handle, or a table { handle = \"…\", source = \"https://…\" } \
+                     (optional: since = \"YYYY-MM-DD\", historical = \"https://…\")",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RawAccount, E> {
+                Ok(RawAccount::Bare(s.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawAccount, A::Error> {
+                AccountTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawAccount::Table)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 impl Registry {
@@ -112,10 +217,25 @@ impl Registry {
 
     pub fn parse(text: &str, file: &str) -> Result<Registry> {
         let raw: File = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
-        let mut registry = Registry::default();
+        let mut registry = Registry {
+            file: file.to_string(),
+            ..Registry::default()
+        };
+        let bare_source = match raw.bare_handles_source {
+            Some(url) => {
+                if let Err(e) = check_source_url(url.get_ref()) {
+                    bail!(
+                        "{file}:{}: bare_handles_source {:?} {e}",
+                        line_of(text, url.span().start),
+                        shorten(url.get_ref())
+                    );
+                }
+                Some(url.into_inner())
+            }
+            None => None,
+        };
         let at = |span: std::ops::Range<usize>| format!("{file}:{}", line_of(text, span.start));
         for b in raw.brand {
-            let (span, b) = (b.span(), b.into_inner());
             let id = b.id.get_ref();
             if !is_slug(id) || is_device_name(id) {
                 bail!(
@@ -157,12 +277,56 @@ impl Registry {
                 );
             }
             let idx = registry.brands.len();
-            let (accounts_span, accounts) = match b.accounts {
-                Some(a) => (a.span(), a.into_inner()),
-                None => (span.clone(), Accounts::default()),
-            };
-            for net in [Network::Twitter, Network::Bluesky, Network::Mastodon] {
-                for handle in accounts.on(net) {
+            let raw_accounts = b.accounts.map(Spanned::into_inner).unwrap_or_default();
+            let mut accounts = Accounts::default();
+            for (net, list) in NETWORKS.into_iter().zip([
+                raw_accounts.twitter,
+                raw_accounts.bluesky,
+                raw_accounts.mastodon,
+            ]) {
+                for entry in list {
+                    let line = line_of(text, entry.span().start);
+                    let at = format!("{file}:{line}");
+                    let account = match entry.into_inner() {
+                        RawAccount::Bare(handle) => Account {
+                            network: net,
+                            handle,
+                            source: bare_source.clone(),
+                            since: None,
+                            historical: None,
+                            line,
+                        },
+                        RawAccount::Table(t) => {
+                            for (key, url) in [
+                                ("source", Some(&t.source)),
+                                ("historical", t.historical.as_ref()),
+                            ] {
+                                if let Some(url) = url
+                                    && let Err(e) = check_source_url(url)
+                                {
+                                    bail!("{at}: {key} {:?} of {id:?} {e}", shorten(url));
+                                }
+                            }
+                            if let Some(day) = &t.since
+                                && !is_day(day)
+                            {
+                                bail!(
+                                    "{at}: since {:?} of {id:?} must be a day written YYYY-MM-DD \
+                                     (the day the account was listed)",
+                                    shorten(day)
+                                );
+                            }
+                            Account {
+                                network: net,
+                                handle: t.handle,
+                                source: Some(t.source),
+                                since: t.since,
+                                historical: t.historical,
+                                line,
+                            }
+                        }
+                    };
+                    let handle = &account.handle;
                     let h = handle.trim_start_matches('@');
                     if h.is_empty()
                         || h.len() > 256
@@ -170,8 +334,7 @@ impl Registry {
                         || check_text(h).is_err()
                     {
                         bail!(
-                            "{}: account {:?} of {id:?} is not a handle",
-                            at(accounts_span.clone()),
+                            "{at}: account {:?} of {id:?} is not a handle",
                             shorten(handle)
                         );
                     }
@@ -179,18 +342,22 @@ impl Registry {
                     if let Some(&other) = map.get(&h.to_ascii_lowercase()) {
                         if other == idx {
                             bail!(
-                                "{}: account {handle:?} of {id:?} is listed twice (handles are \
-                                 matched without case and without '@'); keep one",
-                                at(accounts_span.clone())
+                                "{at}: account {handle:?} of {id:?} is listed twice (handles are \
+                                 matched without case and without '@'); keep one"
                             );
                         }
                         bail!(
-                            "{}: account {handle:?} of {id:?} already belongs to {:?}",
-                            at(accounts_span.clone()),
+                            "{at}: account {handle:?} of {id:?} already belongs to {:?}",
                             registry.brands[other].id
                         );
                     }
                     map.insert(h.to_ascii_lowercase(), idx);
+                    match net {
+                        Network::Twitter => accounts.twitter.push(handle.clone()),
+                        Network::Bluesky => accounts.bluesky.push(handle.clone()),
+                        _ => accounts.mastodon.push(handle.clone()),
+                    }
+                    accounts.info.push(account);
                 }
             }
             registry.by_id.insert(id.clone(), idx);
@@ -321,6 +488,196 @@ fn is_slug(s: &str) -> bool {
         })
 }
 
+/// Why `url` cannot be an account's `source` or `historical` URL, if it cannot: an absolute
+/// http(s) URL with a host and no spaces or control characters.
+fn check_source_url(url: &str) -> std::result::Result<(), String> {
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("contains a space or control character".into());
+    }
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
+        _ => {
+            Err("must be an absolute http:// or https:// URL (where the account was found)".into())
+        }
+    }
+}
+
+/// A calendar day written `YYYY-MM-DD`.
+fn is_day(s: &str) -> bool {
+    s.len() == 10 && jiff::civil::Date::strptime("%Y-%m-%d", s).is_ok()
+}
+
+impl Registry {
+    /// Every account whose handle is not of its network's syntax, as `file:line: …` lines
+    /// (what `replyrank check` reports). Loading does not check this, so that a registry
+    /// with a handle from another network's habits still builds.
+    pub fn handle_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for b in &self.brands {
+            for a in &b.accounts.info {
+                if let Err(e) = check_handle(a.network, &a.handle) {
+                    problems.push(format!(
+                        "{}:{}: {} account {:?} of {:?} {e}",
+                        self.file,
+                        a.line,
+                        network_name(a.network),
+                        shorten(&a.handle),
+                        b.id
+                    ));
+                }
+            }
+        }
+        problems
+    }
+
+    /// How many accounts have no source: bare handles in a file without `bare_handles_source`.
+    pub fn unsourced(&self) -> usize {
+        self.brands
+            .iter()
+            .flat_map(|b| &b.accounts.info)
+            .filter(|a| a.source.is_none())
+            .count()
+    }
+}
+
+fn network_name(n: Network) -> &'static str {
+    match n {
+        Network::Twitter => "X",
+        Network::Bluesky => "Bluesky",
+        Network::Mastodon => "Mastodon",
+        Network::None => "",
+    }
+}
+
+/// Whether `handle` (a leading `@` allowed) is of `network`'s syntax; the error says what is
+/// expected.
+pub fn check_handle(network: Network, handle: &str) -> std::result::Result<(), String> {
+    let h = handle.strip_prefix('@').unwrap_or(handle);
+    match network {
+        Network::Twitter => {
+            if (1..=15).contains(&h.len())
+                && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                Ok(())
+            } else {
+                Err(
+                    "is not an X handle: 1 to 15 letters A-Z, digits and '_', without the \
+                     network's address (e.g. \"AmericanAir\")"
+                        .into(),
+                )
+            }
+        }
+        Network::Bluesky => {
+            if let Some(rest) = h.strip_prefix("did:") {
+                return check_did(rest);
+            }
+            check_domain(h).map_err(|e| {
+                format!(
+                    "is not a Bluesky handle: {e} (a handle is a domain such as \
+                     \"brand.bsky.social\", per https://atproto.com/specs/handle; or write the \
+                     account's DID, \"did:plc:…\")"
+                )
+            })?;
+            let lower = h.to_ascii_lowercase();
+            if let Some(tld) = DISALLOWED_TLDS.iter().find(|t| lower.ends_with(*t)) {
+                return Err(format!(
+                    "is not a Bluesky handle: the top-level domain {tld} cannot be registered \
+                     on the network"
+                ));
+            }
+            Ok(())
+        }
+        Network::Mastodon => {
+            let expected = "(write it user@instance.domain, e.g. \"support@mastodon.social\")";
+            let Some((user, instance)) = h.split_once('@') else {
+                return Err(format!(
+                    "is not a Mastodon account: it names no instance {expected}"
+                ));
+            };
+            if !is_mastodon_user(user) {
+                return Err(format!(
+                    "is not a Mastodon account: the user {user:?} must be letters, digits and \
+                     '_' (and '.' or '-' inside) {expected}"
+                ));
+            }
+            check_domain(instance).map_err(|e| {
+                format!("is not a Mastodon account: the instance {instance:?} {e} {expected}")
+            })
+        }
+        Network::None => Err("names no network".into()),
+    }
+}
+
+/// Top-level domains atproto does not let a handle be registered under
+/// (`DISALLOWED_TLDS` of @bluesky-social/syntax); `.test` is allowed for testing.
+const DISALLOWED_TLDS: [&str; 8] = [
+    ".local",
+    ".arpa",
+    ".invalid",
+    ".localhost",
+    ".internal",
+    ".example",
+    ".alt",
+    ".onion",
+];
+
+/// A DNS host name of at least two labels: ASCII letters, digits and '-' (not at a label's
+/// ends), 1–63 characters a label, at most 253 in all, the last label not starting with a
+/// digit.
+fn check_domain(h: &str) -> std::result::Result<(), String> {
+    if h.is_empty() || h.len() > 253 {
+        return Err("must be 1 to 253 characters".into());
+    }
+    let labels: Vec<&str> = h.split('.').collect();
+    if labels.len() < 2 {
+        return Err("must be a domain of at least two parts separated by '.'".into());
+    }
+    for l in &labels {
+        if l.is_empty()
+            || l.len() > 63
+            || l.starts_with('-')
+            || l.ends_with('-')
+            || !l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(format!(
+                "has the part {:?}: each part is 1 to 63 letters, digits and '-' (not first or last)",
+                shorten(l)
+            ));
+        }
+    }
+    if labels
+        .last()
+        .is_some_and(|t| t.starts_with(|c: char| c.is_ascii_digit()))
+    {
+        return Err("ends in a top-level domain starting with a digit".into());
+    }
+    Ok(())
+}
+
+/// A DID after `did:`: `plc:` and 24 base32 characters, or `web:` and a host name.
+fn check_did(rest: &str) -> std::result::Result<(), String> {
+    if let Some(id) = rest.strip_prefix("plc:") {
+        if id.len() == 24 && id.bytes().all(|b| matches!(b, b'a'..=b'z' | b'2'..=b'7')) {
+            return Ok(());
+        }
+        return Err("is not a did:plc: 24 characters a-z and 2-7 follow \"did:plc:\"".into());
+    }
+    if let Some(host) = rest.strip_prefix("web:") {
+        return check_domain(host).map_err(|e| format!("is not a did:web: the host {e}"));
+    }
+    Err("is a DID of a method Bluesky does not use: write did:plc:… or did:web:…".into())
+}
+
+/// A Mastodon user name: letters, digits and '_', with '.' or '-' allowed inside
+/// (Mastodon's `USERNAME_RE`).
+fn is_mastodon_user(u: &str) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let (Some(&first), Some(&last)) = (u.as_bytes().first(), u.as_bytes().last()) else {
+        return false;
+    };
+    word(first) && word(last) && u.bytes().all(|b| word(b) || b == b'.' || b == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,7 +746,7 @@ twitter = ["AmericanAir"]
     fn same_handle_twice_in_one_brand_is_an_error_not_a_panic() {
         let e = error(&ONE.replace("[\"AmericanAir\"]", "[\"AmericanAir\", \"@americanair\"]"));
         assert!(
-            e.starts_with("brands.toml:8:") && e.contains("listed twice"),
+            e.starts_with("brands.toml:9:") && e.contains("listed twice"),
             "{e}"
         );
     }
@@ -427,11 +784,212 @@ twitter = ["AmericanAir"]
         }
         let e = error(&ONE.replace("\"AmericanAir\"", "\"American\\u202EAir\""));
         assert!(
-            e.starts_with("brands.toml:8:") && e.contains("not a handle"),
+            e.starts_with("brands.toml:9:") && e.contains("not a handle"),
             "{e}"
         );
         assert!(
             Registry::parse(&ONE.replace("American Airlines", "Café Zürich — ĀĒ"), "b").is_ok()
         );
+    }
+
+    const TABLES: &str = r#"
+[[brand]]
+id = "sncf"
+name = "SNCF"
+category = "transport"
+country = "FR"
+timezone = "Europe/Paris"
+[brand.accounts]
+twitter = [
+    "SNCF",
+    { handle = "SNCFConnect", source = "https://example.org/contact", since = "2026-11-30" },
+    { handle = "OldSNCF", source = "https://example.org/2017", historical = "https://example.org/moved" },
+]
+bluesky = [{ handle = "sncf.bsky.social", source = "https://example.org/bsky" }]
+mastodon = [{ handle = "sncf@mastodon.social", source = "https://example.org/masto" }]
+"#;
+
+    #[test]
+    fn account_tables_and_bare_handles_mix_and_keep_their_sources_and_lines() {
+        let text = format!("bare_handles_source = \"https://example.org/twcs\"\n{TABLES}");
+        let r = Registry::parse(&text, "brands.toml").unwrap();
+        let info = &r.brands[0].accounts.info;
+        assert_eq!(info.len(), 5);
+        assert_eq!(info[0].handle, "SNCF");
+        assert_eq!(info[0].source.as_deref(), Some("https://example.org/twcs"));
+        assert_eq!(info[0].line, 11);
+        assert_eq!(
+            info[1].source.as_deref(),
+            Some("https://example.org/contact")
+        );
+        assert_eq!(info[1].since.as_deref(), Some("2026-11-30"));
+        assert_eq!(info[1].line, 12);
+        assert_eq!(info[3].network, Network::Bluesky);
+        assert_eq!(info[3].line, 15);
+        assert_eq!(
+            r.brands[0].accounts.on(Network::Twitter),
+            ["SNCF", "SNCFConnect", "OldSNCF"]
+        );
+        assert_eq!(r.unsourced(), 0);
+        assert!(r.handle_problems().is_empty(), "{:?}", r.handle_problems());
+        // Without bare_handles_source, the bare handle (the old form) still loads, unsourced.
+        let r = Registry::parse(TABLES, "brands.toml").unwrap();
+        assert_eq!(r.unsourced(), 1);
+    }
+
+    #[test]
+    fn historical_accounts_identify_posts_but_are_not_collected() {
+        let r = Registry::parse(TABLES, "brands.toml").unwrap();
+        assert_eq!(r.by_account(Network::Twitter, "oldsncf"), Some(0));
+        let collected: Vec<&str> = r.brands[0].accounts.collected(Network::Twitter).collect();
+        assert_eq!(collected, ["SNCF", "SNCFConnect"]);
+        let collected: Vec<&str> = r.brands[0].accounts.collected(Network::Mastodon).collect();
+        assert_eq!(collected, ["sncf@mastodon.social"]);
+    }
+
+    #[test]
+    fn a_table_account_without_a_source_is_an_error_naming_its_line() {
+        let e = error(&TABLES.replace(", source = \"https://example.org/bsky\"", ""));
+        assert!(
+            e.starts_with("brands.toml:14:") && e.contains("missing field `source`"),
+            "{e}"
+        );
+        let e = error(&TABLES.replace("https://example.org/contact", "example.org/contact"));
+        assert!(
+            e.starts_with("brands.toml:11:") && e.contains("source \"example.org/contact\""),
+            "{e}"
+        );
+        let e = error(&TABLES.replace("https://example.org/moved", "moved"));
+        assert!(
+            e.starts_with("brands.toml:12:") && e.contains("historical"),
+            "{e}"
+        );
+        let e = error(&TABLES.replace("2026-11-30", "30/11/2026"));
+        assert!(
+            e.starts_with("brands.toml:11:") && e.contains("YYYY-MM-DD"),
+            "{e}"
+        );
+        let e = error(&TABLES.replace("since = ", "seen = "));
+        assert!(
+            e.starts_with("brands.toml:11:") && e.contains("seen"),
+            "{e}"
+        );
+        let e = error(&format!("bare_handles_source = \"twcs\"\n{TABLES}"));
+        assert!(
+            e.starts_with("brands.toml:1:") && e.contains("bare_handles_source"),
+            "{e}"
+        );
+        let e = error(&TABLES.replace(
+            "\"SNCF\",",
+            "\"SNCF\", { handle = \"sncf\", source = \"https://a.b\" },",
+        ));
+        assert!(
+            e.starts_with("brands.toml:10:") && e.contains("listed twice"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn handles_of_each_network_are_checked_for_their_syntax() {
+        let good = [
+            (Network::Twitter, "AmericanAir"),
+            (Network::Twitter, "@SNCF"),
+            (Network::Twitter, "Free_1337"),
+            (Network::Twitter, "a"),
+            (Network::Twitter, "abcdefghij12345"),
+            (Network::Bluesky, "sncf.bsky.social"),
+            (Network::Bluesky, "@bsky.app"),
+            (Network::Bluesky, "4chan.org"),
+            (Network::Bluesky, "brand.test"),
+            (Network::Bluesky, "xn--bcher-kva.tld"),
+            (Network::Bluesky, "did:plc:z72i7hdynmk6r22z27h6tvur"),
+            (Network::Bluesky, "did:web:support.example.com"),
+            (Network::Mastodon, "support@mastodon.social"),
+            (Network::Mastodon, "@Brand_Help@social.example.fr"),
+            (Network::Mastodon, "first.last@mastodon.online"),
+        ];
+        for (net, h) in good {
+            assert_eq!(check_handle(net, h), Ok(()), "{h}");
+        }
+        let bad = [
+            (Network::Twitter, "", "1 to 15"),
+            (Network::Twitter, "abcdefghij123456", "1 to 15"),
+            (Network::Twitter, "Air-France", "1 to 15"),
+            (Network::Twitter, "sncf.bsky.social", "1 to 15"),
+            (Network::Twitter, "Société", "1 to 15"),
+            (Network::Bluesky, "SNCF", "two parts"),
+            (Network::Bluesky, "sncf..bsky.social", "part \"\""),
+            (Network::Bluesky, "-sncf.bsky.social", "part \"-sncf\""),
+            (Network::Bluesky, "sncf.bsky.social.", "part \"\""),
+            (Network::Bluesky, "sncf_fr.bsky.social", "part \"sncf_fr\""),
+            (Network::Bluesky, "sncf.123", "digit"),
+            (Network::Bluesky, "laptop.local", ".local"),
+            (Network::Bluesky, "did:plc:short", "24 characters"),
+            (Network::Bluesky, "did:key:z6Mkabc", "method"),
+            (
+                Network::Bluesky,
+                &format!("{}.com", "a".repeat(64)),
+                "1 to 63",
+            ),
+            (Network::Mastodon, "support", "names no instance"),
+            (Network::Mastodon, "support@localhost", "two parts"),
+            (Network::Mastodon, "sup port@mastodon.social", "user"),
+            (Network::Mastodon, "@mastodon.social", "user"),
+            (Network::Mastodon, "support@mastodon.social@x", "instance"),
+        ];
+        for (net, h, says) in bad {
+            let e = check_handle(net, h).unwrap_err();
+            assert!(e.contains(says), "{h}: {e}");
+        }
+    }
+
+    #[test]
+    fn check_reports_every_bad_handle_with_file_and_line() {
+        let text = TABLES
+            .replace("\"SNCF\",", "\"SNCF-France\",")
+            .replace("sncf@mastodon.social", "sncf.mastodon.social");
+        let r = Registry::parse(&text, "data/brands.toml").unwrap();
+        let p = r.handle_problems();
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].starts_with(
+                "data/brands.toml:10: X account \"SNCF-France\" of \"sncf\" is not an X handle"
+            ),
+            "{p:?}"
+        );
+        assert!(
+            p[1].starts_with("data/brands.toml:15: Mastodon account \"sncf.mastodon.social\""),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn the_shipped_registry_sources_every_account_and_its_handles_are_valid() {
+        let text = include_str!("../data/brands.toml");
+        let r = Registry::parse(text, "data/brands.toml").unwrap();
+        assert_eq!(r.unsourced(), 0);
+        assert_eq!(r.handle_problems(), Vec::<String>::new());
+        // Bare handles are the 108 TWCS 2017 X accounts, no more: every account added since
+        // is a table with its own source.
+        let bare: Vec<&Account> = r
+            .brands
+            .iter()
+            .flat_map(|b| &b.accounts.info)
+            .filter(|a| {
+                a.source.as_deref()
+                    == Some(
+                        "https://www.kaggle.com/datasets/thoughtvector/customer-support-on-twitter",
+                    )
+            })
+            .collect();
+        assert_eq!(bare.len(), 108);
+        assert!(bare.iter().all(|a| a.network == Network::Twitter));
+        for b in &r.brands {
+            for a in &b.accounts.info {
+                if let Some(since) = &a.since {
+                    assert!(since.as_str() <= "2026-12-31", "{}: {since}", a.handle);
+                }
+            }
+        }
     }
 }

@@ -510,12 +510,12 @@ impl Plan {
                 if !opts.brands.is_empty() && !opts.brands.contains(&b.id) {
                     continue;
                 }
-                for account in b.accounts.on(source.network) {
+                for account in b.accounts.collected(source.network) {
                     plan.jobs.push(Job {
                         source,
                         collector: how.collector,
                         brand: i,
-                        account: account.clone(),
+                        account: account.to_string(),
                     });
                 }
             }
