@@ -42,6 +42,7 @@ pub mod columns;
 pub mod config;
 pub mod corpus;
 pub mod forget;
+pub mod grievance;
 pub mod import;
 pub mod interval;
 pub mod km;

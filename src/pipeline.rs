@@ -82,6 +82,7 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
             sources: &sources,
             method: &method,
             data_quality,
+            templates: &corpus.templates,
         },
     );
     clock.step("score, intervals and ranks");

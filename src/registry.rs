@@ -48,6 +48,9 @@ pub struct Brand {
     pub category: String,
     pub country: String,
     pub timezone: String,
+    /// When its support team works (default Mon–Fri 09:00–18:00 local time).
+    #[serde(skip)]
+    pub office_hours: crate::grievance::OfficeHours,
     pub accounts: Accounts,
 }
 
@@ -148,6 +151,8 @@ struct RawBrand {
     category: Spanned<String>,
     country: Spanned<String>,
     timezone: Spanned<String>,
+    #[serde(default)]
+    office_hours: Option<Spanned<String>>,
     accounts: Option<Spanned<RawAccounts>>,
 }
 
@@ -276,6 +281,12 @@ impl Registry {
                     at(b.timezone.span())
                 );
             }
+            let office_hours = match &b.office_hours {
+                None => crate::grievance::OfficeHours::default(),
+                Some(h) => crate::grievance::OfficeHours::parse(h.get_ref()).map_err(|e| {
+                    anyhow::anyhow!("{}: office_hours of {id:?}: {e}", at(h.span()))
+                })?,
+            };
             let idx = registry.brands.len();
             let raw_accounts = b.accounts.map(Spanned::into_inner).unwrap_or_default();
             let mut accounts = Accounts::default();
@@ -367,6 +378,7 @@ impl Registry {
                 category: b.category.into_inner(),
                 country: b.country.into_inner(),
                 timezone: b.timezone.into_inner(),
+                office_hours,
                 accounts,
             });
         }

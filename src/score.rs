@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ScoreBasis;
+use crate::grievance;
 use crate::km::{self, KaplanMeier, Obs, TwoPoints};
 use crate::method::Version;
 use crate::pair::Complaint;
@@ -313,6 +314,23 @@ pub struct BrandEntry {
     pub unranked_reason: Option<Unranked>,
     pub sources: Vec<String>,
     pub coverage: Vec<String>,
+    /// Version 2: canned replies (templates), office hours against the rest, and the top tenth
+    /// of complainants by followers against the rest (`None`: not available). See
+    /// [`crate::grievance`].
+    #[serde(default)]
+    pub canned: Option<grievance::Canned>,
+    #[serde(default)]
+    pub hours: Option<grievance::Hours>,
+    #[serde(default)]
+    pub influence: Option<grievance::Influence>,
+}
+
+/// One brand's [`crate::grievance`] figures.
+#[derive(Default)]
+struct Grievances {
+    canned: Option<grievance::Canned>,
+    hours: Option<grievance::Hours>,
+    influence: Option<grievance::Influence>,
 }
 
 /// Why a brand is not ranked: a code, worded by the i18n files (`unranked_<code>`).
@@ -445,6 +463,8 @@ pub struct Inputs<'a> {
     pub sources: &'a [SourceInfo],
     pub method: &'a Method,
     pub data_quality: DataQuality,
+    /// Template signatures of brand replies (`Corpus::templates`), for canned replies.
+    pub templates: &'a [crate::classify::template::Signature],
 }
 
 /// Scores the complaints of a single brand (registry index 0), as the methodology's worked
@@ -467,15 +487,18 @@ pub fn one_brand(complaints: &[Complaint], method: &Method) -> BrandEntry {
             sources: &sources,
             method,
             data_quality: DataQuality::default(),
+            templates: &[],
         },
     );
     lb.brands.remove(0)
 }
 
 /// Observations of every brand, indexed by registry position.
-struct Observed {
+struct Observed<'c> {
     /// Complaints made in the window, observed at as-of: their first reply.
     window: Vec<Vec<Obs>>,
+    /// Those complaints themselves (`window[b][i]` observes `complaints[b][i]`).
+    complaints: Vec<Vec<&'c Complaint>>,
     /// The same complaints' public answer (version 2).
     public: Vec<Vec<Obs>>,
     /// Complaints in the window whose first reply sends the customer elsewhere.
@@ -492,11 +515,12 @@ struct Observed {
     answered: Vec<usize>,
 }
 
-impl Observed {
-    fn of(m: &Method, complaints: &[Complaint], brands: usize, from: i64) -> Observed {
+impl<'c> Observed<'c> {
+    fn of(m: &Method, complaints: &'c [Complaint], brands: usize, from: i64) -> Observed<'c> {
         let as_of = m.as_of;
         let mut o = Observed {
             window: vec![Vec::new(); brands],
+            complaints: vec![Vec::new(); brands],
             public: vec![Vec::new(); brands],
             deflected: vec![0; brands],
             not_needing_reply: vec![0; brands],
@@ -520,6 +544,7 @@ impl Observed {
             let obs = observe(c, c.reply_s, as_of);
             if c.at >= from {
                 o.window[b].push(obs);
+                o.complaints[b].push(c);
                 o.public[b].push(observe(c, c.public_s, as_of));
                 o.deflected[b] += usize::from(c.deflected);
                 *o.window_sources[b].entry(c.source).or_default() += 1;
@@ -680,6 +705,22 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
         })
         .collect();
     let (rank, rank_interval) = ranks(&score, &eligible, &resampled, m.bootstrap);
+    let grievances: Vec<Grievances> = (0..nb)
+        .into_par_iter()
+        .map(|b| {
+            if !v2 {
+                return Grievances::default();
+            }
+            let brand = &registry[b];
+            let cs = &obs.complaints[b];
+            let tz = jiff::tz::TimeZone::get(&brand.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+            Grievances {
+                canned: grievance::Canned::of(cs, inp.templates),
+                hours: grievance::Hours::of(cs, &obs.window[b], &tz, &brand.office_hours),
+                influence: grievance::Influence::of(cs, &obs.window[b]),
+            }
+        })
+        .collect();
 
     let mut brands: Vec<BrandEntry> = (0..nb)
         .map(|b| {
@@ -743,6 +784,9 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
                 unranked_reason,
                 sources: sources.iter().map(|s| s.name.clone()).collect(),
                 coverage: sources.iter().map(|s| s.coverage.clone()).collect(),
+                canned: grievances[b].canned.clone(),
+                hours: grievances[b].hours.clone(),
+                influence: grievances[b].influence.clone(),
             }
         })
         .collect();

@@ -371,6 +371,7 @@ fn scored(r: &Paired, as_of_minutes: i64, min: usize) -> replyrank::score::Leade
             sources: &sources,
             method: &m,
             data_quality: Default::default(),
+            templates: &r.corpus.templates,
         },
     )
 }
