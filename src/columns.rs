@@ -18,6 +18,8 @@ pub enum Unit {
     Seconds,
     /// A count.
     Count,
+    /// A difference of two shares, in [−1, 1], written as signed percentage points.
+    Points,
 }
 
 /// A column's 95% interval: the CSV names of its bounds, and the bounds.
@@ -145,6 +147,45 @@ pub const COLUMNS: &[Column] = &[
         ..FIGURE
     },
     Column {
+        key: "canned_share",
+        unit: Unit::Share,
+        value: |b| b.canned_share,
+        interval: Some(Interval {
+            lo: "canned_share_lo",
+            hi: "canned_share_hi",
+            get: |b| b.canned_share_ci,
+        }),
+        lower_is_better: true,
+        since: Version::V2,
+        ..FIGURE
+    },
+    Column {
+        key: "off_hours_gap",
+        unit: Unit::Points,
+        value: |b| b.off_hours_gap,
+        interval: Some(Interval {
+            lo: "off_hours_gap_lo",
+            hi: "off_hours_gap_hi",
+            get: |b| b.off_hours_gap_ci,
+        }),
+        lower_is_better: true,
+        since: Version::V2,
+        ..FIGURE
+    },
+    Column {
+        key: "influence_gap",
+        unit: Unit::Points,
+        value: |b| b.influence_gap,
+        interval: Some(Interval {
+            lo: "influence_gap_lo",
+            hi: "influence_gap_hi",
+            get: |b| b.influence_gap_ci,
+        }),
+        lower_is_better: true,
+        since: Version::V2,
+        ..FIGURE
+    },
+    Column {
         key: "p90_reply_s",
         unit: Unit::Seconds,
         value: |b| seconds(b.p90_reply_s),
@@ -191,7 +232,7 @@ impl Column {
         match ((self.value)(b), self.unit) {
             (None, _) => String::new(),
             (Some(v), Unit::Score) => format!("{v:.2}"),
-            (Some(v), Unit::Share) => format!("{v:.4}"),
+            (Some(v), Unit::Share | Unit::Points) => format!("{v:.4}"),
             (Some(v), Unit::Seconds | Unit::Count) => format!("{}", v as i64),
         }
     }

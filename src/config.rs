@@ -159,6 +159,21 @@ pub struct SourceConfig {
     pub requests_per_second: Option<f64>,
     /// X: posts read per run at most (X bills per post read).
     pub max_posts_per_run: Option<u64>,
+    /// Whether the source's terms allow quoting a brand's posts (a template's text on the brand
+    /// page). Default: true for archives (TWCS, pairs), false for collected sources (X's terms
+    /// do not allow it, and the published store keeps no text of theirs).
+    pub quote_brand_posts: Option<bool>,
+}
+
+impl Config {
+    /// Whether a template's text from `source` may be shown (see
+    /// [`SourceConfig::quote_brand_posts`]).
+    pub fn quotes_brand_posts(&self, source: &str) -> bool {
+        self.sources
+            .get(source)
+            .and_then(|s| s.quote_brand_posts)
+            .unwrap_or(!crate::publish::pseudonymised(source))
+    }
 }
 
 impl Config {

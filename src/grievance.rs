@@ -55,9 +55,11 @@ pub struct Template {
     /// One of its replies on the network (when its text may not be shown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub example_url: Option<String>,
-    /// The corpus post of one of its replies, to find the text or link.
+    /// The corpus posts of two of its replies to different customers (the first and the
+    /// last), to find the text or link: the text is shown only when both read the same once
+    /// what changes between customers is taken out.
     #[serde(skip)]
-    pub example: Option<u32>,
+    pub examples: Vec<u32>,
 }
 
 /// Canned replies of one brand.
@@ -67,8 +69,6 @@ pub struct Canned {
     pub replies: usize,
     /// Of those, replies that are templates.
     pub canned: usize,
-    pub share: f64,
-    pub share_ci: [f64; 2],
     /// The most sent templates, most sent first.
     pub templates: Vec<Template>,
 }
@@ -92,26 +92,36 @@ impl Canned {
             .map(|c| signatures[c.template as usize])
             .collect();
         let group = crate::classify::template::groups(&sigs);
-        let mut by_group: std::collections::BTreeMap<
+        // Per group: replies, distinct customers, the first and last reply (with customer).
+        type Group = (
             usize,
-            (usize, std::collections::BTreeSet<u32>, u32),
-        > = Default::default();
+            std::collections::BTreeSet<u32>,
+            (u32, u32),
+            (u32, u32),
+        );
+        let mut by_group: std::collections::BTreeMap<usize, Group> = Default::default();
         for (c, g) in replied.iter().zip(&group) {
+            let reply = (c.customer, c.first_reply.expect("replied"));
             let e = by_group
                 .entry(*g)
-                .or_insert_with(|| (0, Default::default(), c.first_reply.expect("replied")));
+                .or_insert_with(|| (0, Default::default(), reply, reply));
             e.0 += 1;
             e.1.insert(c.customer);
+            e.3 = reply;
         }
         let mut templates: Vec<Template> = by_group
             .into_values()
-            .filter(|(_, customers, _)| customers.len() >= TEMPLATE_CUSTOMERS)
-            .map(|(replies, customers, example)| Template {
+            .filter(|(_, customers, ..)| customers.len() >= TEMPLATE_CUSTOMERS)
+            .map(|(replies, customers, first, last)| Template {
                 replies,
                 customers: customers.len(),
                 text: None,
                 example_url: None,
-                example: Some(example),
+                examples: if first.0 == last.0 {
+                    vec![first.1]
+                } else {
+                    vec![first.1, last.1]
+                },
             })
             .collect();
         let canned: usize = templates.iter().map(|t| t.replies).sum();
@@ -121,15 +131,21 @@ impl Canned {
                 .then(b.customers.cmp(&a.customers))
         });
         templates.truncate(TOP_TEMPLATES);
-        let n = replied.len() as f64;
-        let ci = crate::interval::wilson(canned as f64, n).expect("n > 0");
         Some(Canned {
             replies: replied.len(),
             canned,
-            share: round4(canned as f64 / n),
-            share_ci: [round4(ci[0]), round4(ci[1])],
             templates,
         })
+    }
+
+    /// The canned share and its Wilson 95% interval.
+    pub fn share(&self) -> (f64, [f64; 2]) {
+        let n = self.replies as f64;
+        let ci = crate::interval::wilson(self.canned as f64, n).unwrap_or([0.0, 1.0]);
+        (
+            round4(self.canned as f64 / n),
+            [round4(ci[0]), round4(ci[1])],
+        )
     }
 }
 
@@ -157,9 +173,6 @@ impl Within1h {
 pub struct Hours {
     pub office: Within1h,
     pub off_hours: Within1h,
-    /// Office hours minus off hours, replied within 1 h (a share: 0.59 is 59 points).
-    pub gap: Option<f64>,
-    pub gap_ci: Option<[f64; 2]>,
     /// Complaints per local weekday (Monday first) and hour.
     pub grid_complaints: Vec<[u32; 24]>,
     /// Share replied to within an hour per cell (complaints answered within an hour, of
@@ -269,19 +282,21 @@ impl Hours {
                 })
             })
             .collect();
-        let (office, off_hours) = (Within1h::of(&office), Within1h::of(&off));
-        let (gap, gap_ci) = difference(
-            (office.answered_1h, office.answered_1h_ci),
-            (off_hours.answered_1h, off_hours.answered_1h_ci),
-        );
         Some(Hours {
-            office,
-            off_hours,
-            gap,
-            gap_ci,
+            office: Within1h::of(&office),
+            off_hours: Within1h::of(&off),
             grid_complaints: n,
             grid_1h,
         })
+    }
+
+    /// Office hours minus off hours, replied within 1 h (a share: 0.59 is 59 points), and its
+    /// 95% interval.
+    pub fn gap(&self) -> (Option<f64>, Option<[f64; 2]>) {
+        difference(
+            (self.office.answered_1h, self.office.answered_1h_ci),
+            (self.off_hours.answered_1h, self.off_hours.answered_1h_ci),
+        )
     }
 }
 
@@ -331,9 +346,6 @@ pub struct Influence {
     pub threshold: u64,
     pub top: Within24h,
     pub rest: Within24h,
-    /// Top tenth minus the rest, replied within 24 h.
-    pub gap: Option<f64>,
-    pub gap_ci: Option<[f64; 2]>,
     /// Complaints whose author's follower count is unknown: left out.
     pub unknown: usize,
 }
@@ -364,18 +376,19 @@ impl Influence {
                 rest.push(*o);
             }
         }
-        let (top, rest) = (Within24h::of(&top), Within24h::of(&rest));
-        let (gap, gap_ci) = difference(
-            (top.answered_24h, top.answered_24h_ci),
-            (rest.answered_24h, rest.answered_24h_ci),
-        );
         Some(Influence {
             threshold: u64::from(threshold),
-            top,
-            rest,
-            gap,
-            gap_ci,
+            top: Within24h::of(&top),
+            rest: Within24h::of(&rest),
             unknown: complaints.len() - counts.len(),
         })
+    }
+
+    /// Top tenth minus the rest, replied within 24 h, and its 95% interval.
+    pub fn gap(&self) -> (Option<f64>, Option<[f64; 2]>) {
+        difference(
+            (self.top.answered_24h, self.top.answered_24h_ci),
+            (self.rest.answered_24h, self.rest.answered_24h_ci),
+        )
     }
 }

@@ -86,6 +86,9 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
         },
     );
     clock.step("score, intervals and ranks");
+    let mut leaderboard = leaderboard;
+    template_examples(&store, &corpus, config, &mut leaderboard)?;
+    clock.step("template examples");
     Ok(Scored {
         leaderboard,
         notices: corpus.notices,
@@ -136,5 +139,124 @@ impl Steps {
             eprintln!("{:>8.3} s  {what}", self.last.elapsed().as_secs_f64());
         }
         self.last = std::time::Instant::now();
+    }
+}
+
+/// Fills in each template's text (when its source allows quoting the brand's posts, and two of
+/// its replies to different customers read the same once what changes between customers is
+/// taken out) or a link to one of its replies on the network. Reads only the partitions
+/// holding the examples.
+fn template_examples(
+    store: &Store,
+    corpus: &Corpus,
+    config: &Config,
+    lb: &mut crate::score::Leaderboard,
+) -> Result<()> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut files: BTreeSet<std::path::PathBuf> = BTreeSet::new();
+    for t in lb
+        .brands
+        .iter()
+        .flat_map(|b| b.canned.iter().flat_map(|c| &c.templates))
+    {
+        for &p in &t.examples {
+            let (source, id) = corpus.id(p);
+            wanted.insert((source.to_string(), id.to_string()));
+            let month = crate::time::month_of(corpus.posts[p as usize].at);
+            files.insert(store.dir().join(source).join(format!("{month}.jsonl")));
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    // (source, id) → (text, network id, author).
+    let mut found: BTreeMap<(String, String), (Option<String>, Option<String>, String)> =
+        BTreeMap::new();
+    for file in files.iter().filter(|f| f.exists()) {
+        crate::store::line_blocks(file, |chunks, _| {
+            for &(first, chunk) in chunks {
+                for (_, line) in crate::store::lines_of(first, chunk) {
+                    let Ok((l, _)) = crate::store::parse_line(line) else {
+                        continue;
+                    };
+                    let key = (l.source.to_string(), l.id.to_string());
+                    if !wanted.contains(&key) {
+                        continue;
+                    }
+                    if let Ok(p) = serde_json::from_slice::<crate::post::Post>(line) {
+                        found.insert(
+                            key,
+                            (
+                                p.text.map(|t| t.into_owned()),
+                                p.network_id.map(|n| n.into_owned()),
+                                p.author.into_owned(),
+                            ),
+                        );
+                    }
+                }
+            }
+        })?;
+    }
+    for t in lb
+        .brands
+        .iter_mut()
+        .flat_map(|b| b.canned.iter_mut().flat_map(|c| &mut c.templates))
+    {
+        let examples: Vec<(&str, Option<&(Option<String>, Option<String>, String)>)> = t
+            .examples
+            .iter()
+            .map(|&p| {
+                let (source, id) = corpus.id(p);
+                (source, found.get(&(source.to_string(), id.to_string())))
+            })
+            .collect();
+        let Some(&(source, Some(first))) = examples.first() else {
+            continue;
+        };
+        let shown: Vec<Option<String>> = examples
+            .iter()
+            .map(|(_, e)| {
+                e.and_then(|e| e.0.as_deref())
+                    .map(crate::classify::template::display)
+            })
+            .collect();
+        let same = |a: &Option<String>, b: &Option<String>| {
+            a.as_deref().map(crate::classify::template::normalise)
+                == b.as_deref().map(crate::classify::template::normalise)
+        };
+        if config.quotes_brand_posts(source)
+            && shown.len() == 2
+            && shown[0].is_some()
+            && same(&shown[0], &shown[1])
+        {
+            t.text = shown[0].clone();
+        } else {
+            let id = first
+                .1
+                .clone()
+                .unwrap_or_else(|| corpus.id(t.examples[0]).1.to_string());
+            t.example_url = post_url(source, &id, &first.2);
+        }
+    }
+    Ok(())
+}
+
+/// The address of a post on its network, from its network id and author; `None` for a source
+/// whose ids are not the network's (archives).
+pub fn post_url(source: &str, id: &str, author: &str) -> Option<String> {
+    match source {
+        "x" => Some(format!("https://x.com/i/web/status/{id}")),
+        "bluesky" => {
+            let rest = id.strip_prefix("at://")?;
+            let (did, rkey) = rest.split_once("/app.bsky.feed.post/")?;
+            Some(format!("https://bsky.app/profile/{did}/post/{rkey}"))
+        }
+        "mastodon" => {
+            let (instance, status) = id.split_once(':')?;
+            let user = author.trim_start_matches('@').split('@').next()?;
+            Some(format!("https://{instance}/@{user}/{status}"))
+        }
+        _ => None,
     }
 }

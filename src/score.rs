@@ -314,9 +314,26 @@ pub struct BrandEntry {
     pub unranked_reason: Option<Unranked>,
     pub sources: Vec<String>,
     pub coverage: Vec<String>,
-    /// Version 2: canned replies (templates), office hours against the rest, and the top tenth
-    /// of complainants by followers against the rest (`None`: not available). See
-    /// [`crate::grievance`].
+    /// Version 2: share of first replies that are templates (canned), and its Wilson 95%
+    /// interval; `None` when no first reply's text was read.
+    #[serde(default)]
+    pub canned_share: Option<f64>,
+    #[serde(default)]
+    pub canned_share_ci: Option<[f64; 2]>,
+    /// Version 2: replied within 1 h in office hours minus out of them (a share), and its 95%
+    /// interval.
+    #[serde(default)]
+    pub off_hours_gap: Option<f64>,
+    #[serde(default)]
+    pub off_hours_gap_ci: Option<[f64; 2]>,
+    /// Version 2: replied within 24 h for the top tenth of complainants by followers minus the
+    /// rest, and its 95% interval; `None` when no follower count is known (not available).
+    #[serde(default)]
+    pub influence_gap: Option<f64>,
+    #[serde(default)]
+    pub influence_gap_ci: Option<[f64; 2]>,
+    /// Version 2: what those three rest on: templates, the two groups and the weekday × hour
+    /// grid, the two follower groups (`None`: not available). See [`crate::grievance`].
     #[serde(default)]
     pub canned: Option<grievance::Canned>,
     #[serde(default)]
@@ -727,6 +744,7 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
             let brand = &registry[b];
             let f = &figures[b];
             let p = public[b].as_ref();
+            let g = &grievances[b];
             let replied = obs.window[b].iter().filter(|o| o.answered).count();
             let sent_elsewhere_ci = v2
                 .then(|| crate::interval::wilson(obs.deflected[b] as f64, replied as f64))
@@ -784,9 +802,15 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
                 unranked_reason,
                 sources: sources.iter().map(|s| s.name.clone()).collect(),
                 coverage: sources.iter().map(|s| s.coverage.clone()).collect(),
-                canned: grievances[b].canned.clone(),
-                hours: grievances[b].hours.clone(),
-                influence: grievances[b].influence.clone(),
+                canned_share: g.canned.as_ref().map(|c| c.share().0),
+                canned_share_ci: g.canned.as_ref().map(|c| c.share().1),
+                off_hours_gap: g.hours.as_ref().and_then(|h| h.gap().0),
+                off_hours_gap_ci: g.hours.as_ref().and_then(|h| h.gap().1),
+                influence_gap: g.influence.as_ref().and_then(|i| i.gap().0),
+                influence_gap_ci: g.influence.as_ref().and_then(|i| i.gap().1),
+                canned: g.canned.clone(),
+                hours: g.hours.clone(),
+                influence: g.influence.clone(),
             }
         })
         .collect();

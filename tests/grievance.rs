@@ -154,17 +154,21 @@ fn replies(templated: usize, n: usize) -> Vec<Complaint> {
 
 #[test]
 fn a_reply_sent_to_five_customers_is_a_template_and_to_four_is_not() {
-    let four = brand(&replies(4, 9)).canned.unwrap();
-    assert_eq!((four.replies, four.canned, four.share), (9, 0, 0.0));
+    let four = brand(&replies(4, 9));
+    assert_eq!(four.canned_share, Some(0.0));
+    let four = four.canned.unwrap();
+    assert_eq!((four.replies, four.canned), (9, 0));
     assert!(four.templates.is_empty());
-    let five = brand(&replies(5, 10)).canned.unwrap();
-    assert_eq!((five.replies, five.canned, five.share), (10, 5, 0.5));
+    let b = brand(&replies(5, 10));
+    assert_eq!(b.canned_share, Some(0.5));
+    // Wilson 95% interval of 5 of 10.
+    assert_eq!(b.canned_share_ci, Some([0.2366, 0.7634]));
+    let five = b.canned.unwrap();
+    assert_eq!((five.replies, five.canned), (10, 5));
     assert_eq!(
         (five.templates[0].replies, five.templates[0].customers),
         (5, 5)
     );
-    // Wilson 95% interval of 5 of 10.
-    assert_eq!(five.share_ci, [0.2366, 0.7634]);
 
     // Five replies, but to four customers (one complained twice, days apart): no template.
     let mut twice = replies(5, 10);
@@ -188,20 +192,24 @@ fn office_hours_end_at_18_local_time_across_a_dst_change() {
         complaint(at(MONDAY, 7, 59), "e", Some((5 * HOUR, "on it"))),
         complaint(at(friday + 86_400, 11, 0), "f", None),
     ];
-    let h = brand(&cs).hours.unwrap();
+    let b = brand(&cs);
+    let h = b.hours.unwrap();
     assert_eq!((h.office.complaints, h.off_hours.complaints), (2, 4));
     assert_eq!(h.office.answered_1h, Some(1.0));
     assert_eq!(h.off_hours.answered_1h, Some(0.0));
-    assert_eq!(h.gap, Some(1.0));
+    assert_eq!(b.off_hours_gap, Some(1.0));
     // MOVER: 1 − √((1 − 0.025^(1/2))² + (1 − 0.025^(1/4))²) = −0.0352: two complaints against
     // four cannot exclude no gap.
-    assert_eq!(h.gap_ci, Some([-0.0352, 1.0]));
+    assert_eq!(b.off_hours_gap_ci, Some([-0.0352, 1.0]));
     // The grid is in local time: Monday 17:xx and 18:xx, Friday 17:xx and 18:xx.
     assert_eq!(h.grid_complaints[0][17], 1);
     assert_eq!(h.grid_complaints[0][18], 1);
     assert_eq!(h.grid_complaints[4][17], 1);
     assert_eq!(h.grid_complaints[4][18], 1);
-    assert_eq!(h.grid_complaints[5][13], 1, "Saturday 11:00 UTC is 13:00 CEST");
+    assert_eq!(
+        h.grid_complaints[5][13], 1,
+        "Saturday 11:00 UTC is 13:00 CEST"
+    );
     // Fewer than five complaints in a cell: left blank.
     assert!(h.grid_1h.iter().flatten().all(Option::is_none));
 }
@@ -209,7 +217,12 @@ fn office_hours_end_at_18_local_time_across_a_dst_change() {
 #[test]
 fn a_brand_without_follower_data_has_no_influence_figure_and_the_top_tenth_is_compared() {
     let mut cs = replies(0, 6);
-    assert_eq!(brand(&cs).influence, None, "not available, never zero");
+    let b = brand(&cs);
+    assert_eq!(
+        (b.influence, b.influence_gap),
+        (None, None),
+        "not available, never zero"
+    );
 
     // Twenty complainants with 1…20 followers: the two with 19 and 20 are the top tenth,
     // answered in 5 minutes; the others after two days (past 24 h).
@@ -225,7 +238,8 @@ fn a_brand_without_follower_data_has_no_influence_figure_and_the_top_tenth_is_co
             }),
         })
         .collect();
-    let inf = brand(&cs).influence.unwrap();
+    let b = brand(&cs);
+    let inf = b.influence.unwrap();
     assert_eq!(inf.threshold, 19);
     assert_eq!((inf.top.complaints, inf.rest.complaints), (2, 18));
     assert_eq!(
@@ -233,6 +247,6 @@ fn a_brand_without_follower_data_has_no_influence_figure_and_the_top_tenth_is_co
         (Some(1.0), Some(0.0))
     );
     assert_eq!(inf.top.median_reply_s, Some(300));
-    assert_eq!(inf.gap, Some(1.0));
+    assert_eq!(b.influence_gap, Some(1.0));
     assert_eq!(inf.unknown, 0);
 }

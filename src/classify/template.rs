@@ -2,7 +2,7 @@
 //! are taken out, and a short signature of it, so replies that say the same thing can be grouped
 //! without keeping their text (the published store keeps only the signature).
 //!
-//! - [`display`]: the reply without its leading `@handle`s, links, the name after a greeting
+//! - [`display`]: the reply without its leading `@handle`s, links (written `[link]`), the name after a greeting
 //!   ("Hi Tim," → "Hi,") and an agent's signature at the end (`^JD`, `-Kim`, `*AB`, `~Sam`).
 //! - [`normalise`]: that, lowercased, accents folded, numbers as `#`, emoji and punctuation
 //!   dropped, spaces collapsed.
@@ -47,7 +47,7 @@ static NUMBER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d+(?:[.,:]\d+)*"
 /// The reply as a template shows it: no leading handles, links, greeted name or agent
 /// signature; spaces collapsed.
 pub fn display(text: &str) -> String {
-    let t = LINK.replace_all(text, " ");
+    let t = LINK.replace_all(text, "[link]");
     let t = HANDLES_AT_START.replace(&t, "");
     let t = GREETING_NAME.replace(t.trim_start(), "$1$2");
     let mut t = t.into_owned();
@@ -211,7 +211,7 @@ mod tests {
             display(
                 "@tim_88 Hi Tim, sorry to hear that! Please DM us your booking ref https://t.co/x ^JD"
             ),
-            "Hi, sorry to hear that! Please DM us your booking ref"
+            "Hi, sorry to hear that! Please DM us your booking ref [link]"
         );
         assert_eq!(
             display("@a @b Hello Ann Marie! We're on it -Kim"),
@@ -240,7 +240,7 @@ mod tests {
         let s = a.unwrap();
         assert_eq!(Signature::decode(&s.encode()), Some(s));
         assert_eq!(Signature::decode("t0:0000"), None);
-        assert_eq!(Signature::of("@tim 🙂 https://t.co/x"), None);
+        assert_eq!(Signature::of("@tim 🙂"), None);
     }
 
     #[test]
@@ -248,7 +248,7 @@ mod tests {
         let base = "we are sorry for the delay our team is working hard to get every parcel \
                     delivered as soon as possible please keep an eye on the tracking page for \
                     updates and thank you for your patience";
-        let changed = base.replace("hard", "very hard");
+        let changed = base.replace("parcel", "package");
         let a = Signature::of(base).unwrap();
         let b = Signature::of(&changed).unwrap();
         assert!(near_duplicate(&a, &b), "{} of 16", a.agree(&b));

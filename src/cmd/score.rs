@@ -36,6 +36,7 @@ fn width(unit: Unit) -> usize {
     match unit {
         Unit::Score | Unit::Count => 6,
         Unit::Share => 5,
+        Unit::Points => 8,
         Unit::Seconds => 14,
     }
 }

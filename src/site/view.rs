@@ -333,6 +333,18 @@ pub fn written(lang: &Lang, unit: Unit, value: Option<f64>) -> String {
         (Unit::Share, v) => lang.pct(v),
         (Unit::Seconds, v) => lang.duration(v.map(|s| s as i64)),
         (Unit::Count, v) => lang.int(v.unwrap_or(0.0) as usize),
+        (Unit::Points, None) => lang.t("not_available", &[]),
+        (Unit::Points, Some(v)) => {
+            let n = (v * 100.0).round();
+            let n = if n > 0.0 {
+                format!("+{n}")
+            } else if n < 0.0 {
+                format!("\u{2212}{}", -n)
+            } else {
+                "0".to_string()
+            };
+            lang.t("unit_points", &[("n", &n)])
+        }
     }
 }
 
