@@ -170,9 +170,13 @@ fn template_examples(
     if wanted.is_empty() {
         return Ok(());
     }
-    // (source, id) → (text, network id, author).
-    let mut found: BTreeMap<(String, String), (Option<String>, Option<String>, String)> =
-        BTreeMap::new();
+    /// A stored example reply: its text, network id and author.
+    struct Example {
+        text: Option<String>,
+        network_id: Option<String>,
+        author: String,
+    }
+    let mut found: BTreeMap<(String, String), Example> = BTreeMap::new();
     for file in files.iter().filter(|f| f.exists()) {
         crate::store::line_blocks(file, |chunks, _| {
             for &(first, chunk) in chunks {
@@ -187,11 +191,11 @@ fn template_examples(
                     if let Ok(p) = serde_json::from_slice::<crate::post::Post>(line) {
                         found.insert(
                             key,
-                            (
-                                p.text.map(|t| t.into_owned()),
-                                p.network_id.map(|n| n.into_owned()),
-                                p.author.into_owned(),
-                            ),
+                            Example {
+                                text: p.text.map(|t| t.into_owned()),
+                                network_id: p.network_id.map(|n| n.into_owned()),
+                                author: p.author.into_owned(),
+                            },
                         );
                     }
                 }
@@ -203,7 +207,7 @@ fn template_examples(
         .iter_mut()
         .flat_map(|b| b.canned.iter_mut().flat_map(|c| &mut c.templates))
     {
-        let examples: Vec<(&str, Option<&(Option<String>, Option<String>, String)>)> = t
+        let examples: Vec<(&str, Option<&Example>)> = t
             .examples
             .iter()
             .map(|&p| {
@@ -217,7 +221,7 @@ fn template_examples(
         let shown: Vec<Option<String>> = examples
             .iter()
             .map(|(_, e)| {
-                e.and_then(|e| e.0.as_deref())
+                e.and_then(|e| e.text.as_deref())
                     .map(crate::classify::template::display)
             })
             .collect();
@@ -233,10 +237,10 @@ fn template_examples(
             t.text = shown[0].clone();
         } else {
             let id = first
-                .1
+                .network_id
                 .clone()
                 .unwrap_or_else(|| corpus.id(t.examples[0]).1.to_string());
-            t.example_url = post_url(source, &id, &first.2);
+            t.example_url = post_url(source, &id, &first.author);
         }
     }
     Ok(())
