@@ -51,7 +51,7 @@ pub struct Template {
     /// The template as a reply shows it, without what changes from customer to customer
     /// (only for sources whose terms allow quoting the brand's posts, and archives).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
+    pub wording: Option<String>,
     /// One of its replies on the network (when its text may not be shown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub example_url: Option<String>,
@@ -115,7 +115,7 @@ impl Canned {
             .map(|(replies, customers, first, last)| Template {
                 replies,
                 customers: customers.len(),
-                text: None,
+                wording: None,
                 example_url: None,
                 examples: if first.0 == last.0 {
                     vec![first.1]

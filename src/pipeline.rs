@@ -234,7 +234,7 @@ fn template_examples(
             && shown[0].is_some()
             && same(&shown[0], &shown[1])
         {
-            t.text = shown[0].clone();
+            t.wording = shown[0].clone();
         } else {
             let id = first
                 .network_id
