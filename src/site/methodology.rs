@@ -21,6 +21,8 @@ pub fn load(root: &SiteRoot) -> Result<Methodology> {
         .with_context(|| format!("cannot read {} (the methodology page)", path.display()))?;
     check_worked_example(&text)
         .with_context(|| format!("{}: the worked example", path.display()))?;
+    check_hours_example(&text)
+        .with_context(|| format!("{}: the office-hours example", path.display()))?;
     let body = match text.strip_prefix("+++") {
         Some(rest) => rest.split_once("+++").map_or(rest, |(_, b)| b),
         None => &text,
@@ -30,7 +32,10 @@ pub fn load(root: &SiteRoot) -> Result<Methodology> {
         .find_map(|l| l.strip_prefix("# "))
         .unwrap_or("Methodology")
         .to_string();
-    let body = readable_example(body);
+    let body = readable_example(
+        &readable_example(body, "worked-example-hours"),
+        "worked-example",
+    );
     let mut html = String::new();
     let options = pulldown_cmark::Options::ENABLE_TABLES;
     pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new_ext(&body, options));
@@ -51,8 +56,8 @@ fn seconds(amount: &str, unit: &str) -> Result<i64> {
 
 /// The page as a reader sees it: the `worked-example` block's complaints as a numbered list, its
 /// `expect` lines (for the check, and stated in the prose after it) left out.
-fn readable_example(body: &str) -> String {
-    let Some((before, rest)) = body.split_once("```worked-example\n") else {
+fn readable_example(body: &str, name: &str) -> String {
+    let Some((before, rest)) = body.split_once(&format!("```{name}\n")) else {
         return body.to_string();
     };
     let Some((block, after)) = rest.split_once("```") else {
@@ -172,6 +177,103 @@ pub fn check_worked_example(page: &str) -> Result<()> {
             "public_median_s" => opt_i(b.public_median_s),
             "score" => opt(b.score, 0),
             "score_ci" => pair(b.score_ci, 1),
+            other => bail!("unknown key {other:?}"),
+        };
+        if got != want {
+            bail!(
+                "the page says {key} = {want}, the code computes {got}; update the page or the code"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Recomputes the fenced `worked-example-hours` block (methodology section 12) with the scoring
+/// code: one brand in UTC with the default office hours, as of the Monday after. Lines:
+/// `N made DAY HH:MM, answered after X min|h` or `N made DAY HH:MM, waiting` (DAY: Mon…Sun of one
+/// week), and `expect office|off_hours COMPLAINTS SHARE`, `expect off_hours_gap GAP` and
+/// `expect off_hours_gap_ci LO HI` (shares with four decimals).
+pub fn check_hours_example(page: &str) -> Result<()> {
+    let Some(block) = page
+        .split("```worked-example-hours\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+    else {
+        bail!("no ```worked-example-hours block");
+    };
+    // Monday 5 January 1970, 00:00 UTC.
+    const MONDAY: i64 = 4 * crate::time::DAY;
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let mut complaints = Vec::new();
+    let mut expect = Vec::new();
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(e) = line.strip_prefix("expect ") {
+            let (k, v) = e.split_once(' ').unwrap_or((e, ""));
+            expect.push((k.to_string(), v.to_string()));
+            continue;
+        }
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let (day, time, rest) = match w.as_slice() {
+            [_, "made", day, time, rest @ ..] => (day, time.trim_end_matches(','), rest),
+            _ => bail!("unreadable line {line:?}"),
+        };
+        let day = DAYS
+            .iter()
+            .position(|d| d == day)
+            .with_context(|| format!("unknown day in {line:?}"))? as i64;
+        let (h, m) = time
+            .split_once(':')
+            .with_context(|| format!("unreadable time in {line:?}"))?;
+        let at = MONDAY + day * crate::time::DAY + seconds(h, "h")? + seconds(m, "min")?;
+        let reply = match rest {
+            ["answered", "after", n, unit] => Some(seconds(n, unit)?),
+            ["waiting"] => None,
+            _ => bail!("unreadable line {line:?}"),
+        };
+        complaints.push(Complaint {
+            post: 0,
+            source: 0,
+            brand: 0,
+            at,
+            first_reply: reply.map(|_| 0),
+            reply_s: reply,
+            deflected: false,
+            public_s: reply,
+            needs_reply: true,
+            cut_off: false,
+            customer: complaints.len() as u32,
+            followers: crate::corpus::NONE,
+            template: crate::corpus::NONE,
+        });
+    }
+    let method = Method {
+        as_of: MONDAY + 7 * crate::time::DAY,
+        window_days: 90,
+        version: Version::V2,
+        score: ScoreBasis::Reply,
+        min_complaints: 1,
+        bootstrap: 100,
+        seed: 1,
+    };
+    let b = crate::score::one_brand(&complaints, &method);
+    let hours = b.hours.context("no office-hours figures")?;
+    let f4 = |x: Option<f64>| x.map_or("none".into(), |v| format!("{v:.4}"));
+    for (key, want) in expect {
+        let got = match key.as_str() {
+            "office" => format!(
+                "{} {}",
+                hours.office.complaints,
+                f4(hours.office.answered_1h)
+            ),
+            "off_hours" => format!(
+                "{} {}",
+                hours.off_hours.complaints,
+                f4(hours.off_hours.answered_1h)
+            ),
+            "off_hours_gap" => f4(b.off_hours_gap),
+            "off_hours_gap_ci" => b
+                .off_hours_gap_ci
+                .map_or("none".into(), |[a, c]| format!("{a:.4} {c:.4}")),
             other => bail!("unknown key {other:?}"),
         };
         if got != want {
