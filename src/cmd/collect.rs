@@ -38,6 +38,7 @@ pub fn run(
             since,
             secrets: Secrets::from_env(),
             progress: true,
+            ..Options::default()
         },
     )?;
     let t = report.traffic;

@@ -236,6 +236,17 @@ impl Client {
             .await
     }
 
+    /// POST without a body to `url` (an XRPC procedure that takes no input, such as Bluesky's
+    /// `refreshSession`: a body, even `null`, is rejected) and parse the JSON answer.
+    pub async fn post_empty<T: DeserializeOwned>(
+        &self,
+        url: reqwest::Url,
+        bearer: Option<&str>,
+    ) -> Result<Response<T>, HttpError> {
+        self.send_json(reqwest::Method::POST, url, bearer, None)
+            .await
+    }
+
     /// POST a JSON body to `url` and parse the JSON answer.
     pub async fn post_json<T: DeserializeOwned>(
         &self,
@@ -317,6 +328,11 @@ impl Client {
                                     detail: self.redactor.redact(&e.to_string()),
                                     tries: attempt,
                                 };
+                                // Whole JSON of another shape is the server's answer, not a
+                                // glitch: asking again gets the same. Only garbage is retried.
+                                if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+                                    return Err(failure);
+                                }
                                 retry_in = self.backoff(attempt);
                             }
                         },
