@@ -5,6 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -620,7 +621,7 @@ fn collect_fills_the_store_and_build_ranks_with_coverage_labels() {
         reply["reply_to"],
         "at://did:plc:z4cp3uwgxiioi7uaxn2boq47/app.bsky.feed.post/3lobj4swhjo2x"
     );
-    assert_eq!(reply["created_at"], "2025-05-05T01:30:17Z");
+    assert_eq!(reply["created_at"], "2025-05-05T01:30:18Z");
     // Customers are stored by DID, which survives a change of handle.
     assert!(bsky.iter().any(|p| p["id"]
         == "at://did:plc:z4cp3uwgxiioi7uaxn2boq47/app.bsky.feed.post/3lobj4swhjo2x"
@@ -1173,6 +1174,30 @@ fn bluesky_refresh_session_sends_no_body_and_does_not_log_in_again() {
     for secret in ["access-2", "refresh-2"] {
         assert!(!log.contains(secret) && !all_text(root.path()).contains(secret));
     }
+}
+
+#[test]
+fn bluesky_reply_times_are_the_appviews_receipt_not_the_client_declared_time() {
+    let (_server, root) = collected("bluesky");
+    let bsky = posts(root.path(), "bluesky");
+    let feed = fixture("bluesky/getAuthorFeed.2025.json");
+    let mut differ = 0;
+    for v in bsky_views(&feed) {
+        let Some(p) = bsky.iter().find(|p| p["id"] == v["uri"]) else {
+            continue;
+        };
+        let t = |s: &Value| {
+            jiff::Timestamp::from_str(s.as_str().unwrap())
+                .unwrap()
+                .as_second()
+        };
+        assert_eq!(t(&p["created_at"]), t(&v["indexedAt"]), "{p}");
+        if t(&v["record"]["createdAt"]) != t(&v["indexedAt"]) {
+            assert_eq!(t(&p["declared_at"]), t(&v["record"]["createdAt"]), "{p}");
+            differ += 1;
+        }
+    }
+    assert!(differ > 0);
 }
 
 #[test]

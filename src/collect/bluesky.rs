@@ -21,7 +21,8 @@
 //! except the brand's own posts, written by the registry's handle; mentions come from mention
 //! facets (the handle as written, or the brand's handle for its own DID). A post keeps the
 //! first of its record's `langs`; an author labelled `!no-unauthenticated` (asked not to be
-//! shown to logged-out viewers) is stored as opted out.
+//! shown to logged-out viewers) is stored as opted out. A post's time is when the AppView
+//! received it (`indexedAt`), its record's client-declared `createdAt` kept as `declared_at`.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -623,13 +624,12 @@ impl Collector<'_> {
     }
 
     /// A post view as a store post; `None` when it has no usable time.
+    /// Its time is when the AppView received it (`indexedAt`): the record's `createdAt` is
+    /// what the author's client declared (any client can write any time), kept as
+    /// `declared_at` when it differs.
     fn post(&self, v: &PostView) -> Option<Post<'static>> {
-        let created_at = v
-            .record
-            .created_at
-            .as_deref()
-            .and_then(parse_time)
-            .or_else(|| v.indexed_at.as_deref().and_then(parse_time))?;
+        let declared = v.record.created_at.as_deref().and_then(parse_time);
+        let created_at = v.indexed_at.as_deref().and_then(parse_time).or(declared)?;
         let by_brand = v.author.did == self.did;
         let mentions = v
             .record
@@ -666,7 +666,7 @@ impl Collector<'_> {
             replies: Vec::new(),
             lang: v.record.langs.first().map(|l| l.clone().into()),
             classified: None,
-            declared_at: None,
+            declared_at: declared.filter(|d| *d != created_at),
             followers: None,
             opted_out: v.author.labels.iter().any(|l| l.val == NO_UNAUTHENTICATED),
         })

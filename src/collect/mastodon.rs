@@ -8,7 +8,7 @@
 //! under it. Brand statuses inside the ranking window are open threads, re-read on later runs
 //! (`GET /api/v1/statuses?id[]=`, 20 a call) and re-fetched when their reply count grew.
 //!
-//! Anonymous `context` answers at most 60 descendants, 20 levels deep: when it hits that, the
+//! Anonymous `context` answers at most 60 descendants, 20 levels deep: when it hits either, the
 //! contexts of the statuses whose replies are still missing are fetched too, the last
 //! descendants first (at most [`MAX_EXTRA_CONTEXTS`] a thread). A thread still cut after that is
 //! recorded as cut: each of its statuses with replies not seen lists an unseen reply
@@ -69,8 +69,10 @@ struct StatusAccount {
     noindex: Option<bool>,
 }
 
-/// Anonymous `context` answers at most this many descendants.
+/// Anonymous `context` answers at most this many descendants,
 const DESCENDANTS_CAP: usize = 60;
+/// at most this many levels down.
+const DEPTH_CAP: usize = 20;
 /// Contexts fetched beyond the first to walk a thread past that cap.
 pub const MAX_EXTRA_CONTEXTS: usize = 10;
 
@@ -335,7 +337,7 @@ impl Collector<'_> {
     ) -> Result<Vec<Post<'static>>, HttpError> {
         let url = self.url(&format!("api/v1/statuses/{id}/context"), &[]);
         let first: Context = self.get(url).await?.body;
-        let first_capped = first.descendants.len() >= DESCENDANTS_CAP;
+        let first_capped = first.descendants.len() >= DESCENDANTS_CAP || too_deep(id, &first);
         let mut capped = first_capped;
         let mut order: Vec<String> = Vec::new();
         let mut all: BTreeMap<String, Status> = BTreeMap::new();
@@ -522,6 +524,26 @@ impl Collector<'_> {
     }
 }
 
+/// Whether a context of `id` stops at the depth cap: a descendant [`DEPTH_CAP`] levels down
+/// has replies, which the answer leaves out.
+fn too_deep(id: &str, c: &Context) -> bool {
+    let parent: BTreeMap<&str, &str> = c
+        .descendants
+        .iter()
+        .filter_map(|s| Some((s.id.as_str(), s.in_reply_to_id.as_deref()?)))
+        .collect();
+    c.descendants.iter().any(|s| {
+        let mut depth = 0;
+        let mut at = s.id.as_str();
+        while at != id && depth <= DEPTH_CAP {
+            let Some(p) = parent.get(at) else { break };
+            at = p;
+            depth += 1;
+        }
+        depth >= DEPTH_CAP && s.replies_count > 0
+    })
+}
+
 /// How many replies of each status a thread holds.
 fn children(all: &BTreeMap<String, Status>) -> BTreeMap<String, u64> {
     let mut n: BTreeMap<String, u64> = BTreeMap::new();
@@ -583,6 +605,30 @@ mod tests {
             ),
             "Hi @shop & co\n2nd\nline"
         );
+    }
+
+    #[test]
+    fn a_context_twenty_levels_deep_with_replies_below_is_cut() {
+        let chain = |n: usize, last_replies: u64| -> Context {
+            let descendants = (1..=n)
+                .map(|i| {
+                    serde_json::from_value(serde_json::json!({
+                        "id": i.to_string(), "in_reply_to_id": (i - 1).to_string(),
+                        "created_at": "2025-07-01T00:00:00Z",
+                        "account": {"id": "9", "acct": "a"},
+                        "replies_count": if i == n { last_replies } else { 1 },
+                    }))
+                    .unwrap()
+                })
+                .collect();
+            Context {
+                ancestors: Vec::new(),
+                descendants,
+            }
+        };
+        assert!(too_deep("0", &chain(20, 1)));
+        assert!(!too_deep("0", &chain(20, 0)));
+        assert!(!too_deep("0", &chain(19, 1)));
     }
 
     #[test]

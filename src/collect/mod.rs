@@ -847,8 +847,8 @@ impl Stop {
             Stop::Http(e @ HttpError::Budget) => Outcome::Stopped(e.to_string()),
             Stop::Http(e) => Outcome::Failed(e.to_string()),
             Stop::Budget(n) => Outcome::Stopped(format!(
-                "the X budget of {n} posts per run ([sources.x] max_posts_per_run) is spent; \
-                 the next run goes on"
+                "the X budget of {n} post reads per run ([sources.x] max_posts_per_run) is \
+                 spent; the next run goes on"
             )),
             Stop::Other(e) => Outcome::Failed(e),
         }
