@@ -36,7 +36,8 @@
 //!
 //! [sources.x]
 //! base_url = "https://api.x.com"
-//! max_posts_per_run = 500 # X bills per post read: the run stops cleanly at this many
+//! max_posts_per_run = 500 # X bills per read: the run stops cleanly after this many post
+//!                         # reads (a user read counts 2), shared fairly by the X accounts
 //! ```
 //!
 //! A source's coverage statement is resolved by [`crate::source::coverage`]: this file's
@@ -157,7 +158,7 @@ pub struct SourceConfig {
     pub auth_url: Option<String>,
     /// Collect sources: requests per second per host.
     pub requests_per_second: Option<f64>,
-    /// X: posts read per run at most (X bills per post read).
+    /// X: post reads per run at most (X bills per read; a user read counts 2).
     pub max_posts_per_run: Option<u64>,
     /// Whether the source's terms allow quoting a brand's posts (a template's text on the brand
     /// page). Default: true for archives (TWCS, pairs), false for collected sources (X's terms

@@ -126,6 +126,19 @@ fn truncated_json_fails_with_the_url_after_bounded_retries() {
 }
 
 #[test]
+fn whole_json_of_another_shape_is_not_retried() {
+    // X answers HTTP 200 with only `errors` for an account it does not know: asking again gets
+    // the same answer, so it is not asked 5 times (it was reported as "the API changed").
+    let s = Server::start(|_| {
+        Reply::json(&json!({"errors": [{"title": "Not Found Error", "type":
+            "https://api.twitter.com/2/problems/resource-not-found"}]}))
+    });
+    let err = get(&s, limits(Duration::from_secs(10))).unwrap_err();
+    assert!(matches!(err, HttpError::Body { tries: 1, .. }), "{err}");
+    assert_eq!(s.count.load(Ordering::SeqCst), 1);
+}
+
+#[test]
 fn client_errors_are_not_retried_and_name_the_api_error() {
     let s = Server::start(|_| {
         Reply::status(

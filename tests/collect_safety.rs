@@ -33,7 +33,7 @@ fn site(url: &str, accounts: &str, collect: &str) -> tempfile::TempDir {
     std::fs::write(
         root.path().join("replyrank.toml"),
         format!(
-            "[collect]\nbackoff_ms = 10\nmax_retries = 1\n{collect}\n\n\
+            "[collect]\ncontact = \"mailto:ops@example.org\"\nbackoff_ms = 10\nmax_retries = 1\n{collect}\n\n\
              [sources.bluesky]\nbase_url = \"{url}\"\nauth_url = \"{url}\"\nrequests_per_second = 1000\n\n\
              [sources.mastodon]\nbase_url = \"{url}\"\nrequests_per_second = 1000\n\n\
              [sources.x]\nbase_url = \"{url}\"\nrequests_per_second = 1000\n"

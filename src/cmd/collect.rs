@@ -39,6 +39,7 @@ pub fn run(
             secrets: Secrets::from_env(),
             key: replyrank::publish::Pseudonymiser::from_env()?,
             progress: true,
+            ..Options::default()
         },
     )?;
     let t = report.traffic;
@@ -51,12 +52,12 @@ pub fn run(
         t.retries,
         t.throttled
     );
-    if report.deleted.published + report.deleted.private > 0 {
+    if report.forgotten.published + report.forgotten.private > 0 {
         println!(
             "forgot {} post(s) the networks say are deleted ({} published, {} private)",
-            report.deleted.published.max(report.deleted.private),
-            report.deleted.published,
-            report.deleted.private
+            report.forgotten.published.max(report.forgotten.private),
+            report.forgotten.published,
+            report.forgotten.private
         );
     }
     if report.pruned > 0 {

@@ -5,19 +5,26 @@
 //! (`app.bsky.feed.getAuthorFeed`, `filter=posts_with_replies`): each reply comes with its
 //! parent and root, which are stored too (the complaint it answers); parents the feed could not
 //! inline are fetched with `app.bsky.feed.getPosts` (25 a call). Brand posts inside the ranking
-//! window are open threads: their reply counts are re-read with `getPosts` on every run and a
-//! thread whose count grew is fetched whole (`app.bsky.feed.getPostThread`), so customers'
-//! replies under brand posts, late ones included, are stored.
+//! window are open threads: the reply counts of the brand post and of every reply seen in its
+//! thread are re-read with `getPosts` on every run, and a thread where any of them grew is
+//! fetched whole (`app.bsky.feed.getPostThread`), so customers' replies under brand posts, late
+//! and deep ones included, are stored. A stored post the thread now shows as `notFoundPost` (or
+//! a brand post the AppView no longer finds) is deleted ([`super::Account::deleted`]).
+//! The session is refreshed with `refreshSession`, which takes no body.
 //!
 //! With `REPLYRANK_BLUESKY_HANDLE` and `REPLYRANK_BLUESKY_APP_PASSWORD`, one session per run
 //! (`com.atproto.server.createSession` at `auth_url`, refreshed with `refreshSession` when it
 //! expires) searches mentions of the account (`app.bsky.feed.searchPosts?mentions=<did>`), so
 //! complaints the brand never answered are seen too. Without them the coverage is thread-scoped.
 //!
-//! Ids are AT-URIs (`at://did/app.bsky.feed.post/rkey`); authors are handles; mentions come from
-//! mention facets (the handle as written, or the brand's handle for its own DID).
+//! Ids are AT-URIs (`at://did/app.bsky.feed.post/rkey`); authors are DIDs (a handle can change),
+//! except the brand's own posts, written by the registry's handle; mentions come from mention
+//! facets (the handle as written, or the brand's handle for its own DID). A post keeps the
+//! first of its record's `langs`; an author labelled `!no-unauthenticated` (asked not to be
+//! shown to logged-out viewers) is stored as opted out. A post's time is when the AppView
+//! received it (`indexedAt`), its record's client-declared `createdAt` kept as `declared_at`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -83,8 +90,17 @@ struct PostView {
 #[derive(Deserialize, Clone)]
 struct Author {
     did: String,
-    handle: String,
+    #[serde(default)]
+    labels: Vec<Label>,
 }
+
+#[derive(Deserialize, Clone)]
+struct Label {
+    val: String,
+}
+
+/// The label of an account that asked not to be shown to logged-out viewers.
+const NO_UNAUTHENTICATED: &str = "!no-unauthenticated";
 
 #[derive(Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
@@ -95,6 +111,8 @@ struct Record {
     reply: Option<RecordReply>,
     #[serde(default)]
     facets: Vec<Facet>,
+    #[serde(default)]
+    langs: Vec<String>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -153,12 +171,20 @@ pub struct Collector<'c> {
     did: String,
     /// Reply counts of brand posts read this run.
     counts: BTreeMap<String, u64>,
+    /// The window's stored posts (their URIs), for deletions.
+    stored: HashSet<&'c str>,
 }
 
 impl<'c> Collector<'c> {
     pub fn open(account: Account<'c>) -> Result<Self, String> {
         Ok(Collector {
             base: account.ctx.base_url("bluesky", DEFAULT_BASE)?,
+            stored: account
+                .ctx
+                .stored("bluesky")
+                .iter()
+                .map(|(id, _)| id.as_str())
+                .collect(),
             account,
             did: String::new(),
             counts: BTreeMap::new(),
@@ -327,6 +353,7 @@ impl Collector<'_> {
             .or_insert_with(|| OpenThread {
                 created_at: crate::time::format_rfc3339(created_at),
                 replies: 0,
+                watch: Vec::new(),
             });
         self.counts
             .insert(view.uri.clone(), view.reply_count.unwrap_or(0));
@@ -344,55 +371,90 @@ impl Collector<'_> {
     }
 
     /// Re-checks the open threads: drops those outside the window, re-reads the reply counts of
-    /// the ones not seen this run, and fetches every thread whose count grew.
+    /// each thread's brand post (unless read this run) and of the replies seen in it, and
+    /// fetches every thread where a count grew or a post is gone.
     async fn threads(&mut self) -> Result<(), Stop> {
         let floor = self.account.ctx.window_floor;
         self.account
             .cursor
             .open_threads
             .retain(|_, t| parse_time(&t.created_at).is_some_and(|c| c >= floor));
-        let unknown: Vec<String> = self
-            .account
-            .cursor
-            .open_threads
-            .keys()
-            .filter(|u| !self.counts.contains_key(*u))
-            .cloned()
-            .collect();
-        for v in self.get_posts(&unknown).await? {
+        let mut uris: Vec<String> = Vec::new();
+        for (root, t) in &self.account.cursor.open_threads {
+            if !self.counts.contains_key(root) {
+                uris.push(root.clone());
+            }
+            uris.extend(t.watch.iter().cloned());
+        }
+        for v in self.get_posts(&uris).await? {
             self.counts
                 .insert(v.uri.clone(), v.reply_count.unwrap_or(0));
         }
-        let grown: Vec<(String, u64)> = self
+        let changed: Vec<String> = self
             .account
             .cursor
             .open_threads
             .iter()
-            .filter_map(|(u, t)| {
-                let now = *self.counts.get(u)?;
-                (now > t.replies).then(|| (u.clone(), now))
+            .filter(|(root, t)| {
+                let counts: Option<Vec<u64>> = std::iter::once(*root)
+                    .chain(&t.watch)
+                    .map(|u| self.counts.get(u).copied())
+                    .collect();
+                // A post missing from the answer may be deleted: the thread tells.
+                counts.is_none_or(|c| c.iter().sum::<u64>() > t.replies)
             })
+            .map(|(root, _)| root.clone())
             .collect();
         // Committed ten threads at a time: each commit is a sync to disk.
         let mut posts = Vec::new();
-        for (i, (uri, count)) in grown.iter().enumerate() {
-            let t: Thread = self
-                .get(
-                    "app.bsky.feed.getPostThread",
-                    &[("uri", uri), ("depth", "20"), ("parentHeight", "0")],
-                )
-                .await?;
-            let mut views = Vec::new();
-            thread_posts(&t.thread, &mut views);
-            posts.extend(views.iter().filter_map(|v| self.post(v)));
-            if let Some(o) = self.account.cursor.open_threads.get_mut(uri) {
-                o.replies = *count;
+        for (i, uri) in changed.iter().enumerate() {
+            let q = [
+                ("uri", uri.as_str()),
+                ("depth", "20"),
+                ("parentHeight", "0"),
+            ];
+            match self.get::<Thread>("app.bsky.feed.getPostThread", &q).await {
+                Ok(t) => {
+                    let mut views = Vec::new();
+                    let mut gone = Vec::new();
+                    thread_posts(&t.thread, &mut views, &mut gone);
+                    for g in gone {
+                        self.gone(g);
+                    }
+                    let replies = views.iter().map(|v| v.reply_count.unwrap_or(0)).sum();
+                    let watch = views
+                        .iter()
+                        .filter(|v| v.uri != *uri)
+                        .map(|v| v.uri.clone())
+                        .collect();
+                    posts.extend(views.iter().filter_map(|v| self.post(v)));
+                    if let Some(o) = self.account.cursor.open_threads.get_mut(uri) {
+                        o.replies = replies;
+                        o.watch = watch;
+                    }
+                }
+                Err(HttpError::Status {
+                    status: 400 | 404,
+                    error: Some(e),
+                    ..
+                }) if e == "NotFound" => {
+                    self.account.cursor.open_threads.remove(uri);
+                    self.gone(uri.clone());
+                }
+                Err(e) => return Err(e.into()),
             }
-            if i % 10 == 9 || i + 1 == grown.len() {
+            if i % 10 == 9 || i + 1 == changed.len() {
                 self.account.commit(std::mem::take(&mut posts)).await?;
             }
         }
         Ok(())
+    }
+
+    /// The network says post `uri` is not found: deleted, if the store holds it.
+    fn gone(&self, uri: String) {
+        if self.stored.contains(uri.as_str()) {
+            self.account.deleted(uri);
+        }
     }
 
     /// Mentions of the account through search (logged in), newest first, down to the cursor.
@@ -486,7 +548,7 @@ impl Collector<'_> {
             (Some(s), Some(_)) => {
                 let url = self.url(&auth, "com.atproto.server.refreshSession", &[]);
                 let r = client
-                    .post_json::<SessionBody>(url, Some(s.refresh.expose()), &Value::Null)
+                    .post_empty::<SessionBody>(url, Some(s.refresh.expose()))
                     .await;
                 if let Ok(r) = r {
                     let fresh = self.session_of(r.body);
@@ -562,13 +624,12 @@ impl Collector<'_> {
     }
 
     /// A post view as a store post; `None` when it has no usable time.
+    /// Its time is when the AppView received it (`indexedAt`): the record's `createdAt` is
+    /// what the author's client declared (any client can write any time), kept as
+    /// `declared_at` when it differs.
     fn post(&self, v: &PostView) -> Option<Post<'static>> {
-        let created_at = v
-            .record
-            .created_at
-            .as_deref()
-            .and_then(parse_time)
-            .or_else(|| v.indexed_at.as_deref().and_then(parse_time))?;
+        let declared = v.record.created_at.as_deref().and_then(parse_time);
+        let created_at = v.indexed_at.as_deref().and_then(parse_time).or(declared)?;
         let by_brand = v.author.did == self.did;
         let mentions = v
             .record
@@ -593,7 +654,7 @@ impl Collector<'_> {
             author: if by_brand {
                 self.account.handle.clone().into()
             } else {
-                v.author.handle.clone().into()
+                v.author.did.clone().into()
             },
             created_at,
             reply_to: v.record.reply.as_ref().map(|r| r.parent.uri.clone().into()),
@@ -603,11 +664,11 @@ impl Collector<'_> {
             brand: by_brand.then(|| self.account.brand_id()),
             to_brand: None,
             replies: Vec::new(),
-            lang: None,
+            lang: v.record.langs.first().map(|l| l.clone().into()),
             classified: None,
-            declared_at: None,
+            declared_at: declared.filter(|d| *d != created_at),
             followers: None,
-            opted_out: false,
+            opted_out: v.author.labels.iter().any(|l| l.val == NO_UNAUTHENTICATED),
             network_id: None,
         })
     }
@@ -629,8 +690,15 @@ fn post_view(v: &Value) -> Option<PostView> {
     }
 }
 
-/// Every post of a thread view, depth first (the root, then its replies).
-fn thread_posts(node: &Value, out: &mut Vec<PostView>) {
+/// Every post of a thread view, depth first (the root, then its replies), and the URIs of
+/// the posts it shows as not found.
+fn thread_posts(node: &Value, out: &mut Vec<PostView>, gone: &mut Vec<String>) {
+    if node.get("$type").and_then(Value::as_str) == Some("app.bsky.feed.defs#notFoundPost") {
+        if let Some(uri) = node.get("uri").and_then(Value::as_str) {
+            gone.push(uri.to_string());
+        }
+        return;
+    }
     if let Some(v) = node
         .get("post")
         .and_then(|p| serde_json::from_value(p.clone()).ok())
@@ -639,7 +707,7 @@ fn thread_posts(node: &Value, out: &mut Vec<PostView>) {
     }
     if let Some(replies) = node.get("replies").and_then(Value::as_array) {
         for r in replies {
-            thread_posts(r, out);
+            thread_posts(r, out, gone);
         }
     }
 }

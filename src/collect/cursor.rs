@@ -75,8 +75,13 @@ pub struct Walk {
 pub struct OpenThread {
     /// When the brand's post was made (RFC 3339): dropped once outside the window.
     pub created_at: String,
-    /// Replies seen the last time the thread was fetched.
+    /// Replies seen the last time the thread was fetched (Bluesky: the reply counts of the
+    /// brand post and of every post in `watch`, summed).
     pub replies: u64,
+    /// Bluesky: the replies seen in the thread, whose own reply counts are re-read too, so a
+    /// reply deeper down is noticed though the brand post's count does not change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<String>,
 }
 
 impl Cursors {

@@ -3,8 +3,9 @@
 //! Politeness, per host (`host:port`):
 //! - at most [`Limits::concurrency`] requests in flight;
 //! - a token bucket of [`Limits::requests_per_second`] (burst of one: requests are paced, not
-//!   bunched), slowed down further when the server says how much is left: `RateLimit-Remaining`
-//!   / `RateLimit-Reset` (IETF draft, Bluesky), `X-RateLimit-*` (Mastodon), `X-Rate-Limit-*` (X).
+//!   bunched, at [`PACE_SHARE`] of the rate), slowed down further when the server says how
+//!   much is left: `RateLimit-Remaining` / `RateLimit-Reset` (IETF draft, Bluesky),
+//!   `X-RateLimit-*` (Mastodon), `X-Rate-Limit-*` (X).
 //!   `Remaining: 0` pauses the host until the reset; otherwise the pace becomes at most
 //!   remaining ÷ seconds to the reset;
 //! - `Retry-After` (seconds or an HTTP date) on a 429 or 503 pauses the whole host;
@@ -47,6 +48,18 @@ pub struct Limits {
     pub deadline: Instant,
     /// Largest response body read, in bytes after decompression.
     pub max_body: usize,
+}
+
+/// The share of a host's allowed rate the client paces at: a little under it, so that the
+/// jitter of requests on their way does not make a server counting a sliding second see one
+/// request too many (each such refusal costs the host its `Retry-After`).
+pub const PACE_SHARE: f64 = 0.97;
+
+impl Limits {
+    /// Seconds between two requests to a host, before the server's own headers slow it.
+    fn interval(&self) -> f64 {
+        1.0 / (self.requests_per_second.max(0.001) * PACE_SHARE)
+    }
 }
 
 /// The default of [`Limits::max_body`]: 32 MiB, far above any page these APIs send.
@@ -197,7 +210,7 @@ impl Client {
                 Arc::new(Host {
                     in_flight: Semaphore::new(self.limits.concurrency.max(1)),
                     pace: Mutex::new(Pace {
-                        interval: 1.0 / self.limits.requests_per_second.max(0.001),
+                        interval: self.limits.interval(),
                         next: Instant::now(),
                     }),
                 })
@@ -233,6 +246,17 @@ impl Client {
         bearer: Option<&str>,
     ) -> Result<Response<T>, HttpError> {
         self.send_json(reqwest::Method::GET, url, bearer, None)
+            .await
+    }
+
+    /// POST without a body to `url` (an XRPC procedure that takes no input, such as Bluesky's
+    /// `refreshSession`: a body, even `null`, is rejected) and parse the JSON answer.
+    pub async fn post_empty<T: DeserializeOwned>(
+        &self,
+        url: reqwest::Url,
+        bearer: Option<&str>,
+    ) -> Result<Response<T>, HttpError> {
+        self.send_json(reqwest::Method::POST, url, bearer, None)
             .await
     }
 
@@ -317,6 +341,11 @@ impl Client {
                                     detail: self.redactor.redact(&e.to_string()),
                                     tries: attempt,
                                 };
+                                // Whole JSON of another shape is the server's answer, not a
+                                // glitch: asking again gets the same. Only garbage is retried.
+                                if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+                                    return Err(failure);
+                                }
                                 retry_in = self.backoff(attempt);
                             }
                         },
@@ -432,7 +461,7 @@ impl Client {
         let Some((remaining, reset)) = rate_headers(headers) else {
             return;
         };
-        let configured = 1.0 / self.limits.requests_per_second.max(0.001);
+        let configured = self.limits.interval();
         let mut pace = host.pace.lock().expect("not poisoned");
         if remaining == 0 {
             pace.next = pace.next.max(Instant::now() + reset);

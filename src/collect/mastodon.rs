@@ -8,6 +8,21 @@
 //! under it. Brand statuses inside the ranking window are open threads, re-read on later runs
 //! (`GET /api/v1/statuses?id[]=`, 20 a call) and re-fetched when their reply count grew.
 //!
+//! Anonymous `context` answers at most 60 descendants, 20 levels deep: when it hits either, the
+//! contexts of the statuses whose replies are still missing are fetched too, the last
+//! descendants first (at most [`MAX_EXTRA_CONTEXTS`] a thread). A thread still cut after that is
+//! recorded as cut: each of its statuses with replies not seen lists an unseen reply
+//! (`<instance>:<id>:unseen`, [`Post::replies`]), so pairing leaves out a complaint whose reply
+//! may be among them rather than count it unanswered.
+//!
+//! An instance that requires a token for its API (HTTP 401) is read with
+//! `REPLYRANK_MASTODON_TOKEN_<INSTANCE>` (the instance's name in capitals, every other character
+//! as `_`: `REPLYRANK_MASTODON_TOKEN_MASTODON_SOCIAL`), an access token of any account on that
+//! instance with the `read:statuses` scope; a token is sent to its own instance only. A stored
+//! status the instance answers 404 for is deleted ([`super::Account::deleted`]). Statuses keep
+//! their `language` and their author's `followers_count`; an author with `indexable: false` or
+//! `noindex: true` is stored as opted out.
+//!
 //! Coverage is thread-scoped: a standalone mention the brand never answered cannot be listed
 //! without the brand's own token.
 //!
@@ -15,13 +30,13 @@
 //! brand's home instance, so ids and `in_reply_to_id`s share one scheme). Authors and mentions
 //! are full `user@instance` accts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde::Deserialize;
 
 use super::cursor::{OpenThread, id_cmp};
 use super::http::HttpError;
-use super::{Account, Collect, Collecting, Stop, parse_time};
+use super::{Account, Collect, Collecting, Secret, Stop, parse_time};
 use crate::post::Post;
 
 #[derive(Deserialize)]
@@ -42,13 +57,24 @@ struct Status {
     reblog: Option<serde_json::Value>,
     #[serde(default)]
     replies_count: u64,
+    language: Option<String>,
 }
 
 #[derive(Deserialize, Clone)]
 struct StatusAccount {
     id: String,
     acct: String,
+    followers_count: Option<u64>,
+    indexable: Option<bool>,
+    noindex: Option<bool>,
 }
+
+/// Anonymous `context` answers at most this many descendants,
+const DESCENDANTS_CAP: usize = 60;
+/// at most this many levels down.
+const DEPTH_CAP: usize = 20;
+/// Contexts fetched beyond the first to walk a thread past that cap.
+pub const MAX_EXTRA_CONTEXTS: usize = 10;
 
 #[derive(Deserialize, Clone)]
 struct Mention {
@@ -71,6 +97,25 @@ pub struct Collector<'c> {
     base: reqwest::Url,
     account_id: String,
     counts: BTreeMap<String, u64>,
+    /// `REPLYRANK_MASTODON_TOKEN_<INSTANCE>`, when set.
+    token: Option<Secret>,
+    /// The window's stored posts (their ids), for deletions.
+    stored: HashSet<&'c str>,
+}
+
+/// The environment variable holding the token of `instance`.
+pub fn token_var(instance: &str) -> String {
+    let name: String = instance
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("REPLYRANK_MASTODON_TOKEN_{name}")
 }
 
 impl<'c> Collector<'c> {
@@ -88,6 +133,16 @@ impl<'c> Collector<'c> {
             base: account
                 .ctx
                 .base_url("mastodon", &format!("https://{instance}"))?,
+            token: std::env::var(token_var(instance))
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| account.ctx.redactor.secret(t.trim().to_string())),
+            stored: account
+                .ctx
+                .stored("mastodon")
+                .iter()
+                .map(|(id, _)| id.as_str())
+                .collect(),
             account,
             account_id: String::new(),
             counts: BTreeMap::new(),
@@ -138,11 +193,48 @@ impl Collector<'_> {
         &self,
         url: reqwest::Url,
     ) -> Result<super::http::Response<T>, HttpError> {
-        self.account
+        let token = self.token.as_ref().map(Secret::expose);
+        match self
+            .account
             .ctx
             .client("mastodon")
-            .get_json::<T>(url, None)
+            .get_json::<T>(url, token)
             .await
+        {
+            Err(HttpError::Status { status: 401, .. }) => Err(HttpError::Status {
+                url: self.instance.clone(),
+                status: 401,
+                error: None,
+                detail: self.unauthorized(),
+                tries: 1,
+            }),
+            r => r,
+        }
+    }
+
+    /// What to do when the instance refuses anonymous (or this token's) reads.
+    fn unauthorized(&self) -> String {
+        let var = token_var(&self.instance);
+        if self.token.is_some() {
+            format!(
+                "{} refused the token in {var}; make a new access token (read:statuses) on {}                  and set it",
+                self.instance, self.instance
+            )
+        } else {
+            format!(
+                "{} requires a token for its API; set {var} to an access token (read:statuses)                  of an account on {}",
+                self.instance, self.instance
+            )
+        }
+    }
+
+    /// The network says status `id` of this instance is not found: deleted, if the store holds
+    /// it.
+    fn gone(&self, id: &str) {
+        let id = format!("{}:{id}", self.instance);
+        if self.stored.contains(id.as_str()) {
+            self.account.deleted(id);
+        }
     }
 
     /// The account's id on its instance, kept in the cursor.
@@ -210,12 +302,13 @@ impl Collector<'_> {
                         .or_insert_with(|| OpenThread {
                             created_at: crate::time::format_rfc3339(t),
                             replies: 0,
+                            watch: Vec::new(),
                         });
                     self.counts.insert(s.id.clone(), s.replies_count);
                 }
                 if answers_other {
                     // Its thread holds the complaint it answers; replies come with it.
-                    posts.extend(self.context(&s.id).await?);
+                    posts.extend(self.context(&s.id, Some(s.replies_count)).await?);
                     if let Some(o) = self.account.cursor.open_threads.get_mut(&s.id) {
                         o.replies = s.replies_count;
                     }
@@ -233,14 +326,68 @@ impl Collector<'_> {
         }
     }
 
-    /// A status's thread: ancestors and descendants, as posts.
-    async fn context(&self, id: &str) -> Result<Vec<Post<'static>>, HttpError> {
+    /// A status's thread: ancestors and descendants, as posts; past the anonymous cap, the
+    /// contexts of the statuses whose replies are missing (the last descendants first).
+    /// `replies` is the status's own reply count, when known: replies of its own beyond the cap
+    /// cannot be listed anonymously, and leave the thread cut.
+    async fn context(
+        &self,
+        id: &str,
+        replies: Option<u64>,
+    ) -> Result<Vec<Post<'static>>, HttpError> {
         let url = self.url(&format!("api/v1/statuses/{id}/context"), &[]);
-        let c: Context = self.get(url).await?.body;
-        Ok(c.ancestors
+        let first: Context = self.get(url).await?.body;
+        let first_capped = first.descendants.len() >= DESCENDANTS_CAP || too_deep(id, &first);
+        let mut capped = first_capped;
+        let mut order: Vec<String> = Vec::new();
+        let mut all: BTreeMap<String, Status> = BTreeMap::new();
+        let add = |c: Context, order: &mut Vec<String>, all: &mut BTreeMap<String, Status>| {
+            for s in c.ancestors.into_iter().chain(c.descendants) {
+                if !all.contains_key(&s.id) {
+                    order.push(s.id.clone());
+                    all.insert(s.id.clone(), s);
+                }
+            }
+        };
+        add(first, &mut order, &mut all);
+        let mut fetched: BTreeSet<String> = BTreeSet::from([id.to_string()]);
+        let mut extra = 0;
+        while capped {
+            // The last status in thread order whose replies are not all seen.
+            let children = children(&all);
+            let next = order.iter().rev().find(|s| {
+                !fetched.contains(*s) && all[*s].replies_count > children.get(*s).map_or(0, |c| *c)
+            });
+            let Some(next) = next.cloned() else {
+                capped = false;
+                break;
+            };
+            if extra == MAX_EXTRA_CONTEXTS {
+                break;
+            }
+            extra += 1;
+            fetched.insert(next.clone());
+            let url = self.url(&format!("api/v1/statuses/{next}/context"), &[]);
+            match self.get::<Context>(url).await {
+                Ok(r) => add(r.body, &mut order, &mut all),
+                Err(HttpError::Status { status: 404, .. }) => self.gone(&next),
+                Err(e) => return Err(e),
+            }
+        }
+        let children = children(&all);
+        let own = children.get(id).map_or(0, |c| *c);
+        let cut = capped || (first_capped && replies.is_some_and(|n| n > own));
+        Ok(order
             .iter()
-            .chain(&c.descendants)
-            .filter_map(|s| self.post(s))
+            .filter_map(|s| {
+                let status = &all[s];
+                let mut p = self.post(status)?;
+                // Still cut: a status whose replies are not all seen may have the first reply.
+                if cut && status.replies_count > children.get(s).map_or(0, |c| *c) {
+                    p.replies = vec![format!("{}:{}:unseen", self.instance, status.id).into()];
+                }
+                Some(p)
+            })
             .collect())
     }
 
@@ -270,6 +417,24 @@ impl Collector<'_> {
                     for s in r.body {
                         self.counts.insert(s.id, s.replies_count);
                     }
+                    // Missing from the answer: deleted, or hidden; the status itself tells.
+                    let missing: Vec<&String> = chunk
+                        .iter()
+                        .filter(|id| !self.counts.contains_key(*id))
+                        .collect();
+                    for id in missing {
+                        let url = self.url(&format!("api/v1/statuses/{id}"), &[]);
+                        match self.get::<Status>(url).await {
+                            Ok(s) => {
+                                self.counts.insert(s.body.id, s.body.replies_count);
+                            }
+                            Err(HttpError::Status { status: 404, .. }) => {
+                                self.account.cursor.open_threads.remove(id);
+                                self.gone(id);
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
                 }
                 // Instances before Mastodon 4.3 lack the batch call: re-fetch each thread.
                 Err(HttpError::Status { status: 404, .. }) => {
@@ -293,7 +458,16 @@ impl Collector<'_> {
         // Committed ten threads at a time: each commit is a sync to disk.
         let mut posts = Vec::new();
         for (i, (id, count)) in grown.iter().enumerate() {
-            let thread = self.context(id).await?;
+            let known = (*count != u64::MAX).then_some(*count);
+            let thread = match self.context(id, known).await {
+                Ok(t) => t,
+                Err(HttpError::Status { status: 404, .. }) => {
+                    self.account.cursor.open_threads.remove(id);
+                    self.gone(id);
+                    Vec::new()
+                }
+                Err(e) => return Err(e.into()),
+            };
             let seen = thread.len() as u64;
             posts.extend(thread);
             if let Some(o) = self.account.cursor.open_threads.get_mut(id) {
@@ -341,14 +515,45 @@ impl Collector<'_> {
             brand: by_brand.then(|| self.account.brand_id()),
             to_brand: None,
             replies: Vec::new(),
-            lang: None,
+            lang: s.language.clone().map(Into::into),
             classified: None,
             declared_at: None,
-            followers: None,
-            opted_out: false,
+            followers: s.account.followers_count,
+            opted_out: s.account.indexable == Some(false) || s.account.noindex == Some(true),
             network_id: None,
         })
     }
+}
+
+/// Whether a context of `id` stops at the depth cap: a descendant [`DEPTH_CAP`] levels down
+/// has replies, which the answer leaves out.
+fn too_deep(id: &str, c: &Context) -> bool {
+    let parent: BTreeMap<&str, &str> = c
+        .descendants
+        .iter()
+        .filter_map(|s| Some((s.id.as_str(), s.in_reply_to_id.as_deref()?)))
+        .collect();
+    c.descendants.iter().any(|s| {
+        let mut depth = 0;
+        let mut at = s.id.as_str();
+        while at != id && depth <= DEPTH_CAP {
+            let Some(p) = parent.get(at) else { break };
+            at = p;
+            depth += 1;
+        }
+        depth >= DEPTH_CAP && s.replies_count > 0
+    })
+}
+
+/// How many replies of each status a thread holds.
+fn children(all: &BTreeMap<String, Status>) -> BTreeMap<String, u64> {
+    let mut n: BTreeMap<String, u64> = BTreeMap::new();
+    for s in all.values() {
+        if let Some(p) = &s.in_reply_to_id {
+            *n.entry(p.clone()).or_default() += 1;
+        }
+    }
+    n
 }
 
 /// The `max_id` of the `rel="next"` link of a `Link` header.
@@ -401,6 +606,30 @@ mod tests {
             ),
             "Hi @shop & co\n2nd\nline"
         );
+    }
+
+    #[test]
+    fn a_context_twenty_levels_deep_with_replies_below_is_cut() {
+        let chain = |n: usize, last_replies: u64| -> Context {
+            let descendants = (1..=n)
+                .map(|i| {
+                    serde_json::from_value(serde_json::json!({
+                        "id": i.to_string(), "in_reply_to_id": (i - 1).to_string(),
+                        "created_at": "2025-07-01T00:00:00Z",
+                        "account": {"id": "9", "acct": "a"},
+                        "replies_count": if i == n { last_replies } else { 1 },
+                    }))
+                    .unwrap()
+                })
+                .collect();
+            Context {
+                ancestors: Vec::new(),
+                descendants,
+            }
+        };
+        assert!(too_deep("0", &chain(20, 1)));
+        assert!(!too_deep("0", &chain(20, 0)));
+        assert!(!too_deep("0", &chain(19, 1)));
     }
 
     #[test]

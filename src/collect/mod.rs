@@ -25,7 +25,7 @@ pub mod x;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -132,6 +132,9 @@ pub struct Options {
     pub key: Option<crate::publish::Pseudonymiser>,
     /// Progress bar (on a terminal) rather than log lines.
     pub progress: bool,
+    /// The posts the store holds inside the ranking window, by source (network id, time): what
+    /// the collectors re-check for deletions ([`Ctx::stored`]).
+    pub stored: BTreeMap<&'static str, Vec<(String, i64)>>,
 }
 
 /// How one account's collection ended.
@@ -159,8 +162,10 @@ pub struct Report {
     pub skipped: Vec<String>,
     pub traffic: http::Traffic,
     pub elapsed: Duration,
-    /// Posts the networks said are gone, forgotten from both stores in this run.
-    pub deleted: crate::forget::Report,
+    /// Posts the networks said are deleted (source, network id): forgotten by the run.
+    pub deleted: Vec<(&'static str, String)>,
+    /// What forgetting them removed from the two stores.
+    pub forgotten: crate::forget::Report,
     /// Private store partitions older than the window (plus a margin) deleted in this run.
     pub pruned: usize,
 }
@@ -198,8 +203,8 @@ pub struct Ctx {
     pub redactor: Redactor,
     clients: BTreeMap<&'static str, Client>,
     writer: tokio::sync::mpsc::UnboundedSender<Commit>,
-    /// X posts read so far this run (its pay-per-use budget).
-    pub x_used: AtomicU64,
+    /// X's reads this run (its pay-per-use budget), shared fairly by the X accounts.
+    pub x_budget: x::Budget,
     pub bluesky_session: tokio::sync::Mutex<bluesky::SessionState>,
     /// Posts the networks said are deleted this run, by source: forgotten at the end of the run
     /// (see `crate::forget`).
@@ -207,6 +212,8 @@ pub struct Ctx {
     /// The posts the store holds inside the ranking window, by source (their network ids and
     /// times): what a collector re-checks for deletions.
     stored: BTreeMap<&'static str, Vec<(String, i64)>>,
+    /// What a source could not see this run, added to its coverage statement.
+    coverage_notes: std::sync::Mutex<Vec<(&'static str, String)>>,
     log: Log,
 }
 
@@ -269,6 +276,15 @@ impl Ctx {
             .lock()
             .expect("not poisoned")
             .push((source, id));
+    }
+
+    /// Adds `note` (what the source could not see this run) to the coverage statement of
+    /// `source` that the run records.
+    pub fn coverage_note(&self, source: &'static str, note: String) {
+        self.coverage_notes
+            .lock()
+            .expect("not poisoned")
+            .push((source, note));
     }
 
     /// The network ids and times of the posts of `source` the store holds inside the ranking
@@ -337,6 +353,22 @@ impl Log {
     }
 }
 
+/// `[collect] contact`, which every request carries in its `User-Agent` so the networks'
+/// operators can reach whoever runs this collection: required before `collect` talks to a
+/// network.
+fn require_contact(config: &Config, root: &SiteRoot) -> Result<()> {
+    let c = config.collect.contact.as_deref().map(str::trim);
+    match c {
+        Some(c) if !c.is_empty() && !c.chars().any(char::is_control) => Ok(()),
+        _ => anyhow::bail!(
+            "[collect] contact is not set in {}: collect sends it in every request's User-Agent \
+             so the networks' operators can reach you; add\n\n[collect]\ncontact = \
+             \"mailto:you@example.org\"  # or a URL that says how to reach you",
+            root.config().display()
+        ),
+    }
+}
+
 /// The HTTP limits of a source, from `[collect]`, `[sources.NAME]` and the sources table.
 fn limits(config: &Config, source: Collected, deadline: Instant) -> Limits {
     let (source, how) = source;
@@ -346,7 +378,8 @@ fn limits(config: &Config, source: Collected, deadline: Instant) -> Limits {
         .get(source.name)
         .and_then(|s| s.requests_per_second)
         .unwrap_or(how.requests_per_second);
-    let contact = c.contact.as_deref().unwrap_or("no contact configured");
+    // `run` checked it is set before any request.
+    let contact = c.contact.as_deref().unwrap_or_default().trim();
     Limits {
         user_agent: format!("replyrank/{} (+{contact})", env!("CARGO_PKG_VERSION")),
         concurrency: c.concurrency_per_host,
@@ -532,6 +565,9 @@ pub fn run(root: &SiteRoot, mut opts: Options) -> Result<Report> {
     let config = Config::load(root)?;
     let registry = Registry::load(root)?;
     let plan = Plan::new(&registry, &opts)?;
+    if !plan.jobs.is_empty() {
+        require_contact(&config, root)?;
+    }
     let mut state = CollectionState::load(root)?;
     let stores = Stores::open_with(root, opts.key.take())?;
     stores.key("collect cannot start")?;
@@ -544,7 +580,11 @@ pub fn run(root: &SiteRoot, mut opts: Options) -> Result<Report> {
     // then what is older than the window and a month's margin.
     crate::forget::apply(&stores, false)?;
     let pruned = stores.prune_private(window_floor - PRIVATE_MARGIN_DAYS * crate::time::DAY)?;
-    let stored = stored_in_window(&stores.private, &plan.sources, window_floor)?;
+    // What the collectors re-check for deletions: the window's stored posts (a test may give
+    // its own).
+    for (source, posts) in stored_in_window(&stores.private, &plan.sources, window_floor)? {
+        opts.stored.entry(source).or_insert(posts);
+    }
     let cursors_at_start = Cursors::load(root)?;
     let deadline = started + Duration::from_secs(config.collect.time_budget_s);
 
@@ -552,7 +592,6 @@ pub fn run(root: &SiteRoot, mut opts: Options) -> Result<Report> {
     let writer = spawn_writer(root.clone(), stores, Cursors::load(root)?, rx);
     let mut ctx = Ctx::new(config, registry, &plan, opts, deadline, tx)?;
     ctx.window_floor = window_floor;
-    ctx.stored = stored;
     let ctx = Arc::new(ctx);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -567,21 +606,23 @@ pub fn run(root: &SiteRoot, mut opts: Options) -> Result<Report> {
         bar.finish_and_clear();
     }
     let traffic = ctx.traffic();
-    let recorded = record_coverage(&mut state, &plan.sources, &ctx.secrets);
-    let deleted: Vec<crate::forget::Target> =
-        std::mem::take(&mut *ctx.deleted.lock().expect("not poisoned"))
-            .into_iter()
-            .map(|(source, id)| crate::forget::Target::Post {
-                source: source.into(),
-                id,
-            })
-            .collect();
+    let notes = std::mem::take(&mut *ctx.coverage_notes.lock().expect("not poisoned"));
+    let recorded = record_coverage(&mut state, &plan.sources, &ctx.secrets, &notes);
+    let deleted = std::mem::take(&mut *ctx.deleted.lock().expect("not poisoned"));
     drop(ctx);
     let mut stores = writer
         .join()
         .expect("the store writer does not panic")
         .context("the store writer failed")?;
-    let deleted = crate::forget::forget(root, &mut stores, &deleted, crate::forget::Why::Deleted)?;
+    let targets: Vec<crate::forget::Target> = deleted
+        .iter()
+        .map(|(source, id)| crate::forget::Target::Post {
+            source: source.to_string(),
+            id: id.clone(),
+        })
+        .collect();
+    let forgotten =
+        crate::forget::forget(root, &mut stores, &targets, crate::forget::Why::Deleted)?;
     if recorded {
         state.save(root)?;
     }
@@ -591,6 +632,7 @@ pub fn run(root: &SiteRoot, mut opts: Options) -> Result<Report> {
         traffic,
         elapsed: started.elapsed(),
         deleted,
+        forgotten,
         pruned,
     })
 }
@@ -656,6 +698,19 @@ impl Ctx {
             clients.insert(source.0.name, client);
         }
         let now = jiff::Timestamp::now().as_second();
+        let x_accounts = plan.jobs.iter().filter(|j| j.source.name == "x");
+        let x_total = config
+            .sources
+            .get("x")
+            .and_then(|s| s.max_posts_per_run)
+            .unwrap_or(x::DEFAULT_MAX_POSTS);
+        let x_budget = x::Budget::new(
+            x_total,
+            &x::Budget::participants(
+                x_accounts.map(|j| j.account.as_str()),
+                opts.stored.get("x").is_some_and(|s| !s.is_empty()),
+            ),
+        );
         Ok(Ctx {
             window_floor: now - i64::from(config.ranking.window_days) * crate::time::DAY,
             registry,
@@ -665,10 +720,11 @@ impl Ctx {
             redactor,
             clients,
             writer,
-            x_used: AtomicU64::new(0),
+            x_budget,
             bluesky_session: tokio::sync::Mutex::new(bluesky::SessionState::default()),
             deleted: Default::default(),
-            stored: Default::default(),
+            stored: opts.stored,
+            coverage_notes: Default::default(),
             log,
         })
     }
@@ -688,18 +744,38 @@ impl Ctx {
     }
 }
 
-/// Records what each source whose coverage depends on its credentials could see this run;
-/// returns whether any was recorded.
-fn record_coverage(state: &mut CollectionState, sources: &[Collected], secrets: &Secrets) -> bool {
+/// Records what each source whose coverage depends on its credentials, or that could not see
+/// everything (`notes`), could see this run; returns whether any was recorded.
+fn record_coverage(
+    state: &mut CollectionState,
+    sources: &[Collected],
+    secrets: &Secrets,
+    notes: &[(&'static str, String)],
+) -> bool {
     let mut recorded = false;
     for (source, _) in sources {
-        if let Some(key) = source.coverage_with_credentials() {
-            let seen = if secrets.present(source) {
-                key
-            } else {
-                source.coverage
-            };
+        let seen = match source.coverage_with_credentials() {
+            Some(key) if secrets.present(source) => key,
+            _ => source.coverage,
+        };
+        let mut noted: Vec<&str> = notes
+            .iter()
+            .filter(|(s, _)| *s == source.name)
+            .map(|(_, n)| n.as_str())
+            .collect();
+        noted.sort_unstable();
+        if !noted.is_empty() {
+            let base = crate::source::wording(seen).unwrap_or_default();
+            state.coverage.insert(
+                source.name.to_string(),
+                format!("{base} {}", noted.join(" ")),
+            );
+            recorded = true;
+        } else if source.coverage_with_credentials().is_some() {
             state.record(source.name, seen);
+            recorded = true;
+        } else if state.coverage.remove(source.name).is_some() {
+            // The gap noted by an earlier run is not this run's.
             recorded = true;
         }
     }
@@ -843,8 +919,8 @@ impl Stop {
             Stop::Http(e @ HttpError::Budget) => Outcome::Stopped(e.to_string()),
             Stop::Http(e) => Outcome::Failed(e.to_string()),
             Stop::Budget(n) => Outcome::Stopped(format!(
-                "the X budget of {n} posts per run ([sources.x] max_posts_per_run) is spent; \
-                 the next run goes on"
+                "the X budget of {n} post reads per run ([sources.x] max_posts_per_run) is \
+                 spent; the next run goes on"
             )),
             Stop::Other(e) => Outcome::Failed(e),
         }

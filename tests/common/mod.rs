@@ -31,7 +31,7 @@ pub fn rr(root: &Path, args: &[&str]) -> Output {
 
 /// Runs `replyrank collect` on a site root with exactly the credentials `envs` gives.
 pub fn collect(root: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut c = Command::new(BIN);
+    let mut c = Command::new(bin());
     c.env("REPLYRANK_PSEUDONYM_KEY", TEST_KEY);
     c.arg("--root").arg(root).arg("collect").args(args);
     for k in [
