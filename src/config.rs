@@ -30,6 +30,10 @@
 //! base_url = "https://public.api.bsky.app"  # AppView for public reads (tests: a local server)
 //! auth_url = "https://bsky.social"           # Bluesky only: login and search (with credentials)
 //! requests_per_second = 5 # per host; default 5 for bluesky, 1 for mastodon and x
+//! jetstream = true        # Bluesky only: read every public mention from the network's event
+//!                         # stream (one connection for all brands; false: thread walk only)
+//! jetstream_url = "wss://jetstream1.us-east.bsky.network"  # its server (tests: ws://127.0.0.1:…)
+//! jetstream_zstd = true   # compressed frames (dictionary fetched from the server once a run)
 //!
 //! [sources.mastodon]
 //! base_url = "http://127.0.0.1:8080"  # replaces every account's home instance (tests only)
@@ -159,6 +163,12 @@ pub struct SourceConfig {
     pub requests_per_second: Option<f64>,
     /// X: posts read per run at most (X bills per post read).
     pub max_posts_per_run: Option<u64>,
+    /// Bluesky: read mentions from the network's event stream (default true).
+    pub jetstream: Option<bool>,
+    /// Bluesky: the Jetstream server (`wss://` or `ws://`).
+    pub jetstream_url: Option<String>,
+    /// Bluesky: ask Jetstream for zstd-compressed frames (default true).
+    pub jetstream_zstd: Option<bool>,
 }
 
 impl Config {

@@ -18,6 +18,7 @@
 pub mod bluesky;
 pub mod cursor;
 pub mod http;
+pub mod jetstream;
 pub mod mastodon;
 pub mod redact;
 pub mod x;
@@ -199,6 +200,12 @@ pub struct Ctx {
     /// The posts the store holds inside the ranking window, by source (their network ids and
     /// times): what a collector re-checks for deletions.
     stored: BTreeMap<&'static str, Vec<(String, i64)>>,
+    /// The run stops cleanly at this instant (its time budget).
+    pub deadline: Instant,
+    /// Bluesky mentions come from Jetstream this run (so search is not needed for them).
+    pub jetstream: bool,
+    /// Periods a source could not be read for, as its collector last knew them.
+    gaps: std::sync::Mutex<BTreeMap<&'static str, Vec<crate::source::Gap>>>,
     log: Log,
 }
 
@@ -267,6 +274,12 @@ impl Ctx {
     /// window.
     pub fn stored(&self, source: &str) -> &[(String, i64)] {
         self.stored.get(source).map_or(&[], Vec::as_slice)
+    }
+
+    /// Records the periods `source` could not be read for (all of them, replacing what was
+    /// recorded): saved in the collection state at the end of the run.
+    pub fn gaps(&self, source: &'static str, gaps: Vec<crate::source::Gap>) {
+        self.gaps.lock().expect("not poisoned").insert(source, gaps);
     }
 }
 
@@ -366,8 +379,8 @@ pub type Collecting<'a> =
 pub struct Account<'c> {
     pub ctx: &'c Ctx,
     source: &'static str,
-    /// The brand's index in the registry.
-    brand: usize,
+    /// The brand's index in the registry (none for a network-wide job: Jetstream).
+    brand: Option<usize>,
     /// The account as the registry has it, without a leading `@`.
     pub handle: String,
     pub cursor: AccountCursor,
@@ -398,7 +411,8 @@ impl Account<'_> {
 
     /// The registry id of the brand, for the posts it wrote.
     pub fn brand_id(&self) -> std::borrow::Cow<'static, str> {
-        self.ctx.registry.brands[self.brand].id.clone().into()
+        let brand = self.brand.expect("a brand account's collector");
+        self.ctx.registry.brands[brand].id.clone().into()
     }
 }
 
@@ -406,6 +420,7 @@ impl Account<'_> {
 fn open<'c>(kind: Collector, account: Account<'c>) -> Result<Box<dyn Collect + 'c>, String> {
     Ok(match kind {
         Collector::Bluesky => Box::new(bluesky::Collector::open(account)?),
+        Collector::Jetstream => Box::new(jetstream::Collector::open(account)?),
         Collector::Mastodon => Box::new(mastodon::Collector::open(account)?),
         Collector::X => Box::new(x::Collector::open(account)?),
     })
@@ -439,8 +454,8 @@ type Collected = (&'static Source, &'static Collection);
 struct Job {
     source: &'static Source,
     collector: Collector,
-    /// Index in the registry.
-    brand: usize,
+    /// Index in the registry (none for a network-wide job).
+    brand: Option<usize>,
     account: String,
 }
 
@@ -470,8 +485,11 @@ fn collected_sources(wanted: &[String]) -> Result<Vec<Collected>> {
 
 impl Plan {
     /// One job per (source, brand account), skipping sources without their required
-    /// credentials; sources collected with less coverage without theirs are named too.
-    fn new(registry: &Registry, opts: &Options) -> Result<Plan> {
+    /// credentials; sources collected with less coverage without theirs are named too. Bluesky
+    /// also gets one Jetstream job for all brands (every brand with a Bluesky account, whatever
+    /// `--brand` says: the stream and its cursor are network-wide), unless the config turns it
+    /// off.
+    fn new(registry: &Registry, opts: &Options, config: &Config) -> Result<Plan> {
         for b in &opts.brands {
             if registry.by_id(b).is_none() {
                 anyhow::bail!(
@@ -487,6 +505,12 @@ impl Plan {
         };
         let mut degraded = Vec::new();
         for (source, how) in collected_sources(&opts.sources)? {
+            let stream = how.collector == Collector::Bluesky
+                && jetstream::enabled(config, source.name)
+                && registry
+                    .brands
+                    .iter()
+                    .any(|b| !b.accounts.on(source.network).is_empty());
             if let Some(c) = &how.credentials
                 && !opts.secrets.present(source)
             {
@@ -495,9 +519,19 @@ impl Plan {
                     plan.skipped.push(line);
                     continue;
                 }
-                degraded.push(line);
+                if !stream {
+                    degraded.push(line);
+                }
             }
             plan.sources.push((source, how));
+            if stream {
+                plan.jobs.push(Job {
+                    source,
+                    collector: Collector::Jetstream,
+                    brand: None,
+                    account: jetstream::ACCOUNT.into(),
+                });
+            }
             for (i, b) in registry.brands.iter().enumerate() {
                 if !opts.brands.is_empty() && !opts.brands.contains(&b.id) {
                     continue;
@@ -506,7 +540,7 @@ impl Plan {
                     plan.jobs.push(Job {
                         source,
                         collector: how.collector,
-                        brand: i,
+                        brand: Some(i),
                         account: account.clone(),
                     });
                 }
@@ -523,7 +557,7 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
     let started = Instant::now();
     let config = Config::load(root)?;
     let registry = Registry::load(root)?;
-    let plan = Plan::new(&registry, &opts)?;
+    let plan = Plan::new(&registry, &opts, &config)?;
     let mut state = CollectionState::load(root)?;
     let store = Store::open_for_writing(root)?;
     for n in &store.notices {
@@ -548,7 +582,12 @@ pub fn run(root: &SiteRoot, opts: Options) -> Result<Report> {
         bar.finish_and_clear();
     }
     let traffic = ctx.traffic();
-    let recorded = record_coverage(&mut state, &plan.sources, &ctx.secrets);
+    let mut recorded = record_coverage(&mut state, &plan.sources, &ctx.secrets);
+    recorded |= jetstream::record_coverage(
+        &mut state,
+        &accounts,
+        std::mem::take(&mut *ctx.gaps.lock().expect("not poisoned")),
+    );
     drop(ctx);
     writer
         .join()
@@ -603,6 +642,12 @@ impl Ctx {
             bluesky_session: tokio::sync::Mutex::new(bluesky::SessionState::default()),
             deleted: Default::default(),
             stored: Default::default(),
+            deadline,
+            jetstream: plan
+                .jobs
+                .iter()
+                .any(|j| j.collector == Collector::Jetstream),
+            gaps: Default::default(),
             log,
         })
     }
@@ -650,7 +695,9 @@ async fn collect_all(ctx: Arc<Ctx>, jobs: Vec<Job>, cursors: &Cursors) -> Vec<Ac
             let (new_posts, outcome) = drive(&ctx, &job, cursor).await;
             let r = AccountReport {
                 source: job.source.name,
-                brand: ctx.registry.brands[job.brand].id.clone(),
+                brand: job
+                    .brand
+                    .map_or_else(String::new, |b| ctx.registry.brands[b].id.clone()),
                 account: job.account,
                 new_posts,
                 outcome: outcome.redacted(&ctx.redactor),
