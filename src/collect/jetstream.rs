@@ -1014,3 +1014,160 @@ pub fn dictionary_id(bytes: &[u8]) -> Option<u32> {
     (word(0)? == DICTIONARY_MAGIC).then_some(())?;
     word(4).filter(|&id| id != 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BRAND: &str = "did:plc:acmesupportbrandtestaaaa";
+
+    fn reader(dictionary: Option<&[u8]>) -> Reader {
+        let brands = Brands::new([(
+            BRAND.to_string(),
+            "acme".to_string(),
+            "acme-support.bsky.social".to_string(),
+        )]);
+        Reader::new(brands, dictionary, 1 << 20).unwrap()
+    }
+
+    fn commit(did: &str, operation: &str, record: serde_json::Value) -> String {
+        serde_json::json!({"$type": "message", "payload": {
+            "$type": "network.bsky.jetstream.subscribeEvents#commit", "seq": 7, "did": did,
+            "time": "2026-07-04T14:39:08.085434Z", "rev": "r", "operation": operation,
+            "collection": "app.bsky.feed.post", "rkey": "3k", "cid": "c", "record": record}})
+        .to_string()
+    }
+
+    fn kept(frame: &str) -> Option<Post<'static>> {
+        match reader(None).read(frame.as_bytes(), false).unwrap() {
+            Frame::Event {
+                seq: 7,
+                time_us: 1_783_175_948_085_434,
+                what: What::Keep(p),
+            } => Some(*p),
+            Frame::Event {
+                what: What::Nothing,
+                ..
+            } => None,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_brand_did_outside_a_mention_facet_or_reply_ref_does_not_keep_a_post() {
+        // The DID in a link, or a mention of someone else: not addressed to the brand.
+        let link = serde_json::json!({"text": "see", "createdAt": "2026-07-04T14:39:00Z",
+            "facets": [{"features": [{"$type": "app.bsky.richtext.facet#link",
+                "uri": format!("https://bsky.app/profile/{BRAND}")}]}]});
+        assert_eq!(kept(&commit("did:plc:someone", "create", link)), None);
+        let other = serde_json::json!({"text": "hi", "facets": [{"features": [
+            {"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:other"}]}]});
+        assert_eq!(kept(&commit("did:plc:someone", "create", other)), None);
+    }
+
+    #[test]
+    fn a_reply_whose_root_is_a_brand_post_is_kept_for_that_brand() {
+        let root = format!("at://{BRAND}/app.bsky.feed.post/3root");
+        let record = serde_json::json!({"text": "me too", "langs": ["fr", "en"],
+            "createdAt": "2026-07-04T14:39:01.500Z",
+            "reply": {"parent": {"uri": "at://did:plc:c1/app.bsky.feed.post/3p", "cid": "x"},
+                      "root": {"uri": root, "cid": "y"}}});
+        let p = kept(&commit("did:plc:c2", "create", record)).unwrap();
+        assert_eq!(p.id, "at://did:plc:c2/app.bsky.feed.post/3k");
+        assert_eq!(p.author, "did:plc:c2");
+        assert_eq!(p.to_brand.as_deref(), Some("acme"));
+        assert_eq!(p.brand, None);
+        assert_eq!(
+            p.reply_to.as_deref(),
+            Some("at://did:plc:c1/app.bsky.feed.post/3p")
+        );
+        assert_eq!(p.lang.as_deref(), Some("fr"));
+        assert_eq!(p.created_at, 1_783_175_948);
+        assert_eq!(p.declared_at, Some(1_783_175_941));
+    }
+
+    #[test]
+    fn deletes_and_account_deletions_are_told_apart_from_deactivations() {
+        let mut r = reader(None);
+        let delete = serde_json::json!({"$type": "message", "payload": {
+            "$type": "network.bsky.jetstream.subscribeEvents#commit", "seq": 8,
+            "did": "did:plc:c1", "time": "2026-07-04T14:39:08Z", "rev": "r",
+            "operation": "delete", "collection": "app.bsky.feed.post", "rkey": "3k"}});
+        assert_eq!(
+            r.read(delete.to_string().as_bytes(), false).unwrap(),
+            Frame::Event {
+                seq: 8,
+                time_us: 1_783_175_948_000_000,
+                what: What::Deleted("at://did:plc:c1/app.bsky.feed.post/3k".into())
+            }
+        );
+        let account = |active: bool, status: &str| {
+            serde_json::json!({"$type": "message", "payload": {
+                "$type": "network.bsky.jetstream.subscribeEvents#account", "seq": 9,
+                "did": "did:plc:c1", "time": "2026-07-04T14:39:08Z",
+                "account": {"active": active, "status": status, "did": "did:plc:c1"}}})
+            .to_string()
+        };
+        let what = |r: &mut Reader, f: String| match r.read(f.as_bytes(), false).unwrap() {
+            Frame::Event { what, .. } => what,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            what(&mut r, account(false, "deleted")),
+            What::AccountDeleted("did:plc:c1".into())
+        );
+        assert_eq!(what(&mut r, account(false, "deactivated")), What::Nothing);
+    }
+
+    #[test]
+    fn info_and_error_frames_are_read_and_a_bad_frame_is_a_clear_error() {
+        let mut r = reader(None);
+        let info = r#"{"$type":"message","payload":{"$type":"network.bsky.jetstream.subscribeEvents#info","name":"OutdatedCursor","message":"clamped to seq 50"}}"#;
+        assert_eq!(
+            r.read(info.as_bytes(), false).unwrap(),
+            Frame::Info {
+                name: "OutdatedCursor".into(),
+                message: "clamped to seq 50".into()
+            }
+        );
+        let error = r#"{"$type":"error","error":"ConsumerTooSlow","message":"bye"}"#;
+        assert!(
+            matches!(r.read(error.as_bytes(), false).unwrap(), Frame::Error { name, .. } if name == "ConsumerTooSlow")
+        );
+        let e = r.read(b"{\"seq\":1}", false).unwrap_err();
+        assert!(e.contains("not a Jetstream message"), "{e}");
+        let e = r.read(b"\x28\xb5\x2f\xfd", true).unwrap_err();
+        assert!(e.contains("no zstd dictionary"), "{e}");
+    }
+
+    #[test]
+    fn compressed_frames_with_the_real_dictionary_read_as_the_plain_ones() {
+        let dict = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/jetstream/subscribe_events_20260811.zdict"),
+        )
+        .unwrap();
+        assert_eq!(dictionary_id(&dict), Some(20_260_811));
+        assert_eq!(dictionary_id(b"not a dictionary"), None);
+        let record = serde_json::json!({"text": "@acme-support.bsky.social help", "facets": [
+            {"features": [{"$type": "app.bsky.richtext.facet#mention", "did": BRAND}],
+             "index": {"byteStart": 0, "byteEnd": 25}}]});
+        let frame = commit("did:plc:c1", "create", record);
+        let packed = zstd::bulk::Compressor::with_dictionary(3, &dict)
+            .unwrap()
+            .compress(frame.as_bytes())
+            .unwrap();
+        let mut r = reader(Some(&dict));
+        let a = r.read(&packed, true).unwrap();
+        assert_eq!(a, r.read(frame.as_bytes(), false).unwrap());
+        let Frame::Event {
+            what: What::Keep(p),
+            ..
+        } = a
+        else {
+            panic!("{a:?}")
+        };
+        assert_eq!(p.mentions, ["acme-support.bsky.social"]);
+        assert_eq!(p.to_brand.as_deref(), Some("acme"));
+    }
+}
