@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 
 const BRAND_DID: &str = "did:plc:acmesupportbrandtestaaaa";
 const BRAND_HANDLE: &str = "acme-support.bsky.social";
+/// The customer of the unanswered mention (capture line 45) asked not to be shown logged out.
+const OPTED_OUT: &str = "did:plc:tn3hni2jpphsgl6amfbb7ja6";
 /// A registry handle that resolves to no account.
 const GONE_HANDLE: &str = "gone-brand.bsky.social";
 
@@ -206,6 +208,22 @@ fn appview(frames: &[String], threads: bool) -> Server {
                 Reply::json(&json!({"feed": feed}))
             }
             "/xrpc/app.bsky.feed.getAuthorFeed" => Reply::json(&json!({"feed": []})),
+            "/xrpc/app.bsky.actor.getProfiles" => {
+                let profiles: Vec<Value> = r
+                    .params("actors")
+                    .iter()
+                    .map(|did| {
+                        let labels = if *did == OPTED_OUT {
+                            json!([{"src": did, "val": "!no-unauthenticated"}])
+                        } else {
+                            json!([])
+                        };
+                        json!({"did": did, "handle": handle_of(did), "followersCount": did.len(),
+                               "labels": labels})
+                    })
+                    .collect();
+                Reply::json(&json!({ "profiles": profiles }))
+            }
             "/xrpc/app.bsky.feed.getPosts" => {
                 let posts: Vec<&Value> = r
                     .params("uris")
@@ -405,7 +423,13 @@ fn jetstream_keeps_mentions_replies_under_brand_posts_and_brand_posts_by_did_at_
             "client time kept"
         );
         assert_eq!(s["lang"], "en");
-        assert_eq!(s["text"], p["record"]["text"]);
+        assert_eq!(s["followers"], did.len(), "{s}");
+        if did == OPTED_OUT {
+            assert_eq!(s["opted_out"], true, "{s}");
+        } else {
+            assert!(s.get("opted_out").is_none(), "{s}");
+            assert_eq!(s["text"], p["record"]["text"]);
+        }
         if did == BRAND_DID {
             assert_eq!(s["brand"], "acme");
             assert!(s.get("to_brand").is_none());

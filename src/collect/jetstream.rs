@@ -19,7 +19,10 @@
 //!    client-declared `createdAt`, `lang` the first of its `langs`. Ids are the AT-URIs the
 //!    thread walk ([`super::bluesky`]) uses, so both collectors' posts join;
 //! 5. commits the kept posts every few seconds with the stream position; the position is saved
-//!    only once the posts it covers are stored;
+//!    only once the posts it covers are stored. Before that, their authors' profiles are read
+//!    once a run (`app.bsky.actor.getProfiles`, 25 a call): the follower count, and whether the
+//!    author opted out of being seen logged out (the `!no-unauthenticated` label: the post is
+//!    kept without its text, see [`Post::opted_out`]);
 //! 6. stops when it reaches the run's start (an event seen after it, or a quiet stream: the live
 //!    tip), or at the time budget; a dropped connection resumes from the last event with
 //!    backoff.
@@ -34,7 +37,7 @@
 //! `benches/jetstream.rs` measures it.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -55,6 +58,9 @@ pub const DEFAULT_URL: &str = "wss://jetstream1.us-east.bsky.network";
 const SUBSCRIBE: &str = "xrpc/network.bsky.jetstream.subscribeEvents";
 const GET_DICTIONARY: &str = "xrpc/network.bsky.jetstream.getZstdDictionary";
 const RESOLVE_HANDLE: &str = "xrpc/com.atproto.identity.resolveHandle";
+const GET_PROFILES: &str = "xrpc/app.bsky.actor.getProfiles";
+/// The self-label of an author who asked not to be shown to logged-out viewers.
+const NO_UNAUTHENTICATED: &str = "!no-unauthenticated";
 const POST: &str = "app.bsky.feed.post";
 /// A stream quiet for this long is at the live tip: the run has caught up.
 const IDLE: Duration = Duration::from_secs(20);
@@ -501,7 +507,31 @@ pub struct Collector<'c> {
     known: HashMap<String, HashSet<String>>,
     /// The start of a gap not yet closed by an event (Unix microseconds).
     gap_from: Option<i64>,
+    /// Authors' profiles read this run: DID → (followers, opted out of logged-out viewing).
+    profiles: HashMap<String, (Option<u64>, bool)>,
+    /// Why profiles could not be read, once said.
+    profiles_failed: bool,
     tally: Tally,
+}
+
+#[derive(Deserialize)]
+struct Profiles {
+    #[serde(default)]
+    profiles: Vec<Profile>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    did: String,
+    followers_count: Option<u64>,
+    #[serde(default)]
+    labels: Vec<Label>,
+}
+
+#[derive(Deserialize)]
+struct Label {
+    val: String,
 }
 
 impl<'c> Collector<'c> {
@@ -528,6 +558,8 @@ impl<'c> Collector<'c> {
             last_commit: Instant::now(),
             known,
             gap_from: None,
+            profiles: HashMap::new(),
+            profiles_failed: false,
             tally: Tally::default(),
             account,
         })
@@ -992,7 +1024,8 @@ impl Collector<'_> {
 
     /// Stores the pending posts with the position that covers them.
     async fn commit(&mut self) -> Result<(), Stop> {
-        let posts = std::mem::take(&mut self.pending);
+        let mut posts = std::mem::take(&mut self.pending);
+        self.profiles(&mut posts).await?;
         for p in &posts {
             if let Some(did) = did_of(&p.id) {
                 self.known
@@ -1003,6 +1036,52 @@ impl Collector<'_> {
         }
         self.last_commit = Instant::now();
         self.account.commit(posts).await
+    }
+}
+
+impl Collector<'_> {
+    /// Sets the authors' follower counts and opt-outs, reading the profiles not read yet this
+    /// run. A failed read is said once; those posts keep no count and no opt-out.
+    async fn profiles(&mut self, posts: &mut [Post<'static>]) -> Result<(), Stop> {
+        let ctx = self.account.ctx;
+        let missing: BTreeSet<String> = posts
+            .iter()
+            .filter(|p| !self.profiles.contains_key(p.author.as_ref()))
+            .map(|p| p.author.to_string())
+            .collect();
+        let missing: Vec<String> = missing.into_iter().collect();
+        let base = ctx.base_url("bluesky", super::bluesky::DEFAULT_BASE)?;
+        for chunk in missing.chunks(25) {
+            if self.profiles_failed {
+                break;
+            }
+            let mut url = base.join(GET_PROFILES).expect("a valid path");
+            url.query_pairs_mut()
+                .extend_pairs(chunk.iter().map(|a| ("actors", a)));
+            match ctx.client("bluesky").get_json::<Profiles>(url, None).await {
+                Ok(r) => {
+                    for p in r.body.profiles {
+                        let out = p.labels.iter().any(|l| l.val == NO_UNAUTHENTICATED);
+                        self.profiles.insert(p.did, (p.followers_count, out));
+                    }
+                }
+                Err(HttpError::Budget) => return Err(Stop::Http(HttpError::Budget)),
+                Err(e) => {
+                    self.profiles_failed = true;
+                    ctx.log(format!(
+                        "bluesky jetstream: cannot read authors' profiles ({e}); follower counts \
+                         and opt-outs are unknown for the posts kept this run"
+                    ));
+                }
+            }
+        }
+        for p in posts.iter_mut() {
+            if let Some(&(followers, out)) = self.profiles.get(p.author.as_ref()) {
+                p.followers = followers;
+                p.opted_out = out;
+            }
+        }
+        Ok(())
     }
 }
 
