@@ -639,11 +639,16 @@ impl Collector<'_> {
         let ended = loop {
             let id = dictionary.as_ref().map(|(id, _)| *id);
             match self.connect(resume, id).await {
-                Ok(ws) => {
+                Ok(mut ws) => {
                     let before = self.tally.events;
                     let ended = self
-                        .read(ws, &mut reader, resume, &mut seen, start_us)
+                        .read(&mut ws, &mut reader, resume, &mut seen, start_us)
                         .await?;
+                    if !matches!(ended, Ended::Dropped(_)) {
+                        // Leave politely: a close frame, not a dropped connection.
+                        let bye = tokio::time::timeout(Duration::from_secs(1), ws.close(None));
+                        let _ = bye.await;
+                    }
                     if let Some(s) = seen {
                         resume = Resume::Seq(s);
                     }
@@ -911,7 +916,7 @@ impl Collector<'_> {
     /// Reads a connection until the run has caught up, the budget is spent or it drops.
     async fn read(
         &mut self,
-        mut ws: tokio_tungstenite::WebSocketStream<
+        ws: &mut tokio_tungstenite::WebSocketStream<
             tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
         >,
         reader: &mut Reader,
