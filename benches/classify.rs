@@ -13,6 +13,9 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use replyrank::classify::{deflect, kind, normalise};
+
+mod common;
+use common::thread_cpu_ns;
 use replyrank::post::Post;
 
 fn main() {
@@ -74,18 +77,6 @@ fn main() {
     time("normalise", &|t| normalise(t).len());
     time("deflect", &|t| deflect(t, None).deflect as usize);
     time("kind", &|t| kind(t, None).kind as usize);
-}
-
-/// This thread's CPU time: unlike wall time, not inflated by other processes on a shared machine.
-fn thread_cpu_ns() -> u128 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid, writable timespec.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime");
-    t.tv_sec as u128 * 1_000_000_000 + t.tv_nsec as u128
 }
 
 fn usage() -> ! {

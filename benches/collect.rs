@@ -97,7 +97,7 @@ fn main() {
     std::fs::write(
         root.path().join("replyrank.toml"),
         format!(
-            "[collect]\ncontact = \"bench\"\n\n[sources.bluesky]\nbase_url = \"{}\"\nrequests_per_second = {LIMIT}\n\n\
+            "[collect]\ncontact = \"bench\"\n\n[sources.bluesky]\nbase_url = \"{}\"\nrequests_per_second = {LIMIT}\njetstream = false\n\n\
              [sources.mastodon]\nbase_url = \"{}\"\nrequests_per_second = {LIMIT}\n\n\
              [sources.x]\nbase_url = \"{}\"\nrequests_per_second = {LIMIT}\nmax_posts_per_run = 100000\n",
             bsky.url, masto.url, x.url

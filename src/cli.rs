@@ -77,7 +77,8 @@ pub enum Command {
     },
     /// Fetch new public posts around each brand's accounts (Bluesky, Mastodon, X) into the store
     Collect {
-        /// Only this brand (registry id); repeatable
+        /// Only this brand (registry id); repeatable. Bluesky's Jetstream stream is read once
+        /// for every brand whatever this says (its position is network-wide)
         #[arg(long = "brand")]
         brands: Vec<String>,
         /// Only this source (bluesky, mastodon, x); repeatable

@@ -30,6 +30,10 @@
 //! base_url = "https://public.api.bsky.app"  # AppView for public reads (tests: a local server)
 //! auth_url = "https://bsky.social"           # Bluesky only: login and search (with credentials)
 //! requests_per_second = 5 # per host; default 5 for bluesky, 1 for mastodon and x
+//! jetstream = true        # Bluesky only: read every public mention from the network's event
+//!                         # stream (one connection for all brands; false: thread walk only)
+//! jetstream_url = "wss://jetstream1.us-east.bsky.network"  # its server (tests: ws://127.0.0.1:…)
+//! jetstream_zstd = true   # compressed frames (dictionary fetched from the server once a run)
 //!
 //! [sources.mastodon]
 //! base_url = "http://127.0.0.1:8080"  # replaces every account's home instance (tests only)
@@ -164,6 +168,12 @@ pub struct SourceConfig {
     /// page). Default: true for archives (TWCS, pairs), false for collected sources (X's terms
     /// do not allow it, and the published store keeps no text of theirs).
     pub quote_brand_posts: Option<bool>,
+    /// Bluesky: read mentions from the network's event stream (default true).
+    pub jetstream: Option<bool>,
+    /// Bluesky: the Jetstream server (`wss://` or `ws://`).
+    pub jetstream_url: Option<String>,
+    /// Bluesky: ask Jetstream for zstd-compressed frames (default true).
+    pub jetstream_zstd: Option<bool>,
 }
 
 impl Config {
@@ -175,9 +185,7 @@ impl Config {
             .and_then(|s| s.quote_brand_posts)
             .unwrap_or(!crate::publish::pseudonymised(source))
     }
-}
 
-impl Config {
     /// Reads `replyrank.toml` in `root`; a missing file means all defaults.
     pub fn load(root: &SiteRoot) -> Result<Config> {
         let path = root.config();

@@ -28,6 +28,8 @@ pub enum Network {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Collector {
     Bluesky,
+    /// Bluesky's public event stream: one job for the whole network, all brands at once.
+    Jetstream,
     Mastodon,
     X,
 }
@@ -174,10 +176,20 @@ pub const WORDINGS: &[Wording] = &[
                   posts and posts the brand answered; posts deleted before the run are not seen.",
     },
     Wording {
+        key: "coverage_bluesky_jetstream",
+        english: "All public mentions of the brand's accounts, replies to the brand's posts and \
+                  the brand's own posts, read from Bluesky's public event stream (Jetstream); \
+                  posts deleted since are removed; periods the stream no longer held when \
+                  collected are listed as gaps.",
+    },
+    Wording {
         key: "coverage_mastodon",
         english: THREAD_SCOPED,
     },
 ];
+
+/// The coverage wording a Bluesky collection through Jetstream records.
+pub const JETSTREAM_COVERAGE: &str = "coverage_bluesky_jetstream";
 
 /// Coverage of a source that is not built in (for example a `pairs` import named by the user)
 /// and has no `[sources.NAME] coverage` in the config.
@@ -233,18 +245,46 @@ pub fn coverage(name: &str, config: &Config, collected: &CollectionState) -> Str
 /// `source` (so a page may show its translation), else `None` (shown as written).
 pub fn wording_key(source: &str, text: &str) -> Option<&'static str> {
     let b = builtin(source)?;
-    [Some(b.coverage), b.coverage_with_credentials()]
+    let stream = (b.name == "bluesky").then_some(JETSTREAM_COVERAGE);
+    [Some(b.coverage), b.coverage_with_credentials(), stream]
         .into_iter()
         .flatten()
         .find(|k| wording(k) == Some(text))
 }
 
-/// What the last collection could see, per source (`data/state/coverage.json`, a JSON object of
-/// source name → coverage statement). Written by `collect`, read by `collect` and the scoring
-/// pipeline; a source absent from it has its built-in coverage.
-#[derive(Debug, Default)]
+/// What the last collection could see, per source (`data/state/coverage.json`): the coverage
+/// statement of each collected source (`coverage`: source name → statement) and the periods a
+/// source could not be read for (`gaps`: source name → `[{"from", "to"}]`, RFC 3339). Written by
+/// `collect`, read by `collect` and the scoring pipeline; a source absent from it has its
+/// built-in coverage and no gaps. The file of earlier versions (a bare object of source name →
+/// statement) still reads.
+#[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CollectionState {
     pub coverage: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gaps: BTreeMap<String, Vec<Gap>>,
+}
+
+/// A period a source was not read for: posts made between `from` and `to` are not in the
+/// store (Jetstream no longer held them when collection resumed). Unix seconds, UTC.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(deny_unknown_fields)]
+pub struct Gap {
+    #[serde(with = "crate::time::rfc3339")]
+    pub from: i64,
+    #[serde(with = "crate::time::rfc3339")]
+    pub to: i64,
+}
+
+/// The file as written, or as earlier versions wrote it.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum StateFile {
+    Current(CollectionState),
+    Statements(BTreeMap<String, String>),
 }
 
 impl CollectionState {
@@ -258,15 +298,21 @@ impl CollectionState {
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let coverage = serde_json::from_str(&text).with_context(|| {
+        let file: StateFile = serde_json::from_str(&text).with_context(|| {
             format!(
-                "{} is not a JSON object of source name to coverage statement; delete it (the \
-                 built-in statements apply until the next `replyrank collect` records what it \
-                 sees)",
+                "{} is not a JSON object with \"coverage\" (source name to coverage statement) \
+                 and \"gaps\"; delete it (the built-in statements apply until the next \
+                 `replyrank collect` records what it sees)",
                 path.display()
             )
         })?;
-        Ok(CollectionState { coverage })
+        Ok(match file {
+            StateFile::Current(s) => s,
+            StateFile::Statements(coverage) => CollectionState {
+                coverage,
+                gaps: BTreeMap::new(),
+            },
+        })
     }
 
     /// Records that `source` was collected with the coverage of wording `key`.
@@ -276,9 +322,14 @@ impl CollectionState {
         }
     }
 
+    /// The gaps of `source`, oldest first.
+    pub fn gaps(&self, source: &str) -> &[Gap] {
+        self.gaps.get(source).map_or(&[], Vec::as_slice)
+    }
+
     /// Replaces the file atomically.
     pub fn save(&self, root: &SiteRoot) -> Result<()> {
-        let mut json = serde_json::to_vec_pretty(&self.coverage)?;
+        let mut json = serde_json::to_vec_pretty(self)?;
         json.push(b'\n');
         crate::collect::cursor::write_atomically(&root.collected_coverage(), &json)
     }
@@ -352,5 +403,29 @@ mod tests {
             back.coverage["bluesky"],
             wording("coverage_bluesky").unwrap()
         );
+    }
+
+    #[test]
+    fn gaps_round_trip_and_the_old_statement_only_file_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = SiteRoot::at(dir.path());
+        std::fs::create_dir_all(root.state()).unwrap();
+        std::fs::write(root.collected_coverage(), "{\"bluesky\": \"Ours\"}").unwrap();
+        let old = CollectionState::load(&root).unwrap();
+        assert_eq!(old.coverage["bluesky"], "Ours");
+        assert!(old.gaps("bluesky").is_empty());
+        let mut state = CollectionState::default();
+        state.record("bluesky", JETSTREAM_COVERAGE);
+        let gap = Gap {
+            from: 1_783_000_000,
+            to: 1_783_100_000,
+        };
+        state.gaps.insert("bluesky".into(), vec![gap]);
+        state.save(&root).unwrap();
+        let text = std::fs::read_to_string(root.collected_coverage()).unwrap();
+        assert!(text.contains("\"from\": \"2026-07-02T"), "{text}");
+        let back = CollectionState::load(&root).unwrap();
+        assert_eq!(back, state);
+        assert_eq!(back.gaps("bluesky"), &[gap]);
     }
 }

@@ -492,6 +492,7 @@ timeout_ms = 10000
 base_url = "{u}"
 auth_url = "{u}"
 requests_per_second = 1000
+jetstream = false
 
 [sources.mastodon]
 base_url = "{u}"

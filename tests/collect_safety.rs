@@ -34,7 +34,7 @@ fn site(url: &str, accounts: &str, collect: &str) -> tempfile::TempDir {
         root.path().join("replyrank.toml"),
         format!(
             "[collect]\ncontact = \"mailto:ops@example.org\"\nbackoff_ms = 10\nmax_retries = 1\n{collect}\n\n\
-             [sources.bluesky]\nbase_url = \"{url}\"\nauth_url = \"{url}\"\nrequests_per_second = 1000\n\n\
+             [sources.bluesky]\nbase_url = \"{url}\"\nauth_url = \"{url}\"\nrequests_per_second = 1000\njetstream = false\n\n\
              [sources.mastodon]\nbase_url = \"{url}\"\nrequests_per_second = 1000\n\n\
              [sources.x]\nbase_url = \"{url}\"\nrequests_per_second = 1000\n"
         ),

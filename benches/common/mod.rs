@@ -1,5 +1,5 @@
 //! What the benchmarks share: running a child process and measuring its wall time and peak
-//! memory.
+//! memory; this thread's CPU time.
 #![allow(dead_code)]
 
 use std::fs::{self, File};
@@ -85,4 +85,16 @@ pub fn tail(s: &str, max: usize) -> &str {
         i += 1;
     }
     &s[i..]
+}
+
+/// This thread's CPU time: unlike wall time, not inflated by other processes on a shared machine.
+pub fn thread_cpu_ns() -> u128 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime");
+    t.tv_sec as u128 * 1_000_000_000 + t.tv_nsec as u128
 }

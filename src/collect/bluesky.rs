@@ -215,7 +215,8 @@ impl<'c> Collector<'c> {
         };
         self.walk_posts().await?;
         self.threads().await?;
-        if self.credentials().is_some() {
+        // With Jetstream the run sees every mention; search is only the fallback without it.
+        if self.credentials().is_some() && !self.account.ctx.jetstream {
             self.search().await?;
         }
         Ok(())

@@ -14,7 +14,9 @@
 //!   and, when a walk was cut short, where it goes on;
 //! - `open_threads`: the brand's posts whose replies are re-checked on later runs while they are
 //!   inside the ranking window, with the reply count last seen, so a late customer reply (and the
-//!   brand's late answer to it) gets recorded.
+//!   brand's late answer to it) gets recorded;
+//! - `stream`: Bluesky's Jetstream only (account `jetstream` of source `bluesky`): the last
+//!   event stored, the brands' DIDs and the gaps the stream could not fill ([`Stream`]).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -45,6 +47,27 @@ pub struct AccountCursor {
     pub feeds: BTreeMap<String, Feed>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub open_threads: BTreeMap<String, OpenThread>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<Stream>,
+}
+
+/// How far an event stream (Bluesky's Jetstream) was read.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Stream {
+    /// The seq of the last event read whose posts are stored: the next run resumes after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// That event's time (Unix microseconds): where to resume when the server no longer keeps
+    /// `seq`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_us: Option<i64>,
+    /// Brand handle (lowercase) → DID, as last resolved.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub dids: BTreeMap<String, String>,
+    /// Periods the server no longer held when the stream was read, inside the ranking window.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<crate::source::Gap>,
 }
 
 /// A list walked newest first. Positions are the source's own: an RFC 3339 time (Bluesky) or a

@@ -260,6 +260,12 @@ impl Client {
             .await
     }
 
+    /// GET `url` and return its body as bytes (a binary download, such as a zstd dictionary).
+    pub async fn get_bytes(&self, url: reqwest::Url) -> Result<Response<Vec<u8>>, HttpError> {
+        self.send(reqwest::Method::GET, url, None, None, |b| Ok(b.to_vec()))
+            .await
+    }
+
     /// POST a JSON body to `url` and parse the JSON answer.
     pub async fn post_json<T: DeserializeOwned>(
         &self,
@@ -277,6 +283,18 @@ impl Client {
         url: reqwest::Url,
         bearer: Option<&str>,
         body: Option<&serde_json::Value>,
+    ) -> Result<Response<T>, HttpError> {
+        let parse = |b: &[u8]| serde_json::from_slice::<T>(b).map_err(|e| e.to_string());
+        self.send(method, url, bearer, body, parse).await
+    }
+
+    async fn send<T>(
+        &self,
+        method: reqwest::Method,
+        url: reqwest::Url,
+        bearer: Option<&str>,
+        body: Option<&serde_json::Value>,
+        parse: impl Fn(&[u8]) -> Result<T, String>,
     ) -> Result<Response<T>, HttpError> {
         let host = self.host(&url);
         let shown = url.to_string();
@@ -333,12 +351,12 @@ impl Client {
                 Ok((status, headers, bytes)) => {
                     self.obey_rate_headers(&host, &headers);
                     match (status, bytes) {
-                        (200..=299, Ok(bytes)) => match serde_json::from_slice::<T>(&bytes) {
+                        (200..=299, Ok(bytes)) => match parse(&bytes) {
                             Ok(body) => return Ok(Response { body, headers }),
                             Err(e) => {
                                 failure = HttpError::Body {
                                     url: shown.clone(),
-                                    detail: self.redactor.redact(&e.to_string()),
+                                    detail: self.redactor.redact(&e),
                                     tries: attempt,
                                 };
                                 // Whole JSON of another shape is the server's answer, not a
@@ -493,7 +511,7 @@ fn short(e: reqwest::Error) -> String {
 
 /// An API's error body: `{"error": "...", "message": "..."}` (Bluesky, Mastodon) or
 /// `{"title", "detail"}` (X); else the start of the body.
-fn api_error(bytes: &[u8]) -> (Option<String>, String) {
+pub(super) fn api_error(bytes: &[u8]) -> (Option<String>, String) {
     #[derive(serde::Deserialize, Default)]
     #[serde(default)]
     struct E {

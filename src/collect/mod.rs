@@ -18,6 +18,7 @@
 pub mod bluesky;
 pub mod cursor;
 pub mod http;
+pub mod jetstream;
 pub mod mastodon;
 pub mod redact;
 pub mod x;
@@ -214,6 +215,12 @@ pub struct Ctx {
     stored: BTreeMap<&'static str, Vec<(String, i64)>>,
     /// What a source could not see this run, added to its coverage statement.
     coverage_notes: std::sync::Mutex<Vec<(&'static str, String)>>,
+    /// The run stops cleanly at this instant (its time budget).
+    pub deadline: Instant,
+    /// Bluesky mentions come from Jetstream this run (so search is not needed for them).
+    pub jetstream: bool,
+    /// Periods a source could not be read for, as its collector last knew them.
+    gaps: std::sync::Mutex<BTreeMap<&'static str, Vec<crate::source::Gap>>>,
     log: Log,
 }
 
@@ -291,6 +298,12 @@ impl Ctx {
     /// window.
     pub fn stored(&self, source: &str) -> &[(String, i64)] {
         self.stored.get(source).map_or(&[], Vec::as_slice)
+    }
+
+    /// Records the periods `source` could not be read for (all of them, replacing what was
+    /// recorded): saved in the collection state at the end of the run.
+    pub fn gaps(&self, source: &'static str, gaps: Vec<crate::source::Gap>) {
+        self.gaps.lock().expect("not poisoned").insert(source, gaps);
     }
 }
 
@@ -407,8 +420,8 @@ pub type Collecting<'a> =
 pub struct Account<'c> {
     pub ctx: &'c Ctx,
     source: &'static str,
-    /// The brand's index in the registry.
-    brand: usize,
+    /// The brand's index in the registry (none for a network-wide job: Jetstream).
+    brand: Option<usize>,
     /// The account as the registry has it, without a leading `@`.
     pub handle: String,
     pub cursor: AccountCursor,
@@ -439,7 +452,8 @@ impl Account<'_> {
 
     /// The registry id of the brand, for the posts it wrote.
     pub fn brand_id(&self) -> std::borrow::Cow<'static, str> {
-        self.ctx.registry.brands[self.brand].id.clone().into()
+        let brand = self.brand.expect("a brand account's collector");
+        self.ctx.registry.brands[brand].id.clone().into()
     }
 }
 
@@ -447,6 +461,7 @@ impl Account<'_> {
 fn open<'c>(kind: Collector, account: Account<'c>) -> Result<Box<dyn Collect + 'c>, String> {
     Ok(match kind {
         Collector::Bluesky => Box::new(bluesky::Collector::open(account)?),
+        Collector::Jetstream => Box::new(jetstream::Collector::open(account)?),
         Collector::Mastodon => Box::new(mastodon::Collector::open(account)?),
         Collector::X => Box::new(x::Collector::open(account)?),
     })
@@ -480,8 +495,8 @@ type Collected = (&'static Source, &'static Collection);
 struct Job {
     source: &'static Source,
     collector: Collector,
-    /// Index in the registry.
-    brand: usize,
+    /// Index in the registry (none for a network-wide job).
+    brand: Option<usize>,
     account: String,
 }
 
@@ -511,8 +526,11 @@ fn collected_sources(wanted: &[String]) -> Result<Vec<Collected>> {
 
 impl Plan {
     /// One job per (source, brand account), skipping sources without their required
-    /// credentials; sources collected with less coverage without theirs are named too.
-    fn new(registry: &Registry, opts: &Options) -> Result<Plan> {
+    /// credentials; sources collected with less coverage without theirs are named too. Bluesky
+    /// also gets one Jetstream job for all brands (every brand with a Bluesky account, whatever
+    /// `--brand` says: the stream and its cursor are network-wide), unless the config turns it
+    /// off.
+    fn new(registry: &Registry, opts: &Options, config: &Config) -> Result<Plan> {
         for b in &opts.brands {
             if registry.by_id(b).is_none() {
                 anyhow::bail!(
@@ -528,6 +546,12 @@ impl Plan {
         };
         let mut degraded = Vec::new();
         for (source, how) in collected_sources(&opts.sources)? {
+            let stream = how.collector == Collector::Bluesky
+                && jetstream::enabled(config, source.name)
+                && registry
+                    .brands
+                    .iter()
+                    .any(|b| !b.accounts.on(source.network).is_empty());
             if let Some(c) = &how.credentials
                 && !opts.secrets.present(source)
             {
@@ -536,9 +560,19 @@ impl Plan {
                     plan.skipped.push(line);
                     continue;
                 }
-                degraded.push(line);
+                if !stream {
+                    degraded.push(line);
+                }
             }
             plan.sources.push((source, how));
+            if stream {
+                plan.jobs.push(Job {
+                    source,
+                    collector: Collector::Jetstream,
+                    brand: None,
+                    account: jetstream::ACCOUNT.into(),
+                });
+            }
             for (i, b) in registry.brands.iter().enumerate() {
                 if !opts.brands.is_empty() && !opts.brands.contains(&b.id) {
                     continue;
@@ -547,7 +581,7 @@ impl Plan {
                     plan.jobs.push(Job {
                         source,
                         collector: how.collector,
-                        brand: i,
+                        brand: Some(i),
                         account: account.to_string(),
                     });
                 }
@@ -564,7 +598,7 @@ pub fn run(root: &SiteRoot, mut opts: Options) -> Result<Report> {
     let started = Instant::now();
     let config = Config::load(root)?;
     let registry = Registry::load(root)?;
-    let plan = Plan::new(&registry, &opts)?;
+    let plan = Plan::new(&registry, &opts, &config)?;
     if !plan.jobs.is_empty() {
         require_contact(&config, root)?;
     }
@@ -607,7 +641,12 @@ pub fn run(root: &SiteRoot, mut opts: Options) -> Result<Report> {
     }
     let traffic = ctx.traffic();
     let notes = std::mem::take(&mut *ctx.coverage_notes.lock().expect("not poisoned"));
-    let recorded = record_coverage(&mut state, &plan.sources, &ctx.secrets, &notes);
+    let mut recorded = record_coverage(&mut state, &plan.sources, &ctx.secrets, &notes);
+    recorded |= jetstream::record_coverage(
+        &mut state,
+        &accounts,
+        std::mem::take(&mut *ctx.gaps.lock().expect("not poisoned")),
+    );
     let deleted = std::mem::take(&mut *ctx.deleted.lock().expect("not poisoned"));
     drop(ctx);
     let mut stores = writer
@@ -725,6 +764,12 @@ impl Ctx {
             deleted: Default::default(),
             stored: opts.stored,
             coverage_notes: Default::default(),
+            deadline,
+            jetstream: plan
+                .jobs
+                .iter()
+                .any(|j| j.collector == Collector::Jetstream),
+            gaps: Default::default(),
             log,
         })
     }
@@ -792,7 +837,9 @@ async fn collect_all(ctx: Arc<Ctx>, jobs: Vec<Job>, cursors: &Cursors) -> Vec<Ac
             let (new_posts, outcome) = drive(&ctx, &job, cursor).await;
             let r = AccountReport {
                 source: job.source.name,
-                brand: ctx.registry.brands[job.brand].id.clone(),
+                brand: job
+                    .brand
+                    .map_or_else(String::new, |b| ctx.registry.brands[b].id.clone()),
                 account: job.account,
                 new_posts,
                 outcome: outcome.redacted(&ctx.redactor),

@@ -2,6 +2,7 @@
 //! made from the repository's own data.
 #![allow(dead_code)]
 
+pub mod jetstream;
 pub mod server;
 
 use std::path::Path;
