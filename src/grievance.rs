@@ -43,6 +43,7 @@ fn round_ci(ci: Option<(f64, f64)>) -> Option<[f64; 2]> {
 
 /// One of a brand's templates.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Template {
     /// First replies in the window that are this template.
     pub replies: usize,
@@ -64,6 +65,7 @@ pub struct Template {
 
 /// Canned replies of one brand.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Canned {
     /// First replies in the window whose text was read (they have a signature).
     pub replies: usize,
@@ -151,6 +153,7 @@ impl Canned {
 
 /// A group of complaints' share replied to within an hour.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Within1h {
     pub complaints: usize,
     pub answered_1h: Option<f64>,
@@ -170,7 +173,11 @@ impl Within1h {
 
 /// Office hours against evenings, nights and weekends, for one brand.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Hours {
+    /// The brand's time zone and office hours the groups were made with.
+    pub timezone: String,
+    pub office_hours: String,
     pub office: Within1h,
     pub off_hours: Within1h,
     /// Complaints per local weekday (Monday first) and hour.
@@ -230,6 +237,19 @@ impl OfficeHours {
         Ok(o)
     }
 
+    /// As written in the registry: `Mon-Fri 09:00-18:00`.
+    pub fn describe(&self) -> String {
+        const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        format!(
+            "{}-{} {}-{}",
+            DAYS[self.days.0 as usize],
+            DAYS[self.days.1 as usize],
+            hm(self.minutes.0),
+            hm(self.minutes.1)
+        )
+    }
+
     /// Whether local weekday `day` (0 = Monday) at `minute` after midnight is in office hours.
     pub fn contains(&self, day: u8, minute: u16) -> bool {
         (self.days.0..=self.days.1).contains(&day)
@@ -251,7 +271,7 @@ impl Hours {
     pub fn of(
         complaints: &[&Complaint],
         obs: &[Obs],
-        tz: &jiff::tz::TimeZone,
+        (tz_name, tz): (&str, &jiff::tz::TimeZone),
         hours: &OfficeHours,
     ) -> Option<Hours> {
         if complaints.is_empty() {
@@ -283,6 +303,8 @@ impl Hours {
             })
             .collect();
         Some(Hours {
+            timezone: tz_name.to_string(),
+            office_hours: hours.describe(),
             office: Within1h::of(&office),
             off_hours: Within1h::of(&off),
             grid_complaints: n,
@@ -320,6 +342,7 @@ fn difference(
 
 /// A group of complaints' share replied to within 24 hours and its median time.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Within24h {
     pub complaints: usize,
     pub answered_24h: Option<f64>,
@@ -341,6 +364,7 @@ impl Within24h {
 
 /// The top tenth of complainants by followers against the rest, for one brand.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Influence {
     /// Follower count from which a complainant is in the top tenth.
     pub threshold: u64,

@@ -733,7 +733,12 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
             let tz = jiff::tz::TimeZone::get(&brand.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
             Grievances {
                 canned: grievance::Canned::of(cs, inp.templates),
-                hours: grievance::Hours::of(cs, &obs.window[b], &tz, &brand.office_hours),
+                hours: grievance::Hours::of(
+                    cs,
+                    &obs.window[b],
+                    (&brand.timezone, &tz),
+                    &brand.office_hours,
+                ),
                 influence: grievance::Influence::of(cs, &obs.window[b]),
             }
         })

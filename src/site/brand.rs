@@ -30,6 +30,7 @@ struct Chart {
 #[derive(Serialize)]
 struct BrandPage<'a> {
     brand: &'a BrandEntry,
+    grievance: super::grievance::Section,
     finding: String,
     ranking: String,
     category_ranking: Option<String>,
@@ -400,6 +401,7 @@ impl View<'_> {
                 b.id
             ),
             finding: finding.clone(),
+            grievance: super::grievance::section(lang, b),
         };
         let base = self.base(lang, &page, b.name.clone(), finding);
         self.render("brand.html", &base, &data)

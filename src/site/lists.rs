@@ -112,6 +112,8 @@ struct Unranked {
 #[derive(Serialize)]
 struct TablePage {
     heading: String,
+    /// The front page's "fame and shame" lists (empty elsewhere).
+    fame: Vec<super::grievance::FameList>,
     lead: String,
     coverage: Vec<String>,
     filters: bool,
@@ -291,6 +293,11 @@ impl View<'_> {
                 .map(|b| b.name.clone())
                 .collect(),
             heading: heading.clone(),
+            fame: if scope == Scope::Overall {
+                super::grievance::fame(lang, &ranked, &root)
+            } else {
+                Vec::new()
+            },
         };
         let base = self.base(lang, page, heading, lead);
         let template = if scope == Scope::Overall {

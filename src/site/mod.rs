@@ -14,6 +14,7 @@ mod brand;
 mod charts;
 mod downloads;
 mod feeds;
+mod grievance;
 pub mod lang;
 mod links;
 mod lists;
