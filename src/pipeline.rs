@@ -55,6 +55,7 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
         .map(|name| SourceInfo {
             name: name.clone(),
             coverage: crate::source::coverage(name, config, &collected),
+            gaps: collected.gaps.get(name).cloned().unwrap_or_default(),
         })
         .collect();
     let method = Method {

@@ -46,6 +46,8 @@ fn version_1() -> Version {
 pub struct SourceInfo {
     pub name: String,
     pub coverage: String,
+    /// Periods the source could not be read for (as collection recorded them).
+    pub gaps: Vec<crate::source::Gap>,
 }
 
 /// The figures of one set of complaints (a brand's window, or one month of its history).
@@ -259,6 +261,10 @@ pub struct SourceSummary {
     pub coverage: String,
     /// Complaints from this source in the window.
     pub complaints: usize,
+    /// Periods inside the window the source could not be read for: complaints made then are
+    /// missing from the figures, not unanswered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<crate::source::Gap>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -496,6 +502,7 @@ pub fn one_brand(complaints: &[Complaint], method: &Method) -> BrandEntry {
     let sources = [SourceInfo {
         name: "example".into(),
         coverage: String::new(),
+        gaps: Vec::new(),
     }];
     let mut lb = score(
         complaints,
@@ -874,6 +881,12 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
                 name: s.name.clone(),
                 coverage: s.coverage.clone(),
                 complaints,
+                gaps: s
+                    .gaps
+                    .iter()
+                    .filter(|g| g.to > from && g.from < as_of)
+                    .copied()
+                    .collect(),
             })
             .collect(),
         brands,

@@ -587,6 +587,25 @@ fn a_cursor_older_than_the_server_keeps_is_recorded_as_a_gap_not_skipped_silentl
     let ids: BTreeSet<String> = stored(root.path()).into_keys().collect();
     assert!(ids.contains(&uri(&first)));
     assert!(!ids.contains(&uri(&at_seq(&frames, line::MENTION_ANSWERED))));
+    // The leaderboard carries the gap with the source, for the site to say it.
+    let out = std::process::Command::new(common::bin())
+        .arg("--root")
+        .arg(root.path())
+        .args(["score", "--as-of", "2026-07-05"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lb: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.path().join("public/data/leaderboard.json")).unwrap(),
+    )
+    .unwrap();
+    let bsky = lb["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "bluesky")
+        .unwrap();
+    assert_eq!(bsky["gaps"], gap);
 }
 
 #[test]

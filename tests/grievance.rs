@@ -112,6 +112,7 @@ fn brand(complaints: &[Complaint]) -> BrandEntry {
             sources: &[SourceInfo {
                 name: "twcs".into(),
                 coverage: String::new(),
+                gaps: Vec::new(),
             }],
             method: &method,
             data_quality: Default::default(),

@@ -360,6 +360,7 @@ fn scored(r: &Paired, as_of_minutes: i64, min: usize) -> replyrank::score::Leade
         .map(|s| SourceInfo {
             name: s.clone(),
             coverage: format!("{s} coverage"),
+            gaps: Vec::new(),
         })
         .collect();
     let reg = registry();

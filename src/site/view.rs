@@ -306,7 +306,8 @@ impl<'a> View<'a> {
             .iter()
             .flat_map(|b| b.sources.iter().map(String::as_str))
             .collect();
-        self.lb
+        let mut out: Vec<String> = self
+            .lb
             .sources
             .iter()
             .filter(|s| used.contains(s.name.as_str()))
@@ -316,7 +317,33 @@ impl<'a> View<'a> {
                     .unwrap_or(&s.coverage)
                     .clone()
             })
-            .collect()
+            .collect();
+        // Periods a source could not be read for: said, never counted as unanswered.
+        for s in self
+            .lb
+            .sources
+            .iter()
+            .filter(|s| used.contains(s.name.as_str()))
+        {
+            for g in &s.gaps {
+                let at = |t: i64| {
+                    format!(
+                        "{} {}",
+                        lang.date(t),
+                        crate::time::format_rfc3339(t).get(11..16).unwrap_or("")
+                    )
+                };
+                out.push(lang.t(
+                    "coverage_gap",
+                    &[
+                        ("source", &s.name),
+                        ("from", &at(g.from)),
+                        ("to", &at(g.to)),
+                    ],
+                ));
+            }
+        }
+        out
     }
 }
 
