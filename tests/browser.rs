@@ -376,7 +376,7 @@ fn leaderboard_sorts_filters_and_stays_clean_in_a_real_browser() {
         if page.contains("brand/") {
             assert_eq!(
                 s.js("return document.querySelectorAll('figure svg title').length"),
-                4,
+                5, // four charts and the weekday × hour grid
                 "{page}"
             );
         }
