@@ -126,10 +126,10 @@ fn builds_a_citable_site_whose_links_all_resolve() {
     );
     assert_eq!(
         aa.matches("<title id=").count(),
-        4,
-        "four charts, each titled"
+        5,
+        "four charts and the weekday × hour grid, each titled"
     );
-    assert_eq!(aa.matches("<desc id=").count(), 4);
+    assert_eq!(aa.matches("<desc id=").count(), 5);
     assert!(
         aa.contains(
             "https://someone.github.io/leaderboard/archive/2017-12-03/brand/american-airlines/"
