@@ -594,7 +594,11 @@ fn a_cursor_older_than_the_server_keeps_is_recorded_as_a_gap_not_skipped_silentl
         .args(["score", "--as-of", "2026-07-05"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lb: Value = serde_json::from_str(
         &std::fs::read_to_string(root.path().join("public/data/leaderboard.json")).unwrap(),
     )

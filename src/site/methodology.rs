@@ -42,6 +42,33 @@ pub fn load(root: &SiteRoot) -> Result<Methodology> {
     Ok(Methodology { title, html })
 }
 
+/// A complaint of an example: made at `at`, answered (in public) after `reply` seconds.
+fn complaint(at: i64, reply: Option<i64>) -> Complaint {
+    Complaint {
+        post: 0,
+        source: 0,
+        brand: 0,
+        at,
+        first_reply: reply.map(|_| 0),
+        reply_s: reply,
+        deflected: false,
+        public_s: reply,
+        needs_reply: true,
+        cut_off: false,
+        customer: 0,
+        followers: crate::corpus::NONE,
+        template: crate::corpus::NONE,
+    }
+}
+
+/// The fenced block `name` of the page.
+fn block<'p>(page: &'p str, name: &str) -> Result<&'p str> {
+    page.split(&format!("```{name}\n"))
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .with_context(|| format!("no ```{name} block"))
+}
+
 fn seconds(amount: &str, unit: &str) -> Result<i64> {
     let n: i64 = amount
         .parse()
@@ -86,30 +113,9 @@ fn readable_example(body: &str, name: &str) -> String {
 ///   decimals), median_reply_s, p90_reply_s, public_median_s (seconds), score (whole) and
 ///   score_ci (one decimal).
 pub fn check_worked_example(page: &str) -> Result<()> {
-    let Some(block) = page
-        .split("```worked-example\n")
-        .nth(1)
-        .and_then(|b| b.split("```").next())
-    else {
-        bail!("no ```worked-example block");
-    };
+    let block = block(page, "worked-example")?;
     // Complaints are made at 0 (answered ones) or followed-time before as-of (waiting ones).
     let as_of = 30 * crate::time::DAY;
-    let complaint = |at: i64, reply: Option<i64>| Complaint {
-        post: 0,
-        source: 0,
-        brand: 0,
-        at,
-        first_reply: reply.map(|_| 0),
-        reply_s: reply,
-        deflected: false,
-        public_s: reply,
-        needs_reply: true,
-        cut_off: false,
-        customer: 0,
-        followers: u32::MAX,
-        template: u32::MAX,
-    };
     let mut complaints = Vec::new();
     let mut expect = Vec::new();
     for line in block.lines() {
@@ -194,13 +200,7 @@ pub fn check_worked_example(page: &str) -> Result<()> {
 /// week), and `expect office|off_hours COMPLAINTS SHARE`, `expect off_hours_gap GAP` and
 /// `expect off_hours_gap_ci LO HI` (shares with four decimals).
 pub fn check_hours_example(page: &str) -> Result<()> {
-    let Some(block) = page
-        .split("```worked-example-hours\n")
-        .nth(1)
-        .and_then(|b| b.split("```").next())
-    else {
-        bail!("no ```worked-example-hours block");
-    };
+    let block = block(page, "worked-example-hours")?;
     // Monday 5 January 1970, 00:00 UTC.
     const MONDAY: i64 = 4 * crate::time::DAY;
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -231,19 +231,8 @@ pub fn check_hours_example(page: &str) -> Result<()> {
             _ => bail!("unreadable line {line:?}"),
         };
         complaints.push(Complaint {
-            post: 0,
-            source: 0,
-            brand: 0,
-            at,
-            first_reply: reply.map(|_| 0),
-            reply_s: reply,
-            deflected: false,
-            public_s: reply,
-            needs_reply: true,
-            cut_off: false,
             customer: complaints.len() as u32,
-            followers: crate::corpus::NONE,
-            template: crate::corpus::NONE,
+            ..complaint(at, reply)
         });
     }
     let method = Method {
