@@ -17,6 +17,9 @@ pub fn run(root: &SiteRoot) -> Result<()> {
         registry.brands.len(),
         config.languages.len()
     );
+    if let Some(warning) = config.base_url_warning() {
+        eprintln!("{warning}");
+    }
     let output = root.output();
     if !output.join("index.html").exists() {
         bail!(

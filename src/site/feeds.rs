@@ -132,7 +132,7 @@ impl View<'_> {
     /// The archive pages, the Atom feed, the sitemap (of `site` and these) and robots.txt.
     pub fn archive_and_feeds(&self, snapshots: &[Snapshot], site: &Site) -> Result<Site> {
         let mut out = Site::new();
-        let base_url = &self.config.base_url;
+        let base_url = self.address();
         for lang in self.langs {
             let page = "archive/index.html";
             let root = rel_root(&format!("{}{page}", lang.prefix));
@@ -170,6 +170,7 @@ impl View<'_> {
             .collect();
         let mut context = tera::Context::new();
         context.insert("base_url", base_url);
+        context.insert("has_address", &!self.config.base_url.is_empty());
         context.insert("title", &self.config.title);
         context.insert("publisher", &self.config.publisher);
         context.insert(

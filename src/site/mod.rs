@@ -67,6 +67,8 @@ pub struct Report {
     pub pages: usize,
     pub snapshot: String,
     pub ranked: usize,
+    /// What the build warns about (no `base_url`), if anything.
+    pub warning: Option<&'static str>,
 }
 
 /// Files of the site: path relative to the output root → content.
@@ -199,5 +201,6 @@ pub fn render(
         pages,
         snapshot,
         ranked: lb.ranked().count(),
+        warning: config.base_url_warning(),
     })
 }

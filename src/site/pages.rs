@@ -62,7 +62,7 @@ impl View<'_> {
     pub fn not_found_page(&self, lang: &Lang) -> Result<Vec<u8>> {
         let title = lang.t("not_found_title", &[]);
         let mut base = self.base(lang, "404.html", title, lang.t("not_found_text", &[]));
-        base.absolute(&self.config.base_url, &lang.prefix);
+        base.absolute(&self.base_path(), &lang.prefix);
         base.cite = false;
         self.render("404.html", &base, &Empty {})
     }
