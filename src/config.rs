@@ -218,10 +218,10 @@ impl Config {
         let url = std::mem::take(&mut config.base_url);
         if !url.is_empty() {
             config.set_base_url(
-            &url,
-            &format!(
-                "{}:{}: base_url",
-                path.display(),
+                &url,
+                &format!(
+                    "{}:{}: base_url",
+                    path.display(),
                     key_line(text, "base_url")
                 ),
             )?;

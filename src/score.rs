@@ -788,7 +788,12 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
         .collect();
     let details = (0..nb)
         .filter(|&b| !obs.window[b].is_empty())
-        .map(|b| (registry[b].id.clone(), BrandDetail::of(&obs.window[b], &obs.window_days[b])))
+        .map(|b| {
+            (
+                registry[b].id.clone(),
+                BrandDetail::of(&obs.window[b], &obs.window_days[b]),
+            )
+        })
         .collect();
     let mut per_source = vec![0usize; inp.sources.len()];
     for ws in &obs.window_sources {

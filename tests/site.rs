@@ -122,14 +122,17 @@ fn builds_a_citable_site_whose_links_all_resolve() {
     assert!(aa.contains("American Airlines replied to 97% of complaints within a day; half of all its complaints had a reply within 9\u{a0}min. 29% of its first replies sent the customer elsewhere"), "finding");
     assert!(
         aa.contains("Rank 3 of 15 overall (95% interval 1\u{2060}–\u{2060}8).")
-            && aa.contains("Rank 1 of 4 in Airline.")
+            && aa.contains(
+                "Rank 1 of 4 in Airline (between 1 and 3, given the overall rank intervals)."
+            )
     );
+    // Four charts, each titled and described, drawn once for a phone and once wide.
     assert_eq!(
         aa.matches("<title id=").count(),
-        4,
+        8,
         "four charts, each titled"
     );
-    assert_eq!(aa.matches("<desc id=").count(), 4);
+    assert_eq!(aa.matches("<desc id=").count(), 8);
     assert!(
         aa.contains(
             "https://someone.github.io/leaderboard/archive/2017-12-03/brand/american-airlines/"

@@ -57,7 +57,7 @@ struct EmbedPage<'a> {
 /// The embed's suggested frame (CSS pixels): the whole card fits in it, in every language
 /// (the browser test measures it).
 pub const EMBED_W: u32 = 420;
-pub const EMBED_H: u32 = 420;
+pub const EMBED_H: u32 = 480;
 
 /// The names of the reply-time bins, then of "no reply yet".
 const BIN_NAMES: [&str; REPLY_BINS.len() + 1] = [
@@ -291,7 +291,11 @@ impl View<'_> {
     }
 
     /// The window on a month axis: its instants, its name, and month names.
-    fn month_axis<'a>(&self, label: &'a str, name: &'a dyn Fn(i64) -> String) -> charts::MonthAxis<'a> {
+    fn month_axis<'a>(
+        &self,
+        label: &'a str,
+        name: &'a dyn Fn(i64) -> String,
+    ) -> charts::MonthAxis<'a> {
         charts::MonthAxis {
             window: (self.lb.window.from, self.lb.as_of),
             window_label: label,
@@ -307,7 +311,13 @@ impl View<'_> {
             "window_label",
             &[("days", &self.lb.window.days.to_string())],
         );
-        let month_name = |m: i64| lang.month(&format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1));
+        let month_name = |m: i64| {
+            lang.month(&format!(
+                "{:04}-{:02}",
+                m.div_euclid(12),
+                m.rem_euclid(12) + 1
+            ))
+        };
         let axis = self.month_axis(&window_label, &month_name);
         let in_window = lang.t(
             "chart_window_note",
@@ -318,7 +328,10 @@ impl View<'_> {
                 ("to", &lang.date(self.lb.as_of)),
             ],
         );
-        let not_drawn = h.iter().filter(|m| m.score.is_some() && m.drawn().is_none()).count();
+        let not_drawn = h
+            .iter()
+            .filter(|m| m.score.is_some() && m.drawn().is_none())
+            .count();
         let mut desc = lang.t(
             "chart_history_desc",
             &[("name", &b.name), ("first", first), ("last", last)],
@@ -495,10 +508,7 @@ impl View<'_> {
             ranking: self.ranking(lang, b).0,
             figures,
             coverage_short: self.coverage(lang, &[b]).join(" "),
-            brand_url: pretty(
-                self.address(),
-                &format!("{p}brand/{}/index.html", b.id),
-            ),
+            brand_url: pretty(self.address(), &format!("{p}brand/{}/index.html", b.id)),
         };
         let page = format!("embed/{}/index.html", b.id);
         let base = self.base(lang, &page, b.name.clone(), String::new());

@@ -75,7 +75,7 @@ impl Svg {
     }
     /// Rough width of a text at this font size (system sans-serif).
     fn width_of(&self, s: &str) -> f64 {
-        s.chars().count() as f64 * self.font * 0.55
+        s.chars().count() as f64 * self.font * 0.58
     }
 }
 
@@ -128,29 +128,30 @@ impl Area {
         for &t in ticks {
             let y = self.y(t);
             svg.line(self.left, y, self.right, y, GRID, 1.0);
-            svg.text(self.left - 6.0, y + svg.font * 0.35, "end", MUTED, &label(t));
+            svg.text(
+                self.left - 6.0,
+                y + svg.font * 0.35,
+                "end",
+                MUTED,
+                &label(t),
+            );
         }
     }
-    /// Tick labels under the axis; the first and last keep inside the canvas.
+    /// Tick labels under the axis; the first and last keep inside the canvas, and a label
+    /// that would touch the one before it is left out (its tick stays).
     fn x_labels(&self, svg: &mut Svg, ticks: &[(f64, String)]) {
         let y = self.bottom + svg.font + 6.0;
+        let mut end = f64::NEG_INFINITY;
         for (v, label) in ticks {
             let x = self.x(*v);
-            let half = svg.width_of(label) / 2.0;
-            let anchor = if x - half < 0.0 {
-                "start"
-            } else if x + half > svg.w {
-                "end"
-            } else {
-                "middle"
-            };
-            let x = match anchor {
-                "start" => x.max(0.0),
-                "end" => x.min(svg.w),
-                _ => x,
-            };
-            svg.text(x, y, anchor, MUTED, label);
-            svg.line(self.x(*v), self.bottom, self.x(*v), self.bottom + 4.0, MUTED, 1.0);
+            svg.line(x, self.bottom, x, self.bottom + 4.0, MUTED, 1.0);
+            let w = svg.width_of(label);
+            let start = (x - w / 2.0).clamp(0.0, (svg.w - w).max(0.0));
+            if start < end + svg.font * 0.5 {
+                continue;
+            }
+            end = start + w;
+            svg.text(start, y, "start", MUTED, label);
         }
         svg.line(self.left, self.bottom, self.right, self.bottom, INK, 1.0);
     }
@@ -180,7 +181,9 @@ pub fn still_waiting(steps: &[Step], tick: &dyn Fn(i64) -> String, l: &Labels) -
                 y1: 100.0,
             };
             let x = |t: i64| a.x((t.max(60) as f64).ln().min(hi));
-            a.y_grid(svg, &[0.0, 25.0, 50.0, 75.0, 100.0], &|v| format!("{v:.0}%"));
+            a.y_grid(svg, &[0.0, 25.0, 50.0, 75.0, 100.0], &|v| {
+                format!("{v:.0}%")
+            });
             for (t, name) in [(3600, "1 h"), (86_400, "24 h")] {
                 svg.line(x(t), a.top, x(t), a.bottom, MARK, 1.0);
                 svg.text(x(t), a.top - 5.0, "middle", MARK, name);
@@ -218,10 +221,8 @@ pub fn still_waiting(steps: &[Step], tick: &dyn Fn(i64) -> String, l: &Labels) -
             svg.out.push_str(&format!(
                 "<path d=\"{d}\" fill=\"none\" stroke=\"{LINE}\" stroke-width=\"2.5\"/>"
             ));
-            let ticks: Vec<(f64, String)> = TICKS
-                .iter()
-                .map(|&t| ((t as f64).ln(), tick(t)))
-                .collect();
+            let ticks: Vec<(f64, String)> =
+                TICKS.iter().map(|&t| ((t as f64).ln(), tick(t))).collect();
             a.x_labels(svg, &ticks);
             svg.text(a.left, svg.h - 4.0, "start", MUTED, l.x);
         },
@@ -248,7 +249,13 @@ pub fn hbars(values: &[(String, f64)], value_label: &dyn Fn(f64) -> String, l: &
                 svg.text(label_w - 8.0, y + row * 0.62, "end", INK, name);
                 let w = room * v / top;
                 svg.rect(label_w, y + 4.0, w, row - 8.0, BAR);
-                svg.text(label_w + w + 4.0, y + row * 0.62, "start", INK, &value_label(*v));
+                svg.text(
+                    label_w + w + 4.0,
+                    y + row * 0.62,
+                    "start",
+                    INK,
+                    &value_label(*v),
+                );
             }
         },
     )
@@ -265,7 +272,8 @@ pub fn month_mid(ym: &str) -> f64 {
 pub fn month_at(t: i64) -> f64 {
     let day = t.div_euclid(86_400);
     let (_, _, d) = crate::time::civil_from_days(day);
-    crate::time::month_index(t) as f64 + (d as f64 - 1.0 + t.rem_euclid(86_400) as f64 / 86_400.0) / 30.44
+    crate::time::month_index(t) as f64
+        + (d as f64 - 1.0 + t.rem_euclid(86_400) as f64 / 86_400.0) / 30.44
 }
 
 /// What a monthly chart shows: the months (`YYYY-MM`, name), the window as two instants, and
@@ -350,7 +358,8 @@ pub fn month_scores(points: &[MonthPoint], axis: &MonthAxis, l: &Labels) -> Stri
             ));
             for p in points {
                 let x = a.x(p.x);
-                svg.out.push_str(&format!("<g><title>{}</title>", escape(&p.title)));
+                svg.out
+                    .push_str(&format!("<g><title>{}</title>", escape(&p.title)));
                 if let Some([lo, hi]) = p.ci {
                     svg.line(x, a.y(lo), x, a.y(hi), BAND, 3.0);
                 }
@@ -426,7 +435,11 @@ pub fn day_counts(
             if let Some(&(d, n)) = days.iter().max_by_key(|d| (d.1, -d.0)) {
                 let x = a.x(d as f64 + 0.5);
                 let right = x + svg.width_of(peak_label) + 8.0 < svg.w;
-                let (tx, anchor) = if right { (x + 6.0, "start") } else { (x - 6.0, "end") };
+                let (tx, anchor) = if right {
+                    (x + 6.0, "start")
+                } else {
+                    (x - 6.0, "end")
+                };
                 svg.text(tx, a.y(n as f64) + svg.font * 0.8, anchor, INK, peak_label);
             }
             // Month starts as ticks.
@@ -484,13 +497,7 @@ pub fn sparkline(scores: &[(i64, f64)], title: &str) -> String {
             let after = scores.get(i + 1).map(|n| n.0 + 1 == p.0);
             *i == scores.len() - 1 || (before != Some(true) && after != Some(true))
         })
-        .map(|(_, &(ago, s))| {
-            format!(
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\"/>",
-                x(ago),
-                y(s)
-            )
-        })
+        .map(|(_, &(ago, s))| format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\"/>", x(ago), y(s)))
         .collect();
     format!(
         "<svg class=\"spark\" viewBox=\"0 0 80 20\" width=\"80\" height=\"20\" role=\"img\"><title>{}</title><path d=\"{d}\"/>{dots}</svg>",

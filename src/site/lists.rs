@@ -45,7 +45,6 @@ impl Scope {
             ),
         }
     }
-
 }
 
 #[derive(Serialize)]
@@ -230,7 +229,14 @@ impl View<'_> {
     fn days_chart(&self, lang: &Lang, ranked: &[&BrandEntry]) -> Option<DaysChart> {
         let mut days: BTreeMap<i64, usize> = BTreeMap::new();
         for b in ranked {
-            for (&d, &n) in self.lb.details.get(&b.id).map(|d| &d.days).into_iter().flatten() {
+            for (&d, &n) in self
+                .lb
+                .details
+                .get(&b.id)
+                .map(|d| &d.days)
+                .into_iter()
+                .flatten()
+            {
                 *days.entry(d).or_default() += n;
             }
         }
