@@ -704,6 +704,23 @@ fn a_phone_shows_every_score_the_embed_fits_search_and_compare_work_and_axe_find
         "sorted as the URL says: {a24:?}"
     );
 
+    // An archived page says it is a snapshot and links to the same page on the live site.
+    s.open(&format!(
+        "{base}archive/2017-12-03/fr/brand/delta/index.html"
+    ));
+    let banner = s.js("const b = document.querySelector('[data-snapshot]'); return [b.hidden, b.textContent, new URL(b.querySelector('a').href).pathname]");
+    assert_eq!(banner[0], false, "{banner}");
+    assert_eq!(
+        banner[1],
+        "Instantané du 3\u{a0}décembre 2017 — voir la dernière version"
+    );
+    assert_eq!(banner[2], "/fr/brand/delta/index.html");
+    s.open(&format!("{base}fr/brand/delta/index.html"));
+    assert_eq!(
+        s.js("return document.querySelector('[data-snapshot]').hidden"),
+        true
+    );
+
     // axe-core on the main pages in both languages, the embed at its size.
     let Some(axe) = axe_source() else {
         return;

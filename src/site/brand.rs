@@ -184,14 +184,20 @@ impl View<'_> {
                 surely += usize::from(ow < best);
                 maybe += usize::from(ob <= worst);
             }
+            let (best, worst) = ((1 + surely).min(rank), (1 + maybe).max(rank));
+            let key = if best == worst {
+                "ranked_category"
+            } else {
+                "ranked_category_range"
+            };
             lang.t(
-                "ranked_category_range",
+                key,
                 &[
                     ("rank", &rank.to_string()),
                     ("n", &peers.to_string()),
                     ("category", &lang.category(&b.category)),
-                    ("best", &(1 + surely).min(rank).to_string()),
-                    ("worst", &(1 + maybe).max(rank).to_string()),
+                    ("best", &best.to_string()),
+                    ("worst", &worst.to_string()),
                 ],
             )
         });

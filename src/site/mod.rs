@@ -90,12 +90,16 @@ fn pages(view: &View, assets: Vec<(&'static str, Vec<u8>)>) -> Result<Site> {
             format!("{p}index.html"),
             view.table_page(lang, "index.html", &all, leaderboard, Scope::Overall, rows)?,
         );
+        // The full ranking only when the front page cannot show every ranked brand; else
+        // it would be the same page twice, and its address leads to the front page.
         let page = "ranking/index.html";
         let heading = lang.t("ranking_title", &[]);
-        site.insert(
-            format!("{p}{page}"),
-            view.table_page(lang, page, &all, heading, Scope::Overall, None)?,
-        );
+        let ranking = if lb.ranked().count() > view.config.leaderboard_rows {
+            view.table_page(lang, page, &all, heading, Scope::Overall, None)?
+        } else {
+            view.redirect(lang, page, "index.html", &heading)?
+        };
+        site.insert(format!("{p}{page}"), ranking);
         // A brand with no complaint in the window gets no page, badge or embed (there is
         // nothing to say); the ranking pages name it.
         let brand_pages: Vec<Vec<(String, Vec<u8>)>> = lb
