@@ -521,6 +521,38 @@ impl View<'_> {
         self.render("embed.html", &base, &embed)
     }
 
+    /// The brand's share image (PNG): its score with its interval, and its rank.
+    pub fn brand_card(
+        &self,
+        painter: &super::og::Painter,
+        lang: &Lang,
+        b: &BrandEntry,
+    ) -> Result<Vec<u8>> {
+        let plain = |s: String| s.replace('\u{2060}', "");
+        let kicker = format!(
+            "{} · {}",
+            self.config.title,
+            lang.t("as_of", &[("date", &lang.date(self.lb.as_of))])
+        );
+        let score = columns::of(self.lb.method.version).find(|c| c.unit == columns::Unit::Score);
+        let big = b.score.map(|s| lang.decimal(s));
+        let what = score
+            .and_then(|c| interval(lang, c, b))
+            .map(|i| plain(format!("{} · {i}", lang.t("col_score", &[]))))
+            .unwrap_or_else(|| lang.t("col_score", &[]));
+        let lines = [plain(self.ranking(lang, b).0)];
+        painter.png(&super::og::Card {
+            kicker: &kicker,
+            title: &b.name,
+            figure: big
+                .as_deref()
+                .filter(|_| b.eligible)
+                .map(|s| (s, what.as_str())),
+            lines: &lines,
+            source: &self.credit_text(lang),
+        })
+    }
+
     /// The brand's badge (SVG): its headline rank and score with the as-of date, or "not
     /// enough data" when it is not ranked.
     pub fn badge(&self, lang: &Lang, b: &BrandEntry) -> Vec<u8> {

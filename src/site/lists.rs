@@ -225,6 +225,35 @@ impl View<'_> {
         }
     }
 
+    /// The site's share image (PNG): the leaderboard's title and its first five brands.
+    pub fn site_card(&self, painter: &super::og::Painter, lang: &Lang) -> Result<Vec<u8>> {
+        let kicker = format!(
+            "{} · {}",
+            self.config.title,
+            lang.t("as_of", &[("date", &lang.date(self.lb.as_of))])
+        );
+        let lines: Vec<String> = self
+            .lb
+            .ranked()
+            .take(4)
+            .map(|b| {
+                format!(
+                    "{}. {} — {}",
+                    b.rank.unwrap_or(0),
+                    b.name,
+                    b.score.map_or(String::new(), |s| lang.decimal(s))
+                )
+            })
+            .collect();
+        painter.png(&super::og::Card {
+            kicker: &kicker,
+            title: &lang.t("leaderboard_title", &[]),
+            figure: None,
+            lines: &lines,
+            source: &self.credit_text(lang),
+        })
+    }
+
     /// The ranked brands' complaints per day of the window, as a chart with its data.
     fn days_chart(&self, lang: &Lang, ranked: &[&BrandEntry]) -> Option<DaysChart> {
         let mut days: BTreeMap<i64, usize> = BTreeMap::new();

@@ -18,6 +18,7 @@ pub mod lang;
 mod links;
 mod lists;
 mod methodology;
+mod og;
 mod output;
 mod pages;
 mod view;
@@ -82,8 +83,10 @@ fn pages(view: &View, assets: Vec<(&'static str, Vec<u8>)>) -> Result<Site> {
         .collect();
     let lb = view.lb;
     let all: Vec<&BrandEntry> = lb.brands.iter().collect();
+    let painter = og::Painter::new();
     for lang in view.langs {
         let p = &lang.prefix;
+        site.insert(format!("{p}og/site.png"), view.site_card(&painter, lang)?);
         let leaderboard = lang.t("leaderboard_title", &[]);
         let rows = Some(view.config.leaderboard_rows);
         site.insert(
@@ -107,7 +110,7 @@ fn pages(view: &View, assets: Vec<(&'static str, Vec<u8>)>) -> Result<Site> {
             .par_iter()
             .filter(|b| b.complaints > 0)
             .map(|b| -> Result<_> {
-                Ok(vec![
+                let mut files = vec![
                     (
                         format!("{p}brand/{}/index.html", b.id),
                         view.brand_page(lang, b)?,
@@ -117,7 +120,13 @@ fn pages(view: &View, assets: Vec<(&'static str, Vec<u8>)>) -> Result<Site> {
                         view.embed_page(lang, b)?,
                     ),
                     (format!("{p}badge/{}.svg", b.id), view.badge(lang, b)),
-                ])
+                ];
+                // Ranked brands get a share image of their own; the others share the site's.
+                if b.eligible {
+                    let card = view.brand_card(&painter, lang, b)?;
+                    files.push((format!("{p}og/{}.png", b.id), card));
+                }
+                Ok(files)
             })
             .collect::<Result<_>>()?;
         site.extend(brand_pages.into_iter().flatten());

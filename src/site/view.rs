@@ -181,6 +181,8 @@ pub struct Base<'a> {
     pub source_line: String,
     /// The as-of date in words, for the banner an archived copy shows.
     snapshot_text: String,
+    /// The page's share image (`og:image`): its brand's, else the site's.
+    og_image: String,
     title: String,
     description: String,
     url: String,
@@ -228,6 +230,20 @@ impl<'a> View<'a> {
         url::Url::parse(&self.config.base_url)
             .map(|u| u.path().to_string())
             .unwrap_or_else(|_| "/".into())
+    }
+
+    /// The data's credit in plain text, for the share images.
+    pub fn credit_text(&self, lang: &Lang) -> String {
+        let credits: Vec<String> = self
+            .lb
+            .sources
+            .iter()
+            .map(|s| match CREDITS.iter().find(|c| c.0 == s.name) {
+                Some((_, credit, _, licence, _)) => format!("{credit}, {licence}"),
+                None => s.name.clone(),
+            })
+            .collect();
+        format!("{} {}", lang.t("source_label", &[]), credits.join("; "))
     }
 
     /// The source line under a chart: the data's credit and licence, with links, and the as-of
@@ -316,6 +332,14 @@ impl<'a> View<'a> {
             has_address: !self.config.base_url.is_empty(),
             source_line: self.source_line(lang),
             snapshot_text: lang.t("snapshot_banner", &[("date", &date)]),
+            og_image: format!(
+                "{base_url}{}og/{}.png",
+                lang.prefix,
+                page.strip_prefix("brand/")
+                    .and_then(|p| p.strip_suffix("/index.html"))
+                    .filter(|id| self.lb.ranked().any(|b| b.id == *id))
+                    .unwrap_or("site")
+            ),
             description,
             url: pretty(base_url, &path),
             links: NavLinks {
