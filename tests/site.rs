@@ -847,3 +847,53 @@ fn the_interval_band_and_the_focus_ring_reach_three_to_one() {
         contrast(&ring, "#ffffff")
     );
 }
+
+#[test]
+fn every_page_has_a_share_image_and_a_dated_social_description() {
+    // Was: no og:image, and descriptions without the as-of date.
+    let root = site_root();
+    ok(rr(
+        root.path(),
+        &[
+            "build",
+            "--base-url",
+            "https://someone.github.io/leaderboard",
+        ],
+    ));
+    let public = root.path().join("public");
+    for (page, image) in [
+        ("brand/delta/index.html", "og/delta.png"),
+        ("fr/brand/delta/index.html", "fr/og/delta.png"),
+        ("index.html", "og/site.png"),
+        ("brand/hulu/index.html", "og/site.png"),
+        ("methodology/index.html", "og/site.png"),
+    ] {
+        let html = read(&public.join(page));
+        let meta = format!(
+            "<meta property=\"og:image\" content=\"https://someone.github.io/leaderboard/{image}\">"
+        );
+        assert!(html.contains(&meta), "{page}: {meta}");
+        let png = std::fs::read(public.join(image)).unwrap();
+        assert_eq!(&png[1..4], b"PNG", "{image}");
+        assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 600);
+        assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), 315);
+        let date = if page.starts_with("fr/") {
+            "(au 3\u{a0}décembre 2017)\">"
+        } else {
+            "(as of 3\u{a0}December 2017)\">"
+        };
+        for tag in [
+            "name=\"description\"",
+            "property=\"og:description\"",
+            "name=\"twitter:description\"",
+        ] {
+            let at = html.find(tag).unwrap_or_else(|| panic!("{page}: {tag}"));
+            let end = at + html[at..].find('>').unwrap() + 1;
+            assert!(html[..end].ends_with(date), "{page}: {}", &html[at..end]);
+        }
+    }
+    assert!(
+        !public.join("og/hulu.png").exists(),
+        "unranked brands share the site's image"
+    );
+}

@@ -299,10 +299,13 @@ impl View<'_> {
     /// The window on a month axis: its instants, its name, and month names.
     fn month_axis<'a>(
         &self,
+        h: &[MonthEntry],
         label: &'a str,
         name: &'a dyn Fn(i64) -> String,
     ) -> charts::MonthAxis<'a> {
+        let mid = |m: Option<&MonthEntry>| m.map_or(0.0, |m| charts::month_mid(&m.month));
         charts::MonthAxis {
+            months: (mid(h.first()), mid(h.last())),
             window: (self.lb.window.from, self.lb.as_of),
             window_label: label,
             name,
@@ -324,7 +327,7 @@ impl View<'_> {
                 m.rem_euclid(12) + 1
             ))
         };
-        let axis = self.month_axis(&window_label, &month_name);
+        let axis = self.month_axis(h, &window_label, &month_name);
         let in_window = lang.t(
             "chart_window_note",
             &[

@@ -279,13 +279,16 @@ pub fn month_at(t: i64) -> f64 {
 /// What a monthly chart shows: the months (`YYYY-MM`, name), the window as two instants, and
 /// how to name a month index on the axis.
 pub struct MonthAxis<'a> {
+    /// The first and last months of the history (`month_mid`), shown whatever is drawn.
+    pub months: (f64, f64),
     pub window: (i64, i64),
     pub window_label: &'a str,
     pub name: &'a dyn Fn(i64) -> String,
 }
 
 impl MonthAxis<'_> {
-    fn area(&self, svg: &Svg, first: f64, last: f64, y1: f64, left: f64) -> Area {
+    fn area(&self, svg: &Svg, y1: f64, left: f64) -> Area {
+        let (first, last) = self.months;
         let (w0, w1) = (month_at(self.window.0), month_at(self.window.1));
         Area {
             left,
@@ -338,13 +341,11 @@ pub struct MonthPoint {
 /// Monthly scores on a time axis: a dot with its 95% interval per month drawn (months of too
 /// few complaints are left out), joined only between consecutive months; the window shaded.
 pub fn month_scores(points: &[MonthPoint], axis: &MonthAxis, l: &Labels) -> String {
-    let first = points.first().map_or(0.0, |p| p.x);
-    let last = points.last().map_or(0.0, |p| p.x);
     both(
         l,
         |w| if w < 500.0 { 230.0 } else { 260.0 },
         |svg| {
-            let a = axis.area(svg, first, last, 100.0, svg.font * 2.4);
+            let a = axis.area(svg, 100.0, svg.font * 2.4);
             axis.frame(svg, &a);
             a.y_grid(svg, &[0.0, 50.0, 100.0], &|v| format!("{v:.0}"));
             let mut d = String::new();
@@ -379,14 +380,12 @@ pub fn month_scores(points: &[MonthPoint], axis: &MonthAxis, l: &Labels) -> Stri
 
 /// Counts per month as bars on a time axis, the window shaded; the busiest month labelled.
 pub fn month_counts(counts: &[(f64, usize)], axis: &MonthAxis, l: &Labels) -> String {
-    let first = counts.first().map_or(0.0, |c| c.0);
-    let last = counts.last().map_or(0.0, |c| c.0);
     let top = counts.iter().map(|c| c.1).max().unwrap_or(1).max(1) as f64;
     both(
         l,
         |w| if w < 500.0 { 210.0 } else { 240.0 },
         |svg| {
-            let a = axis.area(svg, first, last, top * 1.15, svg.font * 2.4);
+            let a = axis.area(svg, top * 1.15, svg.font * 2.4);
             axis.frame(svg, &a);
             a.y_grid(svg, &nice_ticks(top), &|v| format!("{v:.0}"));
             let w = (a.x(1.0) - a.x(0.0)) * 0.8;
