@@ -526,7 +526,7 @@ fn visible(s: &Session, css: &str) -> Vec<String> {
     problems(
         s,
         &format!(
-            "return Array.from(document.querySelectorAll(\"{css}\")).filter(e => !e.hidden && e.getClientRects().length > 0).map(e => e.getAttribute('data-name'))"
+            "return Array.from(document.querySelectorAll(\"{css}\")).filter(e => !e.hidden && e.getClientRects().length > 0).map(e => e.getAttribute('data-name') || e.querySelector('.name, a').textContent)"
         ),
     )
     .into_iter()

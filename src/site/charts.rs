@@ -427,10 +427,20 @@ pub fn day_counts(
             };
             a.y_grid(svg, &nice_ticks(top), &|v| format!("{v:.0}"));
             let w = (a.x(1.0) - a.x(0.0)).max(1.0);
+            // One path for all the bars: a window of days is many of them.
+            let mut bars = String::new();
             for &(d, n) in days {
-                let y = a.y(n as f64);
-                svg.rect(a.x(d as f64), y, (w - 0.5).max(1.0), a.bottom - y, BAR);
+                bars.push_str(&format!(
+                    "M{:.1} {:.1}V{:.1}h{:.1}V{:.1}Z",
+                    a.x(d as f64),
+                    a.bottom,
+                    a.y(n as f64),
+                    (w - 0.5).max(1.0),
+                    a.bottom
+                ));
             }
+            svg.out
+                .push_str(&format!("<path d=\"{bars}\" fill=\"{BAR}\"/>"));
             if let Some(&(d, n)) = days.iter().max_by_key(|d| (d.1, -d.0)) {
                 let x = a.x(d as f64 + 0.5);
                 let right = x + svg.width_of(peak_label) + 8.0 < svg.w;

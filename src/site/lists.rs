@@ -51,6 +51,8 @@ impl Scope {
 struct Header {
     key: &'static str,
     label: String,
+    /// The column's short name, shown next to each figure on a phone.
+    short: String,
     lower_is_better: bool,
 }
 
@@ -58,8 +60,6 @@ struct Header {
 #[derive(Serialize)]
 struct Cell {
     key: &'static str,
-    /// The column's short name, shown next to the figure on a phone.
-    label: String,
     text: String,
     sort: String,
     bar: Option<Bar>,
@@ -153,8 +153,6 @@ const CROWDED_DAY: f64 = 0.25;
 struct Dot {
     id: String,
     name: String,
-    category: String,
-    country: String,
     score: String,
     point: String,
     left: String,
@@ -175,7 +173,6 @@ impl View<'_> {
             .filter(|c| c.table)
             .map(|c| Cell {
                 key: c.key,
-                label: lang.t(&format!("abbr_{}", c.key), &[]),
                 text: figure(lang, c, b),
                 sort: c.sort_key(b),
                 // The score's interval drawn as a bar on its 0–100 scale.
@@ -213,8 +210,6 @@ impl View<'_> {
         Dot {
             id: b.id.clone(),
             name: b.name.clone(),
-            category: b.category.clone(),
-            country: b.country.clone(),
             score: figure(lang, score, b),
             point: format!("{point:.1}"),
             left: format!("{lo:.1}"),
@@ -428,6 +423,7 @@ impl View<'_> {
                 .map(|c| Header {
                     key: c.key,
                     label: lang.t(&format!("col_{}", c.key), &[]),
+                    short: lang.t(&format!("abbr_{}", c.key), &[]).replace('"', ""),
                     lower_is_better: c.lower_is_better,
                 })
                 .collect(),

@@ -59,7 +59,18 @@
     var table = main.querySelector("table[data-sortable]");
     var sort = form.querySelector("select[data-sort]");
     var result = main.querySelector("[data-compare-result]");
-    var lists = [table.tBodies[0].rows, main.querySelectorAll("[data-unranked] li"), main.querySelectorAll("[data-dots] li[data-id]")];
+    var dots = main.querySelectorAll("[data-dots] li[data-id]");
+    // The compare menus list the brands of the chart.
+    form.querySelectorAll("select[data-compare]").forEach(function (select) {
+      Array.prototype.forEach.call(dots, function (li) {
+        var o = document.createElement("option");
+        o.value = li.getAttribute("data-id");
+        o.textContent = li.querySelector(".name").textContent;
+        select.appendChild(o);
+      });
+    });
+    var lists = [table.tBodies[0].rows, main.querySelectorAll("[data-unranked] li")];
+    var nameOf = function (row) { return row.getAttribute("data-name") || row.querySelector("a").textContent; };
     var params = new URLSearchParams(location.search);
     var field = function (name) { return form.querySelector("[data-filter='" + name + "'], [data-compare='" + name + "']"); };
 
@@ -76,6 +87,7 @@
       var cat = field("category").value, country = field("country").value;
       var a = field("a").value, b = field("b").value;
       var pair = a && b && a !== b;
+      var shown = {};
       lists.forEach(function (rows) {
         Array.prototype.forEach.call(rows, function (row) {
           var id = row.getAttribute("data-id");
@@ -83,10 +95,13 @@
             ? (id === a || id === b)
             : (!cat || row.getAttribute("data-category") === cat) &&
               (!country || row.getAttribute("data-country") === country) &&
-              (!q || row.getAttribute("data-name").toLocaleLowerCase(lang).indexOf(q) !== -1);
+              (!q || nameOf(row).toLocaleLowerCase(lang).indexOf(q) !== -1);
           row.hidden = !show;
+          if (show && id) { shown[id] = true; }
         });
       });
+      // The chart shows the brands the table shows.
+      Array.prototype.forEach.call(dots, function (li) { li.hidden = !shown[li.getAttribute("data-id")]; });
       if (result) {
         result.hidden = !pair;
         if (pair) {
@@ -98,7 +113,8 @@
             var hi = parseFloat(da.getAttribute("data-lo")) > parseFloat(db.getAttribute("data-hi")) ? [da, db] : [db, da];
             var text = overlap ? result.getAttribute("data-overlap") : result.getAttribute("data-apart");
             var names = overlap ? [da, db] : hi;
-            result.textContent = text.replace("{a}", names[0].getAttribute("data-name")).replace("{b}", names[1].getAttribute("data-name"));
+            var name = function (li) { return li.querySelector(".name").textContent; };
+            result.textContent = text.replace("{a}", name(names[0])).replace("{b}", name(names[1]));
           }
         }
       }
