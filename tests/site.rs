@@ -191,6 +191,9 @@ fn builds_a_citable_site_whose_links_all_resolve() {
     );
     let methodology = read(&public.join("methodology/index.html"));
     assert!(methodology.contains("Kaplan–Meier") && methodology.contains("<table>"));
+    // The data-quality counts as a table on the site (was: only in the JSON).
+    assert!(methodology.contains("<h2 id=\"quality-h\">Data quality of this snapshot</h2>"));
+    assert!(methodology.contains("<tr><td><code>follow_ups</code></td><td class=\"num\">"));
 }
 
 #[test]

@@ -486,13 +486,14 @@ pub fn sparkline(scores: &[(i64, f64)], title: &str) -> String {
     if scores.is_empty() {
         return String::new();
     }
-    let x = |ago: i64| 78.0 - 76.0 * ago as f64 / 23.0;
-    let y = |s: f64| 18.0 - s * 0.16;
+    // Whole units: the cell is 80 × 20 pixels, and a leaderboard has a hundred of them.
+    let x = |ago: i64| (78.0 - 76.0 * ago as f64 / 23.0).round();
+    let y = |s: f64| (18.0 - s * 0.16).round();
     let mut d = String::new();
     for (i, &(ago, s)) in scores.iter().enumerate() {
         let joined = i > 0 && scores[i - 1].0 == ago + 1;
         d.push_str(&format!(
-            "{}{:.1},{:.1}",
+            "{}{},{}",
             if joined { 'L' } else { 'M' },
             x(ago),
             y(s)
@@ -506,7 +507,7 @@ pub fn sparkline(scores: &[(i64, f64)], title: &str) -> String {
             let after = scores.get(i + 1).map(|n| n.0 + 1 == p.0);
             *i == scores.len() - 1 || (before != Some(true) && after != Some(true))
         })
-        .map(|(_, &(ago, s))| format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\"/>", x(ago), y(s)))
+        .map(|(_, &(ago, s))| format!("<circle cx=\"{}\" cy=\"{}\" r=\"2\"/>", x(ago), y(s)))
         .collect();
     format!(
         "<svg class=\"spark\" viewBox=\"0 0 80 20\" width=\"80\" height=\"20\" role=\"img\"><title>{}</title><path d=\"{d}\"/>{dots}</svg>",

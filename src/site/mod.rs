@@ -121,8 +121,9 @@ fn pages(view: &View, assets: Vec<(&'static str, Vec<u8>)>) -> Result<Site> {
                     ),
                     (format!("{p}badge/{}.svg", b.id), view.badge(lang, b)),
                 ];
-                // Ranked brands get a share image of their own; the others share the site's.
-                if b.eligible {
+                // The brands the front page shows get a share image of their own; the others
+                // share the site's (an image costs about 3 ms of computing).
+                if view.has_card(b) {
                     let card = view.brand_card(&painter, lang, b)?;
                     files.push((format!("{p}og/{}.png", b.id), card));
                 }

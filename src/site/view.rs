@@ -225,6 +225,11 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Whether a brand has a share image of its own: the ranked brands the front page shows.
+    pub fn has_card(&self, b: &BrandEntry) -> bool {
+        b.eligible && b.rank.is_some_and(|r| r <= self.config.leaderboard_rows)
+    }
+
     /// The path of the site's address (`/replyrank/`), `/` when it is not set.
     pub fn base_path(&self) -> String {
         url::Url::parse(&self.config.base_url)
@@ -337,7 +342,11 @@ impl<'a> View<'a> {
                 lang.prefix,
                 page.strip_prefix("brand/")
                     .and_then(|p| p.strip_suffix("/index.html"))
-                    .filter(|id| self.lb.ranked().any(|b| b.id == *id))
+                    .filter(|id| self
+                        .lb
+                        .brands
+                        .iter()
+                        .any(|b| b.id == *id && self.has_card(b)))
                     .unwrap_or("site")
             ),
             description,
