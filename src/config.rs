@@ -2,7 +2,8 @@
 //! error that names the key and its line, so a typo never turns into a silent default.
 //!
 //! ```toml
-//! base_url = "https://example.org/replyrank/"  # where the site is published (for citations)
+//! base_url = "https://example.org/replyrank/"  # where the site is published (citations, feeds);
+//!                                              # unset: links from the site's root, and a warning
 //! title = "replyrank"                          # the site's name
 //! languages = ["en", "fr"]                     # the first is served at /, the others at /<lang>/
 //! publisher = "replyrank"                      # who publishes it, for citations
@@ -98,7 +99,7 @@ impl Default for Collect {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            base_url: "https://example.org/replyrank/".into(),
+            base_url: String::new(),
             title: "replyrank".into(),
             publisher: "replyrank".into(),
             languages: vec!["en".into(), "fr".into()],
@@ -239,14 +240,16 @@ impl Config {
             }
         }
         let url = std::mem::take(&mut config.base_url);
-        config.set_base_url(
-            &url,
-            &format!(
-                "{}:{}: base_url",
-                path.display(),
-                key_line(text, "base_url")
-            ),
-        )?;
+        if !url.is_empty() {
+            config.set_base_url(
+                &url,
+                &format!(
+                    "{}:{}: base_url",
+                    path.display(),
+                    key_line(text, "base_url")
+                ),
+            )?;
+        }
         if config.collect.max_body_mib == 0 || config.collect.max_body_mib > 4096 {
             bail!(
                 "{}: [collect] max_body_mib must be between 1 and 4096",
@@ -276,6 +279,13 @@ impl Config {
             }
         }
         Ok(config)
+    }
+
+    /// The warning `build` and `check` print when `base_url` is not set, else `None`.
+    pub fn base_url_warning(&self) -> Option<&'static str> {
+        self.base_url.is_empty().then_some(
+            "warning: base_url is not set in replyrank.toml: the site works from its root, but citations, embed and badge snippets, the feed and the sitemap carry paths (/brand/x/), not full addresses, and the pages say so; set base_url = \"https://…/\"",
+        )
     }
 
     /// Sets `base_url` (with a trailing `/`) after checking it is an absolute http(s) URL that

@@ -125,6 +125,25 @@ impl KaplanMeier {
             .collect()
     }
 
+    /// The step function itself: S from time 0, then at each time with an answer, with its 95%
+    /// pointwise band (Greenwood, log-log; the band is `None` where that scale degenerates).
+    /// Ends at the longest follow-up. What a chart draws, rather than S sampled at fixed times.
+    pub fn steps(&self) -> Vec<(i64, f64, Option<[f64; 2]>)> {
+        let mut out = vec![(0, 1.0, None)];
+        for st in &self.steps {
+            let band = (st.s > 0.0 && st.s < 1.0 && st.greenwood.is_finite()).then(|| {
+                let se = st.greenwood.sqrt() / st.s.ln().abs();
+                [st.s.powf((Z95 * se).exp()), st.s.powf((-Z95 * se).exp())]
+            });
+            out.push((st.t, st.s, band));
+        }
+        if self.t_max > out.last().map_or(0, |p| p.0) {
+            let &(_, s, band) = out.last().expect("starts with t = 0");
+            out.push((self.t_max, s, band));
+        }
+        out
+    }
+
     /// 1 − S(t): the share of complaints answered within t seconds.
     pub fn answered_within(&self, t: i64) -> Option<f64> {
         self.survival(t).map(|s| 1.0 - s)

@@ -172,10 +172,16 @@ pub struct BrandDetail {
     pub still_waiting: Vec<(i64, f64)>,
     /// Answered complaints per bin of [`REPLY_BINS`], then those still waiting at as-of.
     pub reply_times: Vec<usize>,
+    /// The Kaplan–Meier step function with its 95% band ([`KaplanMeier::steps`]), for the chart.
+    #[serde(skip)]
+    pub steps: Vec<(i64, f64, Option<[f64; 2]>)>,
+    /// Complaints in the window per UTC day (day number since 1970), for the site's time chart.
+    #[serde(skip)]
+    pub days: BTreeMap<i64, usize>,
 }
 
 impl BrandDetail {
-    fn of(obs: &[Obs]) -> BrandDetail {
+    fn of(obs: &[Obs], days: &BTreeMap<i64, usize>) -> BrandDetail {
         let km = KaplanMeier::fit(obs);
         let mut reply_times = vec![0; REPLY_BINS.len() + 1];
         for o in obs {
@@ -196,6 +202,8 @@ impl BrandDetail {
                 .map(|(t, s)| (t, round(s, 4)))
                 .collect(),
             reply_times,
+            steps: km.steps(),
+            days: days.clone(),
         }
     }
 }
@@ -533,6 +541,8 @@ struct Observed<'c> {
     cut_off: Vec<usize>,
     /// Complaints per source index in the window.
     window_sources: Vec<BTreeMap<u16, usize>>,
+    /// Complaints in the window per UTC day number.
+    window_days: Vec<BTreeMap<i64, usize>>,
     /// Every complaint up to as-of, by calendar month.
     months: Vec<BTreeMap<String, Vec<Obs>>>,
     /// Complaints in the window answered by as-of.
@@ -550,6 +560,7 @@ impl<'c> Observed<'c> {
             not_needing_reply: vec![0; brands],
             cut_off: vec![0; brands],
             window_sources: vec![BTreeMap::new(); brands],
+            window_days: vec![BTreeMap::new(); brands],
             months: vec![BTreeMap::new(); brands],
             answered: vec![0; brands],
         };
@@ -572,6 +583,7 @@ impl<'c> Observed<'c> {
                 o.public[b].push(observe(c, c.public_s, as_of));
                 o.deflected[b] += usize::from(c.deflected);
                 *o.window_sources[b].entry(c.source).or_default() += 1;
+                *o.window_days[b].entry(c.at.div_euclid(86_400)).or_default() += 1;
                 o.answered[b] += usize::from(obs.answered);
             }
             o.months[b]
@@ -856,7 +868,12 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
         .collect();
     let details = (0..nb)
         .filter(|&b| !obs.window[b].is_empty())
-        .map(|b| (registry[b].id.clone(), BrandDetail::of(&obs.window[b])))
+        .map(|b| {
+            (
+                registry[b].id.clone(),
+                BrandDetail::of(&obs.window[b], &obs.window_days[b]),
+            )
+        })
         .collect();
     let mut per_source = vec![0usize; inp.sources.len()];
     for ws in &obs.window_sources {

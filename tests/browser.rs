@@ -170,6 +170,52 @@ impl Session {
         )
     }
 
+    /// Resizes the window so the page's viewport is `w` × `h` CSS pixels.
+    fn viewport(&self, w: i64, h: i64) {
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": w, "height": h})),
+        );
+        // Headless Chromium's window is its viewport; correct for any frame all the same.
+        let inner = self.js("return [window.innerWidth, window.innerHeight]");
+        let (iw, ih) = (inner[0].as_i64().unwrap(), inner[1].as_i64().unwrap());
+        if (iw, ih) != (w, h) {
+            self.call(
+                "POST",
+                "/window/rect",
+                Some(json!({"width": 2 * w - iw, "height": 2 * h - ih})),
+            );
+        }
+    }
+
+    fn js_async(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": [] })),
+        )
+    }
+
+    fn element(&self, css: &str) -> String {
+        let el = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        el[ELEMENT].as_str().unwrap().to_string()
+    }
+
+    /// Types into a field as a reader would (key events).
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css);
+        self.call(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
     fn click(&self, css: &str) {
         let el = self.call(
             "POST",
@@ -188,6 +234,19 @@ impl Session {
             .flatten()
             .filter(|e| e["level"] == "SEVERE")
             .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// axe-core's violations on the open page (rule id, impact, nodes), none when clean.
+    fn axe(&self, axe: &str) -> Vec<String> {
+        self.js(&format!("{axe}\n;return 1;"));
+        let v = self.js_async(
+            "const done = arguments[arguments.length - 1]; axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')))).catch(e => done(['axe failed: ' + e]));",
+        );
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap_or_default().to_string())
             .collect()
     }
 
@@ -242,24 +301,31 @@ fn hostile_root() -> tempfile::TempDir {
     root
 }
 
-#[test]
-fn leaderboard_sorts_filters_and_stays_clean_in_a_real_browser() {
-    let Some((chromium, driver)) = browser() else {
-        return;
-    };
-    let root = hostile_root();
+/// `replyrank serve` on a site root, chromedriver, and a browser session on them. Fields drop
+/// in order: the session before the driver.
+struct Browser {
+    s: Session,
+    base: String,
+    _profile: tempfile::TempDir,
+    _driver: Running,
+    _serve: Running,
+}
+
+fn open_browser(root: &Path) -> Option<Browser> {
+    let (chromium, driver) = browser()?;
     let site_port = free_port();
-    let _serve = Running(
+    let serve = Running(
         Command::new(BIN)
             .arg("--root")
-            .arg(root.path())
+            .arg(root)
             .args(["serve", "--port", &site_port.to_string()])
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
     let driver_port = free_port();
-    let _driver = Running(
+    let driver = Running(
         Command::new(driver)
             .arg(format!("--port={driver_port}"))
             .stdout(Stdio::null())
@@ -271,7 +337,66 @@ fn leaderboard_sorts_filters_and_stays_clean_in_a_real_browser() {
     wait_for(driver_port);
     let profile = tempfile::tempdir().unwrap();
     let s = Session::new(driver_port, &chromium, profile.path());
-    let base = format!("http://127.0.0.1:{site_port}/");
+    Some(Browser {
+        s,
+        base: format!("http://127.0.0.1:{site_port}/"),
+        _profile: profile,
+        _driver: driver,
+        _serve: serve,
+    })
+}
+
+/// axe-core's script: `REPLYRANK_AXE` (a path to axe.min.js), else `target/axe/` under the
+/// crate, installed there with npm when missing (.ci/run installs it). `None`, saying so, when
+/// it cannot be had and the browser is not required.
+fn axe_source() -> Option<String> {
+    let path = std::env::var_os("REPLYRANK_AXE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/axe/node_modules/axe-core/axe.min.js")
+        });
+    if !path.exists() {
+        let prefix = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/axe");
+        let _ = Command::new("npm")
+            .args([
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+            ])
+            .arg(&prefix)
+            .arg("axe-core@4.14.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if std::env::var_os("REPLYRANK_REQUIRE_BROWSER").is_some() => {
+            panic!(
+                "axe-core is required: {}: {e} (npm install --prefix target/axe axe-core)",
+                path.display()
+            )
+        }
+        Err(e) => {
+            eprintln!(
+                "SKIPPED axe-core checks: {}: {e} (npm install --prefix target/axe axe-core)",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn leaderboard_sorts_filters_and_stays_clean_in_a_real_browser() {
+    let root = hostile_root();
+    let Some(b) = open_browser(root.path()) else {
+        return;
+    };
+    let (s, base) = (&b.s, &b.base);
 
     s.open(&format!("{base}index.html"));
     assert!(
@@ -375,8 +500,8 @@ fn leaderboard_sorts_filters_and_stays_clean_in_a_real_browser() {
         );
         if page.contains("brand/") {
             assert_eq!(
-                s.js("return document.querySelectorAll('figure svg title').length"),
-                5, // four charts and the weekday × hour grid
+                s.js("return document.querySelectorAll('figure svg.wide > title').length"),
+                4,
                 "{page}"
             );
         }
@@ -384,4 +509,235 @@ fn leaderboard_sorts_filters_and_stays_clean_in_a_real_browser() {
     }
     let html_lang = s.js("return document.documentElement.lang");
     assert_eq!(html_lang, "en");
+}
+
+/// What one script finds wrong on the open page, as a list of strings (empty when right).
+fn problems(s: &Session, script: &str) -> Vec<String> {
+    s.js(script)
+        .as_array()
+        .unwrap_or_else(|| panic!("{script}"))
+        .iter()
+        .map(|v| v.to_string())
+        .collect()
+}
+
+/// Rows of the leaderboard, the dots chart and the unranked list a reader sees.
+fn visible(s: &Session, css: &str) -> Vec<String> {
+    problems(
+        s,
+        &format!(
+            "return Array.from(document.querySelectorAll(\"{css}\")).filter(e => !e.hidden && e.getClientRects().length > 0).map(e => e.getAttribute('data-name') || e.querySelector('.name, a').textContent)"
+        ),
+    )
+    .into_iter()
+    .map(|n| n.trim_matches('"').to_string())
+    .collect()
+}
+
+const ROWS: &str = "table.board tbody tr";
+const DOTS: &str = "[data-dots] li[data-id]";
+const UNRANKED: &str = "[data-unranked] li";
+
+/// Issue 13, read in a real browser: at 390 px the leaderboard shows every brand's rank, name
+/// and figures with no sideways scroll (was: a 917 px table showing rank, brand and category),
+/// and chart text is 12 px or more (was about 5 px); the embed is whole at the size its snippet
+/// suggests (was: cut after the score); search, compare and filters work and live in the URL;
+/// axe-core finds no violation on the main pages in both languages (was: 3 on the embed).
+#[test]
+fn a_phone_shows_every_score_the_embed_fits_search_and_compare_work_and_axe_finds_nothing() {
+    let root = common::shipped_site();
+    let Some(b) = open_browser(root.path()) else {
+        return;
+    };
+    let (s, base) = (&b.s, &b.base);
+
+    s.viewport(390, 844);
+    for page in ["index.html", "fr/index.html"] {
+        s.open(&format!("{base}{page}"));
+        let overflow = s.js("return document.documentElement.scrollWidth - window.innerWidth");
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{page} scrolls sideways by {overflow} px"
+        );
+        let off = problems(
+            s,
+            "const w = window.innerWidth; return Array.from(document.querySelectorAll('table.board tbody tr')).flatMap(r => [r.cells[0], r.querySelector('th'), ...r.querySelectorAll('td.num')]).filter(c => { const b = c.getBoundingClientRect(); return b.left < 0 || b.right > w || b.width === 0; }).map(c => c.closest('tr').dataset.id + ': ' + c.textContent.trim())",
+        );
+        assert!(
+            off.is_empty(),
+            "{page}: figures off-screen at 390 px: {off:?}"
+        );
+        assert_eq!(visible(s, ROWS).len(), 15, "{page}");
+        s.screenshot(&format!("phone-{}", page.replace('/', "-")));
+    }
+    for page in ["brand/delta/index.html", "fr/brand/delta/index.html"] {
+        s.open(&format!("{base}{page}"));
+        let overflow = s.js("return document.documentElement.scrollWidth - window.innerWidth");
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{page} scrolls sideways by {overflow} px"
+        );
+        let charts = s.js("return Array.from(document.querySelectorAll('figure svg')).filter(v => v.getBoundingClientRect().width > 0).length");
+        assert_eq!(charts, 4, "{page}: one drawing of each chart shows");
+        let small = problems(
+            s,
+            "return Array.from(document.querySelectorAll('figure svg')).filter(v => v.getBoundingClientRect().width > 0).flatMap(v => { const k = v.getBoundingClientRect().width / v.viewBox.baseVal.width; return Array.from(v.querySelectorAll('text')).map(t => [t.textContent, parseFloat(getComputedStyle(t).fontSize) * k]); }).filter(p => p[1] < 12)",
+        );
+        assert!(
+            small.is_empty(),
+            "{page}: chart text under 12 px: {small:?}"
+        );
+        s.screenshot(&format!("phone-{}", page.replace('/', "-")));
+    }
+
+    // The embed at the size its own snippet suggests, whole: the caveat and the link inside.
+    s.viewport(1366, 900);
+    s.open(&format!("{base}brand/delta/index.html"));
+    let snippet = s.js("return Array.from(document.querySelectorAll('pre')).map(p => p.textContent).find(t => t.includes('<iframe'))");
+    let snippet = snippet.as_str().unwrap();
+    let size = |attr: &str| -> i64 {
+        let at = snippet.find(&format!("{attr}=\"")).unwrap() + attr.len() + 2;
+        snippet[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    let (w, h) = (size("width"), size("height"));
+    assert!(w <= 480 && h <= 480, "a small card: {w} × {h}");
+    s.viewport(w, h);
+    for page in [
+        "embed/delta/index.html",
+        "fr/embed/delta/index.html",
+        "embed/british-airways/index.html",
+        "fr/embed/british-airways/index.html",
+        "embed/t-mobile/index.html",
+        "fr/embed/t-mobile/index.html",
+        "embed/hulu/index.html",
+        "fr/embed/hulu/index.html",
+    ] {
+        s.open(&format!("{base}{page}"));
+        let (sw, sh) = (
+            s.js("return document.documentElement.scrollWidth")
+                .as_i64()
+                .unwrap(),
+            s.js("return document.documentElement.scrollHeight")
+                .as_i64()
+                .unwrap(),
+        );
+        assert!(
+            sw <= w && sh <= h,
+            "{page}: {sw} × {sh} in a {w} × {h} frame"
+        );
+        let link = s.js(
+            "return document.querySelector('main a[target=_top]').getBoundingClientRect().bottom",
+        );
+        assert!(
+            link.as_f64().unwrap() <= h as f64,
+            "{page}: the link is cut off"
+        );
+        if page == "embed/delta/index.html" {
+            s.screenshot("embed-delta");
+        }
+    }
+
+    // Search by brand name: the table, the dots and the unranked list follow, and so does the URL.
+    s.viewport(1366, 900);
+    s.open(&format!("{base}index.html"));
+    s.type_into("input[data-filter='q']", "air");
+    let rows = visible(s, ROWS);
+    assert!(rows.len() >= 3, "{rows:?}");
+    for list in [ROWS, DOTS, UNRANKED] {
+        let names = visible(s, list);
+        assert!(!names.is_empty(), "{list}");
+        assert!(
+            names.iter().all(|n| n.to_lowercase().contains("air")),
+            "{list}: {names:?}"
+        );
+    }
+    assert_eq!(
+        visible(s, DOTS),
+        rows,
+        "the dots chart shows the same brands"
+    );
+    let url = s.js("return location.search");
+    assert_eq!(url, "?q=air");
+
+    // Compare two brands: both alone on the table and the chart, and a sentence saying
+    // whether their intervals overlap; the URL carries the pair.
+    s.open(&format!("{base}index.html?a=chipotle&b=activision"));
+    assert_eq!(visible(s, DOTS), ["Chipotle", "Activision"]);
+    assert_eq!(visible(s, ROWS).len(), 2);
+    let said = s.js("return document.querySelector('[data-compare-result]').textContent");
+    assert_eq!(
+        said,
+        "Chipotle scores higher than Activision, and their 95% intervals do not overlap."
+    );
+    s.js("const a = document.querySelector(\"select[data-compare='b']\"); a.value = 'uber'; a.dispatchEvent(new Event('change', {bubbles: true}));");
+    let said = s.js("return document.querySelector('[data-compare-result]').textContent");
+    assert!(
+        said.as_str()
+            .unwrap()
+            .contains("overlap: this data cannot tell"),
+        "{said}"
+    );
+    assert_eq!(s.js("return location.search"), "?a=chipotle&b=uber");
+
+    // A filtered view is a link: opening it restores the filter, the unranked list included.
+    s.open(&format!(
+        "{base}fr/index.html?category=airline&sort=answered_24h:desc"
+    ));
+    assert_eq!(
+        s.js("return document.querySelector(\"select[data-filter='category']\").value"),
+        "airline"
+    );
+    let cats = problems(
+        s,
+        "return Array.from(document.querySelectorAll('table.board tbody tr, [data-unranked] li')).filter(r => !r.hidden).map(r => r.dataset.category)",
+    );
+    assert!(
+        cats.len() > 4 && cats.iter().all(|c| c == "\"airline\""),
+        "{cats:?}"
+    );
+    let a24: Vec<f64> = problems(s, "return Array.from(document.querySelectorAll('table.board tbody tr')).filter(r => !r.hidden).map(r => parseFloat(r.dataset.answered_24h))")
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert!(
+        a24.windows(2).all(|w| w[0] >= w[1]),
+        "sorted as the URL says: {a24:?}"
+    );
+
+    // An archived page says it is a snapshot and links to the same page on the live site.
+    s.open(&format!(
+        "{base}archive/2017-12-03/fr/brand/delta/index.html"
+    ));
+    let banner = s.js("const b = document.querySelector('[data-snapshot]'); return [b.hidden, b.textContent, new URL(b.querySelector('a').href).pathname]");
+    assert_eq!(banner[0], false, "{banner}");
+    assert_eq!(
+        banner[1],
+        "Instantané du 3\u{a0}décembre 2017 — voir la dernière version"
+    );
+    assert_eq!(banner[2], "/fr/brand/delta/index.html");
+    s.open(&format!("{base}fr/brand/delta/index.html"));
+    assert_eq!(
+        s.js("return document.querySelector('[data-snapshot]').hidden"),
+        true
+    );
+
+    // axe-core on the main pages in both languages, the embed at its size.
+    let Some(axe) = axe_source() else {
+        return;
+    };
+    for (page, (vw, vh)) in [
+        ("index.html", (1366, 900)),
+        ("fr/index.html", (390, 844)),
+        ("brand/delta/index.html", (1366, 900)),
+        ("fr/brand/delta/index.html", (390, 844)),
+        ("methodology/index.html", (1366, 900)),
+        ("fr/methodology/index.html", (1366, 900)),
+        ("embed/delta/index.html", (w, h)),
+        ("fr/embed/delta/index.html", (w, h)),
+    ] {
+        s.viewport(vw, vh);
+        s.open(&format!("{base}{page}"));
+        let violations = s.axe(&axe);
+        assert!(violations.is_empty(), "axe-core on {page}: {violations:?}");
+    }
 }

@@ -122,14 +122,17 @@ fn builds_a_citable_site_whose_links_all_resolve() {
     assert!(aa.contains("American Airlines replied to 97% of complaints within a day; half of all its complaints had a reply within 9\u{a0}min. 29% of its first replies sent the customer elsewhere"), "finding");
     assert!(
         aa.contains("Rank 3 of 15 overall (95% interval 1\u{2060}–\u{2060}8).")
-            && aa.contains("Rank 1 of 4 in Airline.")
+            && aa.contains(
+                "Rank 1 of 4 in Airline (between 1 and 3, given the overall rank intervals)."
+            )
     );
+    // Four charts, each titled and described, drawn once for a phone and once wide.
     assert_eq!(
         aa.matches("<title id=").count(),
-        5,
-        "four charts and the weekday × hour grid, each titled"
+        10,
+        "four charts and the weekday × hour grid, each titled, drawn for a phone and wide"
     );
-    assert_eq!(aa.matches("<desc id=").count(), 5);
+    assert_eq!(aa.matches("<desc id=").count(), 10);
     assert!(
         aa.contains(
             "https://someone.github.io/leaderboard/archive/2017-12-03/brand/american-airlines/"
@@ -188,6 +191,9 @@ fn builds_a_citable_site_whose_links_all_resolve() {
     );
     let methodology = read(&public.join("methodology/index.html"));
     assert!(methodology.contains("Kaplan–Meier") && methodology.contains("<table>"));
+    // The data-quality counts as a table on the site (was: only in the JSON).
+    assert!(methodology.contains("<h2 id=\"quality-h\">Data quality of this snapshot</h2>"));
+    assert!(methodology.contains("<tr><td><code>follow_ups</code></td><td class=\"num\">"));
 }
 
 #[test]
@@ -596,4 +602,301 @@ fn brands_without_complaints_are_named_not_given_pages() {
             .replace('\'', "&#39;");
         assert!(board.contains(&name), "{name} named on the leaderboard");
     }
+}
+
+/// Every file of a built site that is text, with its path.
+fn texts(public: &Path) -> Vec<(PathBuf, String)> {
+    files(public)
+        .into_iter()
+        .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (p, t)))
+        .collect()
+}
+
+#[test]
+fn without_base_url_nothing_points_to_example_org_and_the_404_is_styled() {
+    // Was: citations, snippets, canonical and OpenGraph URLs on example.org, and a 404 page
+    // loading its stylesheet from there; build and check said nothing.
+    let root = site_root();
+    let out = rr(root.path(), &["build"]);
+    assert!(out.status.success());
+    let warned = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(warned.contains("base_url is not set"), "{warned}");
+    let public = root.path().join("public");
+    for (path, text) in texts(&public) {
+        assert!(!text.contains("example.org"), "{}", path.display());
+    }
+    let not_found = read(&public.join("404.html"));
+    assert!(not_found.contains("<link rel=\"stylesheet\" href=\"/assets/site.css\">"));
+    let delta = read(&public.join("brand/delta/index.html"));
+    assert!(!delta.contains("rel=\"canonical\"") && !delta.contains("og:url"));
+    assert!(delta.contains("/archive/2017-12-03/brand/delta/ (method version 2"));
+    assert!(delta.contains("&lt;iframe src=&quot;/embed/delta/&quot;"));
+    assert!(delta.contains("This site&#39;s public address is not configured (base_url)"));
+    assert!(!read(&public.join("robots.txt")).contains("Sitemap:"));
+    let check = rr(root.path(), &["check"]);
+    assert!(check.status.success());
+    assert!(String::from_utf8_lossy(&check.stderr).contains("base_url is not set"));
+    // Every ranked brand fits on the front page: /ranking/ leads there instead of repeating it.
+    let ranking = read(&public.join("ranking/index.html"));
+    assert!(ranking.contains("http-equiv=\"refresh\" content=\"0; url=../index.html\""));
+    assert!(!read(&public.join("sitemap.xml")).contains("ranking/"));
+
+    // With an address, the 404 page links from the site's path, served at any depth.
+    ok(rr(
+        root.path(),
+        &[
+            "build",
+            "--base-url",
+            "https://someone.github.io/leaderboard",
+        ],
+    ));
+    let not_found = read(&public.join("404.html"));
+    assert!(
+        not_found.contains("href=\"/leaderboard/assets/site.css\""),
+        "{not_found}"
+    );
+    ok(rr(root.path(), &["check"]));
+}
+
+#[test]
+fn category_and_country_pages_keep_overall_ranks_and_their_intervals() {
+    // Was: each group renumbered from 1 without intervals ("British Airways 1st in GB", its
+    // interval overlapping Tesco's).
+    let root = site_root();
+    ok(rr(root.path(), &["build"]));
+    let gb = read(&root.path().join("public/country/gb/index.html"));
+    assert!(gb.contains("data-rank=\"13\" data-name=\"Tesco\""));
+    assert!(gb.contains("data-rank=\"14\" data-name=\"British Airways\""));
+    assert!(gb.contains("<td class=\"num\">14<small title=\"95% rank interval: 11\u{2060}–\u{2060}15\">11–15</small>"));
+    assert!(gb.contains("Ranks and their 95% intervals are those of the overall ranking"));
+    // All three other airlines are surely ahead of British Airways: no range to give.
+    let ba = read(&root.path().join("public/brand/british-airways/index.html"));
+    assert!(ba.contains(
+        "Rank 14 of 15 overall (95% interval 11\u{2060}–\u{2060}15). Rank 4 of 4 in Airline.</p>"
+    ));
+    let delta = read(&root.path().join("public/brand/delta/index.html"));
+    assert!(
+        delta.contains(
+            "Rank 2 of 4 in Airline (between 1 and 3, given the overall rank intervals)."
+        )
+    );
+}
+
+#[test]
+fn the_front_page_shows_when_complaints_were_made_and_warns_of_one_crowded_day() {
+    // Was: "4 September – 3 December 2017" while most posts are from 31 October 2017.
+    let root = site_root();
+    ok(rr(root.path(), &["build"]));
+    let board = read(&root.path().join("public/index.html"));
+    assert!(board.contains(
+        "Read with care: 71% of the ranked complaints were made on one day, 31\u{a0}October 2017."
+    ));
+    assert!(board.contains("<h2 id=\"days-h\">When the ranked complaints were made</h2>"));
+    // The data behind the chart adds up to the lead's count.
+    let table = &board[board.find("<h2 id=\"days-h\">").unwrap()..];
+    let total: usize = table
+        .split("<tr><td>")
+        .skip(1)
+        .map(|row| {
+            row.split("</td><td>")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap()
+                .replace(',', "")
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total, 867);
+    let fr = read(&root.path().join("public/fr/index.html"));
+    assert!(fr.contains(
+        "À lire avec prudence\u{202f}: 71\u{202f}% des plaintes classées datent d’un seul jour"
+    ));
+}
+
+/// The `<svg class="wide">` drawing of the chart `id` on a page.
+fn wide_svg<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!("aria-labelledby=\"{id}-wide-t"))
+        .unwrap_or_else(|| panic!("no chart {id}"));
+    let end = html[at..].find("</svg>").unwrap();
+    &html[at..at + end]
+}
+
+#[test]
+fn months_are_drawn_on_a_time_axis_and_the_window_is_shaded() {
+    // Was: Aug 2016, Aug 2017, Oct and Nov 2017 spaced evenly, and "45 complaints" beside a
+    // headline of 43 with nothing relating them.
+    let root = site_root();
+    ok(rr(root.path(), &["build"]));
+    let delta = read(&root.path().join("public/brand/delta/index.html"));
+    let vol = wide_svg(&delta, "vol");
+    let xs: Vec<f64> = vol
+        .match_indices("<rect x=\"")
+        .map(|(i, m)| {
+            vol[i + m.len()..]
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let bars: Vec<f64> = xs[1..].to_vec(); // the first rect is the shaded window
+    assert_eq!(bars.len(), 4, "{xs:?}");
+    let month = bars[3] - bars[2];
+    let year = bars[1] - bars[0];
+    assert!(
+        (year / month - 12.0).abs() < 0.2,
+        "Aug 2016 → Aug 2017 is 12 months: {bars:?}"
+    );
+    assert!(vol.contains(">90-day window</text>"));
+    assert!(delta.contains("The figures use the 43 complaints of the 90-day window"));
+}
+
+#[test]
+fn the_waiting_curve_is_the_kaplan_meier_step_function_with_its_band() {
+    // Was: S sampled at 22 fixed times and drawn as steps, so its plateaus were artefacts.
+    let root = site_root();
+    ok(rr(root.path(), &["build"]));
+    let chipotle = read(&root.path().join("public/brand/chipotle/index.html"));
+    let km = wide_svg(&chipotle, "km");
+    let curve = km
+        .split("<path d=\"")
+        .find(|p| p.contains("fill=\"none\" stroke=\"#1f4e79\""))
+        .unwrap();
+    let steps = curve.split('"').next().unwrap().matches('V').count();
+    assert!(
+        steps > 40,
+        "a step at each reply time, not 22 samples: {steps}"
+    );
+    assert!(km.contains("fill=\"#7c9fc2\""), "its 95% band");
+}
+
+#[test]
+fn every_chart_and_figure_block_credits_the_dataset_and_its_licence() {
+    let root = site_root();
+    ok(rr(root.path(), &["build"]));
+    let credit = "<a href=\"https://www.kaggle.com/datasets/thoughtvector/customer-support-on-twitter\">ThoughtVector, “Customer Support on Twitter” (Kaggle, 2017)</a> (<a href=\"https://creativecommons.org/licenses/by-nc-sa/4.0/\">CC BY-NC-SA 4.0</a>)";
+    let delta = read(&root.path().join("public/brand/delta/index.html"));
+    assert_eq!(
+        delta.matches(credit).count(),
+        5,
+        "the figures and four charts"
+    );
+    let board = read(&root.path().join("public/index.html"));
+    assert_eq!(
+        board.matches(credit).count(),
+        3,
+        "the table, the dots and the days"
+    );
+}
+
+/// WCAG relative luminance of `#rrggbb`.
+fn luminance(hex: &str) -> f64 {
+    let c = |i: usize| {
+        let v = u8::from_str_radix(&hex[i..i + 2], 16).unwrap() as f64 / 255.0;
+        if v <= 0.03928 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * c(1) + 0.7152 * c(3) + 0.0722 * c(5)
+}
+
+fn contrast(a: &str, b: &str) -> f64 {
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+#[test]
+fn the_interval_band_and_the_focus_ring_reach_three_to_one() {
+    // Was: the band about 1.9:1 against its background, the focus ring about 2.3:1.
+    let root = site_root();
+    ok(rr(root.path(), &["build"]));
+    let css = read(&root.path().join("public/assets/site.css"));
+    let colour = |rule: &str, prop: &str| -> String {
+        let at = css.find(rule).unwrap_or_else(|| panic!("{rule}"));
+        let body = &css[at..at + css[at..].find('}').unwrap()];
+        let v = &body[body.find(prop).unwrap_or_else(|| panic!("{rule} {prop}")) + prop.len()..];
+        let v = v.trim_start_matches([':', ' ']);
+        let hex = &v[v.find('#').unwrap()..];
+        let hex: String = hex
+            .chars()
+            .take_while(|c| *c == '#' || c.is_ascii_hexdigit())
+            .collect();
+        if hex.len() == 4 {
+            hex.chars()
+                .flat_map(|c| if c == '#' { vec![c] } else { vec![c, c] })
+                .collect()
+        } else {
+            hex
+        }
+    };
+    let band = colour(".ci span {", "background");
+    let behind = colour(".ci {", "background");
+    assert!(
+        contrast(&band, &behind) >= 3.0,
+        "{band} on {behind}: {}",
+        contrast(&band, &behind)
+    );
+    let ring = colour("a:focus, button:focus", "outline");
+    assert!(
+        contrast(&ring, "#ffffff") >= 3.0,
+        "{ring}: {}",
+        contrast(&ring, "#ffffff")
+    );
+}
+
+#[test]
+fn every_page_has_a_share_image_and_a_dated_social_description() {
+    // Was: no og:image, and descriptions without the as-of date.
+    let root = site_root();
+    ok(rr(
+        root.path(),
+        &[
+            "build",
+            "--base-url",
+            "https://someone.github.io/leaderboard",
+        ],
+    ));
+    let public = root.path().join("public");
+    for (page, image) in [
+        ("brand/delta/index.html", "og/delta.png"),
+        ("fr/brand/delta/index.html", "fr/og/delta.png"),
+        ("index.html", "og/site.png"),
+        ("brand/hulu/index.html", "og/site.png"),
+        ("methodology/index.html", "og/site.png"),
+    ] {
+        let html = read(&public.join(page));
+        let meta = format!(
+            "<meta property=\"og:image\" content=\"https://someone.github.io/leaderboard/{image}\">"
+        );
+        assert!(html.contains(&meta), "{page}: {meta}");
+        let png = std::fs::read(public.join(image)).unwrap();
+        assert_eq!(&png[1..4], b"PNG", "{image}");
+        assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 600);
+        assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), 315);
+        let date = if page.starts_with("fr/") {
+            "(au 3\u{a0}décembre 2017)\">"
+        } else {
+            "(as of 3\u{a0}December 2017)\">"
+        };
+        for tag in [
+            "name=\"description\"",
+            "property=\"og:description\"",
+            "name=\"twitter:description\"",
+        ] {
+            let at = html.find(tag).unwrap_or_else(|| panic!("{page}: {tag}"));
+            let end = at + html[at..].find('>').unwrap() + 1;
+            assert!(html[..end].ends_with(date), "{page}: {}", &html[at..end]);
+        }
+    }
+    assert!(
+        !public.join("og/hulu.png").exists(),
+        "unranked brands share the site's image"
+    );
 }

@@ -20,5 +20,8 @@ pub fn run(
         report.ranked,
         report.snapshot
     );
+    if let Some(warning) = report.warning {
+        eprintln!("{warning}");
+    }
     Ok(())
 }

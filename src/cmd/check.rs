@@ -40,6 +40,9 @@ pub fn run(root: &SiteRoot) -> Result<()> {
             .sum::<usize>(),
         config.languages.len()
     );
+    if let Some(warning) = config.base_url_warning() {
+        eprintln!("{warning}");
+    }
     let output = root.output();
     if !output.join("index.html").exists() {
         bail!(

@@ -48,10 +48,17 @@ struct BrandPage<'a> {
 struct EmbedPage<'a> {
     brand: &'a BrandEntry,
     finding: String,
-    score_line: String,
+    ranking: String,
+    /// The table's figures: label, value.
+    figures: Vec<(String, String)>,
     coverage_short: String,
     brand_url: String,
 }
+
+/// The embed's suggested frame (CSS pixels): the whole card fits in it, in every language
+/// (the browser test measures it).
+pub const EMBED_W: u32 = 420;
+pub const EMBED_H: u32 = 480;
 
 /// The names of the reply-time bins, then of "no reply yet".
 const BIN_NAMES: [&str; REPLY_BINS.len() + 1] = [
@@ -88,7 +95,6 @@ fn chart(
         title: &title,
         desc: &desc,
         x: &axis(axes.0),
-        y: &axis(axes.1),
     })?;
     Ok(Chart {
         title,
@@ -166,12 +172,33 @@ impl View<'_> {
             .filter(|x| x.category == b.category)
             .count();
         let category = b.category_rank.filter(|_| peers >= 2).map(|rank| {
+            // The range the overall rank intervals leave it within the category: ahead of the
+            // peers whose whole interval is behind its own, behind those wholly ahead of it.
+            let [best, worst] = b.rank_interval.unwrap_or([rank, rank]);
+            let others = self
+                .lb
+                .ranked()
+                .filter(|x| x.category == b.category && x.id != b.id)
+                .filter_map(|x| x.rank_interval);
+            let (mut surely, mut maybe) = (0, 0);
+            for [ob, ow] in others {
+                surely += usize::from(ow < best);
+                maybe += usize::from(ob <= worst);
+            }
+            let (best, worst) = ((1 + surely).min(rank), (1 + maybe).max(rank));
+            let key = if best == worst {
+                "ranked_category"
+            } else {
+                "ranked_category_range"
+            };
             lang.t(
-                "ranked_category",
+                key,
                 &[
                     ("rank", &rank.to_string()),
                     ("n", &peers.to_string()),
                     ("category", &lang.category(&b.category)),
+                    ("best", &best.to_string()),
+                    ("worst", &worst.to_string()),
                 ],
             )
         });
@@ -219,14 +246,15 @@ impl View<'_> {
                 ("to", &lang.date(self.lb.as_of)),
             ],
         );
-        let tick = |t: i64| lang.duration(Some(t)).replace('\u{a0}', " ");
+        let desc = format!("{desc} {}", lang.t("chart_km_band", &[]));
+        let tick = |t: i64| lang.duration(Some(t));
         let km = chart(
             lang,
             "km",
             "chart_km_title",
             desc,
             ("time_after", "still_waiting"),
-            |labels| charts::still_waiting(&d.still_waiting, &tick, labels),
+            |labels| Ok(charts::still_waiting(&d.steps, &tick, labels)),
             (
                 &["time_after", "still_waiting"],
                 d.still_waiting
@@ -250,13 +278,14 @@ impl View<'_> {
                 ("date", &lang.date(self.lb.as_of)),
             ],
         );
+        let count = |v: f64| lang.int(v as usize);
         let dist = chart(
             lang,
             "dist",
             "chart_dist_title",
             desc,
             ("", "col_complaints"),
-            |labels| charts::bars(&values, labels),
+            |labels| Ok(charts::hbars(&values, &count, labels)),
             (
                 &["time_after", "col_complaints"],
                 values
@@ -268,18 +297,95 @@ impl View<'_> {
         Ok(vec![km, dist])
     }
 
-    /// The monthly score and the monthly volume.
+    /// The window on a month axis: its instants, its name, and month names.
+    fn month_axis<'a>(
+        &self,
+        h: &[MonthEntry],
+        label: &'a str,
+        name: &'a dyn Fn(i64) -> String,
+    ) -> charts::MonthAxis<'a> {
+        let mid = |m: Option<&MonthEntry>| m.map_or(0.0, |m| charts::month_mid(&m.month));
+        charts::MonthAxis {
+            months: (mid(h.first()), mid(h.last())),
+            window: (self.lb.window.from, self.lb.as_of),
+            window_label: label,
+            name,
+        }
+    }
+
+    /// The monthly score and the monthly volume, on time axes with the window shaded.
     fn history_charts(&self, lang: &Lang, b: &BrandEntry, h: &[MonthEntry]) -> Result<Vec<Chart>> {
         let months: Vec<String> = h.iter().map(|m| lang.month(&m.month)).collect();
         let (first, last) = (&months[0], &months[months.len() - 1]);
-        let desc = lang.t(
+        let window_label = lang.t(
+            "window_label",
+            &[("days", &self.lb.window.days.to_string())],
+        );
+        let month_name = |m: i64| {
+            lang.month(&format!(
+                "{:04}-{:02}",
+                m.div_euclid(12),
+                m.rem_euclid(12) + 1
+            ))
+        };
+        let axis = self.month_axis(h, &window_label, &month_name);
+        let in_window = lang.t(
+            "chart_window_note",
+            &[
+                ("complaints", &lang.int(b.complaints)),
+                ("days", &self.lb.window.days.to_string()),
+                ("from", &lang.date(self.lb.window.from)),
+                ("to", &lang.date(self.lb.as_of)),
+            ],
+        );
+        let not_drawn = h
+            .iter()
+            .filter(|m| m.score.is_some() && m.drawn().is_none())
+            .count();
+        let mut desc = lang.t(
             "chart_history_desc",
             &[("name", &b.name), ("first", first), ("last", last)],
         );
-        let scores: Vec<(String, Option<f64>)> = months
+        if not_drawn > 0 {
+            desc.push(' ');
+            desc.push_str(&lang.t(
+                "chart_history_not_drawn",
+                &[
+                    ("n", &lang.int(not_drawn)),
+                    ("min", &crate::score::MIN_MONTH.to_string()),
+                ],
+            ));
+        }
+        desc.push(' ');
+        desc.push_str(&in_window);
+        let interval_text = |m: &MonthEntry| {
+            m.score_ci.map(|[lo, hi]| {
+                lang.t(
+                    "score_interval",
+                    &[("lo", &lang.decimal(lo)), ("hi", &lang.decimal(hi))],
+                )
+            })
+        };
+        let points: Vec<charts::MonthPoint> = h
             .iter()
-            .cloned()
-            .zip(h.iter().map(MonthEntry::drawn))
+            .zip(&months)
+            .filter_map(|(m, name)| {
+                let score = m.drawn()?;
+                Some(charts::MonthPoint {
+                    x: charts::month_mid(&m.month),
+                    score,
+                    ci: m.score_ci,
+                    title: lang.t(
+                        "month_point",
+                        &[
+                            ("month", name),
+                            ("score", &lang.decimal(score)),
+                            ("interval", &interval_text(m).unwrap_or_default()),
+                            ("n", &lang.int(m.complaints)),
+                        ],
+                    ),
+                })
+            })
             .collect();
         let score = chart(
             lang,
@@ -287,7 +393,7 @@ impl View<'_> {
             "chart_history_title",
             desc,
             ("month", "col_score"),
-            |labels| charts::line(&scores, labels),
+            |labels| Ok(charts::month_scores(&points, &axis, labels)),
             (
                 &[
                     "month",
@@ -306,15 +412,8 @@ impl View<'_> {
                             lang.pct(m.answered_1h),
                             lang.pct(m.answered_24h),
                             lang.duration(m.median_reply_s),
-                            match (m.drawn(), m.score_ci) {
-                                (Some(s), Some([lo, hi])) => format!(
-                                    "{} ({})",
-                                    lang.decimal(s),
-                                    lang.t(
-                                        "score_interval",
-                                        &[("lo", &lang.decimal(lo)), ("hi", &lang.decimal(hi))]
-                                    )
-                                ),
+                            match (m.drawn(), interval_text(m)) {
+                                (Some(s), Some(i)) => format!("{} ({i})", lang.decimal(s)),
                                 (Some(s), None) => lang.decimal(s),
                                 (None, _) if m.score.is_some() => lang.t(
                                     "month_too_few",
@@ -327,10 +426,9 @@ impl View<'_> {
                     .collect(),
             ),
         )?;
-        let volume: Vec<(String, f64)> = months
+        let volume: Vec<(f64, usize)> = h
             .iter()
-            .cloned()
-            .zip(h.iter().map(|m| m.complaints as f64))
+            .map(|m| (charts::month_mid(&m.month), m.complaints))
             .collect();
         let total: usize = h.iter().map(|m| m.complaints).sum();
         let peak = h.iter().map(|m| m.complaints).max().unwrap_or(0);
@@ -344,13 +442,14 @@ impl View<'_> {
                 ("peak", &lang.int(peak)),
             ],
         );
+        let desc = format!("{desc} {in_window}");
         let vol = chart(
             lang,
             "vol",
             "chart_volume_title",
             desc,
             ("month", "col_complaints"),
-            |labels| charts::bars(&volume, labels),
+            |labels| Ok(charts::month_counts(&volume, &axis, labels)),
             (
                 &["month", "col_complaints"],
                 h.iter()
@@ -373,7 +472,7 @@ impl View<'_> {
         if let Some(h) = self.lb.history.get(&b.id).filter(|h| !h.is_empty()) {
             charts_out.extend(self.history_charts(lang, b, h)?);
         }
-        let base_url = &self.config.base_url;
+        let base_url = self.address();
         let badge_url = format!("{base_url}{}badge/{}.svg", lang.prefix, b.id);
         let embed_url = format!("{base_url}{}embed/{}/", lang.prefix, b.id);
         let finding = self.finding(lang, b);
@@ -392,7 +491,7 @@ impl View<'_> {
                 escape(&self.badge_text(lang, b))
             ),
             embed_snippet: format!(
-                "<iframe src=\"{embed_url}\" title=\"{}\" width=\"420\" height=\"240\" style=\"border:0\"></iframe>",
+                "<iframe src=\"{embed_url}\" title=\"{}\" width=\"{EMBED_W}\" height=\"{EMBED_H}\" style=\"border:0\"></iframe>",
                 escape(&b.name)
             ),
             json_href: format!(
@@ -410,30 +509,53 @@ impl View<'_> {
     /// The small card a page embeds in an iframe: the finding, then the table's figures.
     pub fn embed_page(&self, lang: &Lang, b: &BrandEntry) -> Result<Vec<u8>> {
         let p = &lang.prefix;
-        let score_line = columns::of(self.lb.method.version)
+        let figures = columns::of(self.lb.method.version)
             .filter(|c| c.table && c.key != "complaints")
-            .map(|c| {
-                format!(
-                    "{} {}",
-                    lang.t(&format!("col_{}", c.key), &[]),
-                    figure(lang, c, b)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" · ");
+            .map(|c| (lang.t(&format!("col_{}", c.key), &[]), figure(lang, c, b)))
+            .collect();
         let embed = EmbedPage {
             brand: b,
             finding: self.finding(lang, b),
-            score_line,
+            ranking: self.ranking(lang, b).0,
+            figures,
             coverage_short: self.coverage(lang, &[b]).join(" "),
-            brand_url: pretty(
-                &self.config.base_url,
-                &format!("{p}brand/{}/index.html", b.id),
-            ),
+            brand_url: pretty(self.address(), &format!("{p}brand/{}/index.html", b.id)),
         };
         let page = format!("embed/{}/index.html", b.id);
         let base = self.base(lang, &page, b.name.clone(), String::new());
         self.render("embed.html", &base, &embed)
+    }
+
+    /// The brand's share image (PNG): its score with its interval, and its rank.
+    pub fn brand_card(
+        &self,
+        painter: &super::og::Painter,
+        lang: &Lang,
+        b: &BrandEntry,
+    ) -> Result<Vec<u8>> {
+        let plain = |s: String| s.replace('\u{2060}', "");
+        let kicker = format!(
+            "{} · {}",
+            self.config.title,
+            lang.t("as_of", &[("date", &lang.date(self.lb.as_of))])
+        );
+        let score = columns::of(self.lb.method.version).find(|c| c.unit == columns::Unit::Score);
+        let big = b.score.map(|s| lang.decimal(s));
+        let what = score
+            .and_then(|c| interval(lang, c, b))
+            .map(|i| plain(format!("{} · {i}", lang.t("col_score", &[]))))
+            .unwrap_or_else(|| lang.t("col_score", &[]));
+        let lines = [plain(self.ranking(lang, b).0)];
+        painter.png(&super::og::Card {
+            kicker: &kicker,
+            title: &b.name,
+            figure: big
+                .as_deref()
+                .filter(|_| b.eligible)
+                .map(|s| (s, what.as_str())),
+            lines: &lines,
+            source: &self.credit_text(lang),
+        })
     }
 
     /// The brand's badge (SVG): its headline rank and score with the as-of date, or "not

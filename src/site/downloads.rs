@@ -170,7 +170,8 @@ pub fn downloads(view: &View, site: &mut Site) -> Result<()> {
     context.insert("as_of", &crate::time::format_rfc3339(lb.as_of));
     context.insert("from", &crate::time::format_rfc3339(lb.window.from));
     context.insert("to", &crate::time::format_rfc3339(lb.window.to));
-    context.insert("base_url", &view.config.base_url);
+    context.insert("base_url", view.address());
+    context.insert("has_address", &!view.config.base_url.is_empty());
     context.insert("method", &lb.method);
     context.insert("schema", &lb.schema);
     context.insert("sources", &lb.sources);

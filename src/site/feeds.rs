@@ -129,10 +129,22 @@ impl View<'_> {
         self.file("archive_redirect.html", &context)
     }
 
+    /// A page (`page`, within a language) that sends its reader to `target` (same language).
+    pub fn redirect(&self, lang: &Lang, page: &str, target: &str, title: &str) -> Result<Vec<u8>> {
+        let mut context = tera::Context::new();
+        context.insert("lang", &lang.code);
+        context.insert("title", title);
+        context.insert(
+            "target",
+            &format!("{}{target}", View::lang_root(lang, page)),
+        );
+        self.file("archive_redirect.html", &context)
+    }
+
     /// The archive pages, the Atom feed, the sitemap (of `site` and these) and robots.txt.
     pub fn archive_and_feeds(&self, snapshots: &[Snapshot], site: &Site) -> Result<Site> {
         let mut out = Site::new();
-        let base_url = &self.config.base_url;
+        let base_url = self.address();
         for lang in self.langs {
             let page = "archive/index.html";
             let root = rel_root(&format!("{}{page}", lang.prefix));
@@ -170,6 +182,7 @@ impl View<'_> {
             .collect();
         let mut context = tera::Context::new();
         context.insert("base_url", base_url);
+        context.insert("has_address", &!self.config.base_url.is_empty());
         context.insert("title", &self.config.title);
         context.insert("publisher", &self.config.publisher);
         context.insert(
@@ -182,6 +195,10 @@ impl View<'_> {
             .keys()
             .chain(out.keys())
             .filter(|p| p.ends_with(".html") && !p.ends_with("404.html") && !p.contains("embed/"))
+            .filter(|p| {
+                site.get(*p)
+                    .is_none_or(|b| !b.windows(10).any(|w| w == b"http-equiv"))
+            })
             .map(|p| pretty(base_url, p))
             .collect();
         context.insert("urls", &urls);

@@ -33,6 +33,7 @@ pub struct Grid {
     pub title: String,
     pub desc: String,
     pub svg: String,
+    pub legend: String,
     pub head: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
@@ -144,67 +145,30 @@ fn grid(lang: &Lang, h: &crate::grievance::Hours) -> Grid {
             ("min", &MIN_CELL.to_string()),
         ],
     );
-    let (cell, left, top) = (26.0, 44.0, 22.0);
-    let width = left + 24.0 * cell + 4.0;
-    let height = top + 7.0 * cell + 30.0;
-    let mut svg = format!(
-        "<svg class=\"chart grid\" viewBox=\"0 0 {width} {height}\" role=\"img\" \
-         aria-labelledby=\"hours-t hours-d\" xmlns=\"http://www.w3.org/2000/svg\">\
-         <title id=\"hours-t\">{}</title><desc id=\"hours-d\">{}</desc>",
-        escape(&title),
-        escape(&desc)
-    );
-    for hour in (0..24).step_by(3) {
-        svg.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"middle\">{hour}</text>",
-            left + hour as f64 * cell + cell / 2.0,
-            top - 6.0
-        ));
-    }
     let mut rows = Vec::new();
     for day in 0..7 {
-        let name = lang.t(&format!("weekday_{day}"), &[]);
-        let y = top + day as f64 * cell;
-        svg.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"end\">{}</text>",
-            left - 6.0,
-            y + cell * 0.68,
-            escape(&name)
-        ));
         for hour in 0..24 {
-            let n = h.grid_complaints[day][hour] as usize;
-            let share = h.grid_1h[day][hour];
-            let x = left + hour as f64 * cell;
-            let fill = match share {
-                // From light (few replied within the hour) to dark blue (all did).
-                Some(s) => format!("hsl(212, 70%, {:.0}%)", 92.0 - 62.0 * s),
-                None => "none".to_string(),
-            };
-            svg.push_str(&format!(
-                "<rect x=\"{x}\" y=\"{y}\" width=\"{}\" height=\"{}\" fill=\"{fill}\" \
-                 stroke=\"#767676\" stroke-width=\"0.5\"/>",
-                cell - 1.0,
-                cell - 1.0
-            ));
-            if let Some(s) = share {
+            if let Some(share) = h.grid_1h[day][hour] {
                 rows.push(vec![
-                    name.clone(),
+                    lang.t(&format!("weekday_{day}"), &[]),
                     format!("{hour:02}:00–{hour:02}:59"),
-                    lang.int(n),
-                    lang.pct(Some(s)),
+                    lang.int(h.grid_complaints[day][hour] as usize),
+                    lang.pct(Some(share)),
                 ]);
             }
         }
     }
-    svg.push_str(&format!(
-        "<text x=\"{left}\" y=\"{}\" font-size=\"13\">{}</text></svg>",
-        height - 8.0,
-        escape(&lang.t("hours_chart_legend", &[]))
-    ));
+    // Drawn twice, as the other charts: hours across for a wide screen, down for a phone.
+    let svg = format!(
+        "<div class=\"chart\">{}{}</div>",
+        draw_grid(lang, h, &title, &desc, false),
+        draw_grid(lang, h, &title, &desc, true)
+    );
     Grid {
         title,
         desc,
         svg,
+        legend: lang.t("hours_chart_legend", &[]),
         head: [
             "hours_head_day",
             "hours_head_hour",
@@ -294,4 +258,83 @@ pub fn fame(lang: &Lang, ranked: &[&BrandEntry], root: &str) -> Vec<FameList> {
             })
         })
         .collect()
+}
+
+/// The weekday × hour grid as SVG: hours across and weekdays down (`narrow`: the other way,
+/// for a phone). Cells darker for a higher share replied within the hour, blank when too few.
+fn draw_grid(
+    lang: &Lang,
+    h: &crate::grievance::Hours,
+    title: &str,
+    desc: &str,
+    narrow: bool,
+) -> String {
+    let (cell, margin_left, margin_top) = if narrow {
+        (30.0, 56.0, 24.0)
+    } else {
+        (26.0, 44.0, 22.0)
+    };
+    let (cols, lines) = if narrow { (7, 24) } else { (24, 7) };
+    let width = margin_left + cols as f64 * cell + 4.0;
+    let height = margin_top + lines as f64 * cell + 4.0;
+    let id = if narrow { "hours-n" } else { "hours-w" };
+    let mut svg = format!(
+        "<svg class=\"{}\" viewBox=\"0 0 {width} {height}\" role=\"img\" \
+         aria-labelledby=\"{id}-t {id}-d\" xmlns=\"http://www.w3.org/2000/svg\">\
+         <title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>",
+        if narrow { "narrow" } else { "wide" },
+        escape(title),
+        escape(desc)
+    );
+    let day_name = |d: usize| escape(&lang.t(&format!("weekday_{d}"), &[]));
+    // Column heads and line heads: hours every third (wide) or weekdays (narrow).
+    for c in 0..cols {
+        let label = if narrow {
+            day_name(c)
+        } else if c % 3 == 0 {
+            c.to_string()
+        } else {
+            continue;
+        };
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"middle\">{label}</text>",
+            margin_left + c as f64 * cell + cell / 2.0,
+            margin_top - 7.0
+        ));
+    }
+    for l in 0..lines {
+        let label = if narrow {
+            if l % 3 != 0 {
+                continue;
+            }
+            format!("{l:02}:00")
+        } else {
+            day_name(l)
+        };
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"end\">{label}</text>",
+            margin_left - 6.0,
+            margin_top + l as f64 * cell + cell * 0.68
+        ));
+    }
+    for day in 0..7 {
+        for hour in 0..24 {
+            let (c, l) = if narrow { (day, hour) } else { (hour, day) };
+            let fill = match h.grid_1h[day][hour] {
+                // From light (few replied within the hour) to dark blue (all did).
+                Some(s) => format!("hsl(212, 70%, {:.0}%)", 92.0 - 62.0 * s),
+                None => "none".to_string(),
+            };
+            svg.push_str(&format!(
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\" \
+                 stroke=\"#767676\" stroke-width=\"0.5\"/>",
+                margin_left + c as f64 * cell,
+                margin_top + l as f64 * cell,
+                cell - 1.0,
+                cell - 1.0
+            ));
+        }
+    }
+    svg.push_str("</svg>");
+    svg
 }

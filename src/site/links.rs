@@ -40,12 +40,24 @@ pub fn check_links(out: &Path) -> Result<(usize, Vec<Broken>)> {
                 }
                 checked += 1;
                 let target = link.split(['#', '?']).next().unwrap_or_default();
+                if let Some(from_root) = target.strip_prefix('/') {
+                    // A path from the site's root (the 404 page): the site may be served under a
+                    // sub-path, so any tail of it that names a file of the output will do.
+                    let parts: Vec<&str> = from_root.split('/').collect();
+                    let found = (0..parts.len()).any(|k| {
+                        let p = normalise(&out.join(parts[k..].join("/")));
+                        p.starts_with(out) && exists(&p, target)
+                    });
+                    if !found {
+                        broken.push(Broken {
+                            page: path.strip_prefix(out).unwrap_or(&path).to_path_buf(),
+                            link: link.to_string(),
+                        });
+                    }
+                    continue;
+                }
                 let resolved = normalise(&path.parent().unwrap_or(out).join(target));
-                let ok = if target.ends_with('/') || target.is_empty() {
-                    resolved.join("index.html").is_file()
-                } else {
-                    resolved.is_file()
-                };
+                let ok = exists(&resolved, target);
                 if !ok || !resolved.starts_with(out) {
                     broken.push(Broken {
                         page: path.strip_prefix(out).unwrap_or(&path).to_path_buf(),
@@ -57,6 +69,15 @@ pub fn check_links(out: &Path) -> Result<(usize, Vec<Broken>)> {
     }
     broken.sort_by(|a, b| (&a.page, &a.link).cmp(&(&b.page, &b.link)));
     Ok((checked, broken))
+}
+
+/// Whether a link's target is a file (a directory link needs its `index.html`).
+fn exists(resolved: &Path, target: &str) -> bool {
+    if target.ends_with('/') || target.is_empty() {
+        resolved.join("index.html").is_file()
+    } else {
+        resolved.is_file()
+    }
 }
 
 fn links_in(html: &str) -> impl Iterator<Item = &str> {

@@ -1,7 +1,7 @@
 //! Ranking pages: the leaderboard (`/`), the full ranking, and the rankings within a category
 //! or a country. Their table's figure columns come from [`crate::columns::COLUMNS`], as far as the method computes them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -45,20 +45,14 @@ impl Scope {
             ),
         }
     }
-
-    fn rank(self, b: &BrandEntry) -> Option<usize> {
-        match self {
-            Scope::Overall => b.rank,
-            Scope::Category => b.category_rank,
-            Scope::Country => b.country_rank,
-        }
-    }
 }
 
 #[derive(Serialize)]
 struct Header {
     key: &'static str,
     label: String,
+    /// The column's short name, shown next to each figure on a phone.
+    short: String,
     lower_is_better: bool,
 }
 
@@ -82,6 +76,7 @@ struct Bar {
 /// One row of a ranking table.
 #[derive(Serialize)]
 struct Row {
+    id: String,
     rank: String,
     rank_interval: String,
     rank_interval_title: String,
@@ -104,6 +99,8 @@ struct Named {
 
 #[derive(Serialize)]
 struct Unranked {
+    category: String,
+    country: String,
     name: String,
     href: String,
     complaints: String,
@@ -127,6 +124,44 @@ struct TablePage {
     unranked_lead: String,
     /// Registry brands with no complaint in the window: named, with no page of their own.
     silent: Vec<String>,
+    /// What the rank, the score and its bar mean.
+    legend: String,
+    /// A category or country page: its ranks are the overall ones.
+    group_note: Option<String>,
+    /// Every shown brand's score and interval, one row each (dots and whiskers).
+    dots: Vec<Dot>,
+    /// The complaints per day in the window, and a warning when they crowd into few days.
+    days: Option<DaysChart>,
+    /// Sort choices for phones, where the headers are hidden: (`key:direction`, name).
+    sorts: Vec<(String, String)>,
+}
+
+/// Where the ranked complaints lie in time: per day of the window, with the data behind it.
+#[derive(Serialize)]
+struct DaysChart {
+    title: String,
+    desc: String,
+    svg: String,
+    /// Set when one day holds a quarter or more of the complaints.
+    warning: Option<String>,
+    rows: Vec<(String, String)>,
+}
+
+/// One day holding this share of the window's complaints or more gets a warning.
+const CROWDED_DAY: f64 = 0.25;
+
+/// One row of the dots-and-whiskers chart.
+#[derive(Serialize)]
+struct Dot {
+    id: String,
+    name: String,
+    score: String,
+    point: String,
+    left: String,
+    width: String,
+    interval: String,
+    lo: String,
+    hi: String,
 }
 
 /// The months a sparkline shows: the last 24.
@@ -164,13 +199,139 @@ impl View<'_> {
             .collect()
     }
 
-    /// Table rows for ranked brands, each with its rank in `scope`.
-    fn rows(&self, lang: &Lang, page: &str, brands: &[&BrandEntry], scope: Scope) -> Vec<Row> {
+    fn dot(&self, lang: &Lang, b: &BrandEntry) -> Dot {
+        let score = columns::of(self.lb.method.version)
+            .find(|c| c.unit == Unit::Score)
+            .expect("every method has a score column");
+        let [lo, hi] = score
+            .interval
+            .as_ref()
+            .and_then(|i| (i.get)(b))
+            .unwrap_or([0.0, 0.0]);
+        let point = (score.value)(b).unwrap_or(0.0);
+        Dot {
+            id: b.id.clone(),
+            name: b.name.clone(),
+            score: figure(lang, score, b),
+            point: format!("{point:.1}"),
+            left: format!("{lo:.1}"),
+            width: format!("{:.1}", (hi - lo).max(0.3)),
+            interval: interval(lang, score, b).unwrap_or_default(),
+            lo: format!("{lo:.1}"),
+            hi: format!("{hi:.1}"),
+        }
+    }
+
+    /// The site's share image (PNG): the leaderboard's title and its first five brands.
+    pub fn site_card(&self, painter: &super::og::Painter, lang: &Lang) -> Result<Vec<u8>> {
+        let kicker = format!(
+            "{} · {}",
+            self.config.title,
+            lang.t("as_of", &[("date", &lang.date(self.lb.as_of))])
+        );
+        let lines: Vec<String> = self
+            .lb
+            .ranked()
+            .take(4)
+            .map(|b| {
+                format!(
+                    "{}. {} — {}",
+                    b.rank.unwrap_or(0),
+                    b.name,
+                    b.score.map_or(String::new(), |s| lang.decimal(s))
+                )
+            })
+            .collect();
+        painter.png(&super::og::Card {
+            kicker: &kicker,
+            title: &lang.t("leaderboard_title", &[]),
+            figure: None,
+            lines: &lines,
+            source: &self.credit_text(lang),
+        })
+    }
+
+    /// The ranked brands' complaints per day of the window, as a chart with its data.
+    fn days_chart(&self, lang: &Lang, ranked: &[&BrandEntry]) -> Option<DaysChart> {
+        let mut days: BTreeMap<i64, usize> = BTreeMap::new();
+        for b in ranked {
+            for (&d, &n) in self
+                .lb
+                .details
+                .get(&b.id)
+                .map(|d| &d.days)
+                .into_iter()
+                .flatten()
+            {
+                *days.entry(d).or_default() += n;
+            }
+        }
+        let total: usize = days.values().sum();
+        let (&peak_day, &peak) = days.iter().max_by_key(|(d, n)| (**n, -**d))?;
+        let share = peak as f64 / total as f64;
+        let day = |d: i64| lang.date(d * 86_400);
+        let args = [
+            ("complaints", lang.int(total)),
+            ("from", lang.date(self.lb.window.from)),
+            ("to", lang.date(self.lb.as_of)),
+            ("day", day(peak_day)),
+            ("share", lang.pct(Some(share))),
+            ("with", lang.int(days.len())),
+            ("days", lang.int(self.lb.window.days as usize)),
+        ];
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let title = lang.t("chart_days_title", &[]);
+        let desc = lang.t("chart_days_desc", &args);
+        let month = |d: i64| {
+            let (y, m, _) = crate::time::civil_from_days(d);
+            lang.month(&format!("{y:04}-{m:02}"))
+        };
+        let peak_label = format!("{}: {}", day(peak_day), lang.int(peak));
+        let counts: Vec<(i64, usize)> = days.iter().map(|(&d, &n)| (d, n)).collect();
+        let svg = charts::day_counts(
+            &counts,
+            (self.lb.window.from, self.lb.as_of),
+            &month,
+            &peak_label,
+            &charts::Labels {
+                id: "days",
+                title: &title,
+                desc: &desc,
+                x: "",
+            },
+        );
+        Some(DaysChart {
+            warning: (share >= CROWDED_DAY).then(|| lang.t("window_concentrated", &args)),
+            title,
+            desc,
+            svg,
+            rows: counts.iter().map(|&(d, n)| (day(d), lang.int(n))).collect(),
+        })
+    }
+
+    /// The sort choices: rank, brand, then each figure, each way.
+    fn sorts(&self, lang: &Lang) -> Vec<(String, String)> {
+        let mut out = vec![
+            ("rank:asc".to_string(), lang.t("col_rank", &[])),
+            ("name:asc".to_string(), lang.t("col_brand", &[])),
+        ];
+        for c in columns::of(self.lb.method.version).filter(|c| c.table) {
+            let name = lang.t(&format!("col_{}", c.key), &[]);
+            let dir = if c.lower_is_better { "asc" } else { "desc" };
+            out.push((format!("{}:{dir}", c.key), name));
+        }
+        out
+    }
+
+    /// Table rows for ranked brands, each with its overall rank.
+    fn rows(&self, lang: &Lang, page: &str, brands: &[&BrandEntry]) -> Vec<Row> {
         let root = View::lang_root(lang, page);
         brands
             .iter()
             .map(|&b| {
-                let rank = scope.rank(b).unwrap_or(0);
+                // Every list shows the overall rank and its interval: renumbering a group from 1
+                // would hide that its members' intervals overlap brands outside it.
+                let rank = b.rank.unwrap_or(0);
                 let [best, worst] = b.rank_interval.unwrap_or([0, 0]);
                 let history = self.lb.history.get(&b.id).map_or(&[][..], |h| recent(h));
                 // The trend in words, first and last month: the cell stays light.
@@ -185,14 +346,20 @@ impl View<'_> {
                     (Some(a), Some(z)) => format!("{} → {}", say(a), say(z)),
                     _ => String::new(),
                 };
-                let scores: Vec<Option<f64>> = history.iter().map(MonthEntry::drawn).collect();
+                // Months on a time axis ending at the as-of month; small months not drawn.
+                let now = crate::time::month_index(self.lb.as_of);
+                let scores: Vec<(i64, f64)> = history
+                    .iter()
+                    .filter_map(|m| {
+                        let ago = now - (charts::month_mid(&m.month) - 0.5) as i64;
+                        m.drawn().map(|s| (ago, s))
+                    })
+                    .filter(|(ago, _)| (0..24).contains(ago))
+                    .collect();
                 Row {
+                    id: b.id.clone(),
                     rank: rank.to_string(),
-                    rank_interval: if rank == b.rank.unwrap_or(0) {
-                        format!("{best}–{worst}")
-                    } else {
-                        format!("#{}", b.rank.unwrap_or(0))
-                    },
+                    rank_interval: format!("{best}–{worst}"),
                     rank_interval_title: lang.t(
                         "rank_interval",
                         &[("best", &best.to_string()), ("worst", &worst.to_string())],
@@ -258,6 +425,7 @@ impl View<'_> {
                 .map(|c| Header {
                     key: c.key,
                     label: lang.t(&format!("col_{}", c.key), &[]),
+                    short: lang.t(&format!("abbr_{}", c.key), &[]).replace('"', ""),
                     lower_is_better: c.lower_is_better,
                 })
                 .collect(),
@@ -273,11 +441,13 @@ impl View<'_> {
                     ),
                 )
             }),
-            rows: self.rows(lang, page, &ranked[..shown], scope),
+            rows: self.rows(lang, page, &ranked[..shown]),
             unranked: brands
                 .iter()
                 .filter(|b| !b.eligible && b.complaints > 0)
                 .map(|b| Unranked {
+                    category: b.category.clone(),
+                    country: b.country.clone(),
                     name: b.name.clone(),
                     href: format!("{root}brand/{}/index.html", b.id),
                     complaints: lang.int(b.complaints),
@@ -298,6 +468,13 @@ impl View<'_> {
             } else {
                 Vec::new()
             },
+            legend: lang.t("legend_table", &[]),
+            group_note: (scope != Scope::Overall).then(|| lang.t("group_rank_note", &[])),
+            dots: ranked[..shown].iter().map(|b| self.dot(lang, b)).collect(),
+            days: (scope == Scope::Overall)
+                .then(|| self.days_chart(lang, &ranked))
+                .flatten(),
+            sorts: self.sorts(lang),
         };
         let base = self.base(lang, page, heading, lead);
         let template = if scope == Scope::Overall {

@@ -19,6 +19,7 @@ pub mod lang;
 mod links;
 mod lists;
 mod methodology;
+mod og;
 mod output;
 mod pages;
 mod view;
@@ -68,6 +69,8 @@ pub struct Report {
     pub pages: usize,
     pub snapshot: String,
     pub ranked: usize,
+    /// What the build warns about (no `base_url`), if anything.
+    pub warning: Option<&'static str>,
 }
 
 /// Files of the site: path relative to the output root → content.
@@ -81,20 +84,26 @@ fn pages(view: &View, assets: Vec<(&'static str, Vec<u8>)>) -> Result<Site> {
         .collect();
     let lb = view.lb;
     let all: Vec<&BrandEntry> = lb.brands.iter().collect();
+    let painter = og::Painter::new();
     for lang in view.langs {
         let p = &lang.prefix;
+        site.insert(format!("{p}og/site.png"), view.site_card(&painter, lang)?);
         let leaderboard = lang.t("leaderboard_title", &[]);
         let rows = Some(view.config.leaderboard_rows);
         site.insert(
             format!("{p}index.html"),
             view.table_page(lang, "index.html", &all, leaderboard, Scope::Overall, rows)?,
         );
+        // The full ranking only when the front page cannot show every ranked brand; else
+        // it would be the same page twice, and its address leads to the front page.
         let page = "ranking/index.html";
         let heading = lang.t("ranking_title", &[]);
-        site.insert(
-            format!("{p}{page}"),
-            view.table_page(lang, page, &all, heading, Scope::Overall, None)?,
-        );
+        let ranking = if lb.ranked().count() > view.config.leaderboard_rows {
+            view.table_page(lang, page, &all, heading, Scope::Overall, None)?
+        } else {
+            view.redirect(lang, page, "index.html", &heading)?
+        };
+        site.insert(format!("{p}{page}"), ranking);
         // A brand with no complaint in the window gets no page, badge or embed (there is
         // nothing to say); the ranking pages name it.
         let brand_pages: Vec<Vec<(String, Vec<u8>)>> = lb
@@ -102,7 +111,7 @@ fn pages(view: &View, assets: Vec<(&'static str, Vec<u8>)>) -> Result<Site> {
             .par_iter()
             .filter(|b| b.complaints > 0)
             .map(|b| -> Result<_> {
-                Ok(vec![
+                let mut files = vec![
                     (
                         format!("{p}brand/{}/index.html", b.id),
                         view.brand_page(lang, b)?,
@@ -112,7 +121,14 @@ fn pages(view: &View, assets: Vec<(&'static str, Vec<u8>)>) -> Result<Site> {
                         view.embed_page(lang, b)?,
                     ),
                     (format!("{p}badge/{}.svg", b.id), view.badge(lang, b)),
-                ])
+                ];
+                // The brands the front page shows get a share image of their own; the others
+                // share the site's (an image costs about 3 ms of computing).
+                if view.has_card(b) {
+                    let card = view.brand_card(&painter, lang, b)?;
+                    files.push((format!("{p}og/{}.png", b.id), card));
+                }
+                Ok(files)
             })
             .collect::<Result<_>>()?;
         site.extend(brand_pages.into_iter().flatten());
@@ -200,5 +216,6 @@ pub fn render(
         pages,
         snapshot,
         ranked: lb.ranked().count(),
+        warning: config.base_url_warning(),
     })
 }

@@ -9,6 +9,8 @@ use super::view::{View, rel_root};
 #[derive(Serialize)]
 struct BodyPage {
     body: String,
+    /// The leaderboard's data-quality counts (the JSON's `data_quality`), as a table.
+    quality: Vec<(String, String)>,
 }
 
 #[derive(Serialize)]
@@ -32,8 +34,16 @@ impl View<'_> {
         let page = "methodology/index.html";
         let title = self.methodology.title.clone();
         let base = self.base(lang, page, title, lang.t("tagline", &[]));
+        let quality = serde_json::to_value(&self.lb.data_quality)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k, lang.int(v.as_u64()? as usize))))
+            .collect();
         let body = BodyPage {
             body: self.methodology.html.clone(),
+            quality,
         };
         self.render("page.html", &base, &body)
     }
@@ -62,7 +72,7 @@ impl View<'_> {
     pub fn not_found_page(&self, lang: &Lang) -> Result<Vec<u8>> {
         let title = lang.t("not_found_title", &[]);
         let mut base = self.base(lang, "404.html", title, lang.t("not_found_text", &[]));
-        base.absolute(&self.config.base_url, &lang.prefix);
+        base.absolute(&self.base_path(), &lang.prefix);
         base.cite = false;
         self.render("404.html", &base, &Empty {})
     }

@@ -138,12 +138,24 @@ pub fn pretty(base: &str, path: &str) -> String {
     format!("{base}{}", path.strip_suffix("index.html").unwrap_or(path))
 }
 
+/// Who to credit under a figure for a source's data, with its licence: (credit, link, licence,
+/// licence link). Sources not listed are credited by name.
+const CREDITS: [(&str, &str, &str, &str, &str); 1] = [(
+    "twcs",
+    "ThoughtVector, “Customer Support on Twitter” (Kaggle, 2017)",
+    "https://www.kaggle.com/datasets/thoughtvector/customer-support-on-twitter",
+    "CC BY-NC-SA 4.0",
+    "https://creativecommons.org/licenses/by-nc-sa/4.0/",
+)];
+
 #[derive(Serialize)]
 struct Alternate {
     lang: String,
     name: String,
     href: String,
     url: String,
+    /// From the site's root (`/fr/…`).
+    path: String,
 }
 
 #[derive(Serialize)]
@@ -160,7 +172,17 @@ pub struct Base<'a> {
     locale: &'a str,
     t: &'a BTreeMap<String, String>,
     site_title: &'a str,
+    /// The site's public address, or `/` when `base_url` is not set.
     base_url: &'a str,
+    /// Whether `base_url` is set: without it there is no canonical address, and the page says
+    /// that its citation and snippets hold paths, not full addresses.
+    has_address: bool,
+    /// The source line under every chart and figure block (HTML).
+    pub source_line: String,
+    /// The as-of date in words, for the banner an archived copy shows.
+    snapshot_text: String,
+    /// The page's share image (`og:image`): its brand's, else the site's.
+    og_image: String,
     title: String,
     description: String,
     url: String,
@@ -176,7 +198,8 @@ pub struct Base<'a> {
 }
 
 impl Base<'_> {
-    /// Links made absolute, for a page served at any depth (404).
+    /// Links from the site's root (`base_path` is the path of the site's address, `/` when it
+    /// is not set), for a page served at any depth (404).
     pub fn absolute(&mut self, base_url: &str, prefix: &str) {
         self.root = base_url.to_string();
         self.home = format!("{base_url}{prefix}");
@@ -186,18 +209,83 @@ impl Base<'_> {
             archive: format!("{base_url}{prefix}archive/"),
         };
         for a in &mut self.alternates {
-            a.href = a.url.clone();
+            a.href = a.path.clone();
         }
     }
 }
 
 impl<'a> View<'a> {
+    /// The site's public address (`base_url`), or `/` when it is not set: addresses are then
+    /// paths from the site's root.
+    pub fn address(&self) -> &'a str {
+        if self.config.base_url.is_empty() {
+            "/"
+        } else {
+            self.config.base_url.as_str()
+        }
+    }
+
+    /// Whether a brand has a share image of its own: the ranked brands the front page shows.
+    pub fn has_card(&self, b: &BrandEntry) -> bool {
+        b.eligible && b.rank.is_some_and(|r| r <= self.config.leaderboard_rows)
+    }
+
+    /// The path of the site's address (`/replyrank/`), `/` when it is not set.
+    pub fn base_path(&self) -> String {
+        url::Url::parse(&self.config.base_url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|_| "/".into())
+    }
+
+    /// The data's credit in plain text, for the share images.
+    pub fn credit_text(&self, lang: &Lang) -> String {
+        let credits: Vec<String> = self
+            .lb
+            .sources
+            .iter()
+            .map(|s| match CREDITS.iter().find(|c| c.0 == s.name) {
+                Some((_, credit, _, licence, _)) => format!("{credit}, {licence}"),
+                None => s.name.clone(),
+            })
+            .collect();
+        format!("{} {}", lang.t("source_label", &[]), credits.join("; "))
+    }
+
+    /// The source line under a chart: the data's credit and licence, with links, and the as-of
+    /// date (HTML).
+    pub fn source_line(&self, lang: &Lang) -> String {
+        let credits: Vec<String> = self
+            .lb
+            .sources
+            .iter()
+            .map(|s| match CREDITS.iter().find(|c| c.0 == s.name) {
+                Some((_, credit, href, licence, licence_href)) => format!(
+                    "<a href=\"{href}\">{}</a> (<a href=\"{licence_href}\">{licence}</a>)",
+                    escape(credit)
+                ),
+                None => escape(&s.name),
+            })
+            .collect();
+        format!(
+            "<p class=\"source\">{} {}. {}</p>",
+            escape(&lang.t("source_label", &[])),
+            credits.join(", "),
+            escape(&lang.t(
+                "source_by",
+                &[
+                    ("publisher", &self.config.publisher),
+                    ("date", &lang.date(self.lb.as_of)),
+                ]
+            ))
+        )
+    }
+
     /// `page` is the path within a language (`brand/x/index.html`).
     pub fn base(&self, lang: &'a Lang, page: &str, title: String, description: String) -> Base<'a> {
         let path = format!("{}{page}", lang.prefix);
         let root = rel_root(&path);
         let home = format!("{root}{}index.html", lang.prefix);
-        let base_url = self.config.base_url.as_str();
+        let base_url = self.address();
         let dated = pretty(&format!("{base_url}archive/{}/", self.snapshot), &path);
         let date = lang.date(self.lb.as_of);
         let version = self.lb.method.version.number().to_string();
@@ -246,6 +334,21 @@ impl<'a> View<'a> {
             t: &lang.strings,
             site_title: &self.config.title,
             base_url,
+            has_address: !self.config.base_url.is_empty(),
+            source_line: self.source_line(lang),
+            snapshot_text: lang.t("snapshot_banner", &[("date", &date)]),
+            og_image: format!(
+                "{base_url}{}og/{}.png",
+                lang.prefix,
+                page.strip_prefix("brand/")
+                    .and_then(|p| p.strip_suffix("/index.html"))
+                    .filter(|id| self
+                        .lb
+                        .brands
+                        .iter()
+                        .any(|b| b.id == *id && self.has_card(b)))
+                    .unwrap_or("site")
+            ),
             description,
             url: pretty(base_url, &path),
             links: NavLinks {
@@ -261,6 +364,7 @@ impl<'a> View<'a> {
                     name: l.t("language_name", &[]),
                     href: format!("{root}{}{page}", l.prefix),
                     url: pretty(base_url, &format!("{}{page}", l.prefix)),
+                    path: pretty(&self.base_path(), &format!("{}{page}", l.prefix)),
                 })
                 .collect(),
             root,
