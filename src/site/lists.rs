@@ -123,7 +123,11 @@ struct TablePage {
     unranked: Vec<Unranked>,
     unranked_lead: String,
     /// Registry brands with no complaint in the window: named, with no page of their own.
+    /// Registered brands with complaints in the data, none in the window.
     silent: Vec<String>,
+    /// Registered brands the data holds no complaint of at all (not in this archive, or not
+    /// collected yet).
+    absent: Vec<String>,
     /// What the rank, the score and its bar mean.
     legend: String,
     /// A category or country page: its ranks are the overall ones.
@@ -170,6 +174,14 @@ fn recent(history: &[MonthEntry]) -> &[MonthEntry] {
 }
 
 impl View<'_> {
+    /// Whether the data holds no complaint to the brand at all, in any month up to as-of.
+    fn never_complained_to(&self, b: &BrandEntry) -> bool {
+        self.lb
+            .history
+            .get(&b.id)
+            .is_none_or(|h| h.iter().all(|m| m.complaints == 0))
+    }
+
     fn cells(&self, lang: &Lang, b: &BrandEntry) -> Vec<Cell> {
         columns::of(self.lb.method.version)
             .filter(|c| c.table)
@@ -459,7 +471,12 @@ impl View<'_> {
             ),
             silent: brands
                 .iter()
-                .filter(|b| b.complaints == 0)
+                .filter(|b| b.complaints == 0 && !self.never_complained_to(b))
+                .map(|b| b.name.clone())
+                .collect(),
+            absent: brands
+                .iter()
+                .filter(|b| b.complaints == 0 && self.never_complained_to(b))
                 .map(|b| b.name.clone())
                 .collect(),
             heading: heading.clone(),
