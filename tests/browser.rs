@@ -501,7 +501,7 @@ fn leaderboard_sorts_filters_and_stays_clean_in_a_real_browser() {
         if page.contains("brand/") {
             assert_eq!(
                 s.js("return document.querySelectorAll('figure svg.wide > title').length"),
-                4,
+                5, // four charts and the weekday × hour grid
                 "{page}"
             );
         }
@@ -578,7 +578,8 @@ fn a_phone_shows_every_score_the_embed_fits_search_and_compare_work_and_axe_find
             "{page} scrolls sideways by {overflow} px"
         );
         let charts = s.js("return Array.from(document.querySelectorAll('figure svg')).filter(v => v.getBoundingClientRect().width > 0).length");
-        assert_eq!(charts, 4, "{page}: one drawing of each chart shows");
+        // Four charts and the weekday × hour grid.
+        assert_eq!(charts, 5, "{page}: one drawing of each chart shows");
         let small = problems(
             s,
             "return Array.from(document.querySelectorAll('figure svg')).filter(v => v.getBoundingClientRect().width > 0).flatMap(v => { const k = v.getBoundingClientRect().width / v.viewBox.baseVal.width; return Array.from(v.querySelectorAll('text')).map(t => [t.textContent, parseFloat(getComputedStyle(t).fontSize) * k]); }).filter(p => p[1] < 12)",
