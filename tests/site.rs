@@ -783,8 +783,8 @@ fn every_chart_and_figure_block_credits_the_dataset_and_its_licence() {
     let delta = read(&root.path().join("public/brand/delta/index.html"));
     assert_eq!(
         delta.matches(credit).count(),
-        5,
-        "the figures and four charts"
+        6,
+        "the figures, four charts and the weekday × hour grid"
     );
     let board = read(&root.path().join("public/index.html"));
     assert_eq!(
