@@ -1,6 +1,6 @@
 //! The scoring pipeline of a site root: config + registry + store → leaderboard.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::config::Config;
 use crate::corpus::Corpus;
@@ -178,29 +178,39 @@ fn template_examples(
         author: String,
     }
     let mut found: BTreeMap<(String, String), Example> = BTreeMap::new();
+    // Only lines holding a wanted id as written (`"id":"…"`) are parsed, chunks in parallel:
+    // reading the partitions costs what reading their bytes costs.
+    let needles: Vec<String> = wanted
+        .iter()
+        .map(|(_, id)| format!("\"id\":{}", serde_json::to_string(id).expect("a string")))
+        .collect();
+    let matcher = aho_corasick::AhoCorasick::new(&needles).context("cannot search the store")?;
     for file in files.iter().filter(|f| f.exists()) {
         crate::store::line_blocks(file, |chunks, _| {
-            for &(first, chunk) in chunks {
-                for (_, line) in crate::store::lines_of(first, chunk) {
-                    let Ok((l, _)) = crate::store::parse_line(line) else {
-                        continue;
-                    };
-                    let key = (l.source.to_string(), l.id.to_string());
-                    if !wanted.contains(&key) {
-                        continue;
-                    }
-                    if let Ok(p) = serde_json::from_slice::<crate::post::Post>(line) {
-                        found.insert(
-                            key,
-                            Example {
-                                text: p.text.map(|t| t.into_owned()),
-                                network_id: p.network_id.map(|n| n.into_owned()),
-                                author: p.author.into_owned(),
-                            },
-                        );
-                    }
-                }
-            }
+            use rayon::prelude::*;
+            let hits: Vec<((String, String), Example)> = chunks
+                .par_iter()
+                .flat_map_iter(|&(first, chunk)| {
+                    crate::store::lines_of(first, chunk)
+                        .filter(|(_, line)| matcher.is_match(*line))
+                        .filter_map(|(_, line)| {
+                            let p = serde_json::from_slice::<crate::post::Post>(line).ok()?;
+                            let key = (p.source.to_string(), p.id.to_string());
+                            wanted.contains(&key).then(|| {
+                                (
+                                    key,
+                                    Example {
+                                        text: p.text.map(|t| t.into_owned()),
+                                        network_id: p.network_id.map(|n| n.into_owned()),
+                                        author: p.author.into_owned(),
+                                    },
+                                )
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            found.extend(hits);
         })?;
     }
     for t in lb
