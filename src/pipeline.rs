@@ -1,6 +1,6 @@
 //! The scoring pipeline of a site root: config + registry + store → leaderboard.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::config::Config;
 use crate::corpus::Corpus;
@@ -178,13 +178,24 @@ fn template_examples(
         author: String,
     }
     let mut found: BTreeMap<(String, String), Example> = BTreeMap::new();
-    // Only lines holding a wanted id as written (`"id":"…"`) are parsed, chunks in parallel:
-    // reading the partitions costs what reading their bytes costs.
-    let needles: Vec<String> = wanted
-        .iter()
-        .map(|(_, id)| format!("\"id\":{}", serde_json::to_string(id).expect("a string")))
-        .collect();
-    let matcher = aho_corasick::AhoCorasick::new(&needles).context("cannot search the store")?;
+    // Only lines whose `"id"` (the second key, as the store writes it) is a wanted one are
+    // parsed, chunks in parallel: reading the partitions costs about what reading their bytes
+    // costs.
+    let ids: rustc_hash::FxHashSet<&str> = wanted.iter().map(|(_, id)| id.as_str()).collect();
+    let finder = memchr::memmem::Finder::new(b"\"id\":\"");
+    let may_be_wanted = |line: &[u8]| {
+        let head = &line[..line.len().min(160)];
+        let Some(at) = finder.find(head) else {
+            return true; // not as the store writes it: parse it to be sure
+        };
+        let rest = &line[at + 6..];
+        match memchr::memchr2(b'"', b'\\', rest) {
+            Some(end) if rest[end] == b'"' => {
+                std::str::from_utf8(&rest[..end]).is_ok_and(|id| ids.contains(id))
+            }
+            _ => true,
+        }
+    };
     for file in files.iter().filter(|f| f.exists()) {
         crate::store::line_blocks(file, |chunks, _| {
             use rayon::prelude::*;
@@ -192,7 +203,7 @@ fn template_examples(
                 .par_iter()
                 .flat_map_iter(|&(first, chunk)| {
                     crate::store::lines_of(first, chunk)
-                        .filter(|(_, line)| matcher.is_match(*line))
+                        .filter(|(_, line)| may_be_wanted(line))
                         .filter_map(|(_, line)| {
                             let p = serde_json::from_slice::<crate::post::Post>(line).ok()?;
                             let key = (p.source.to_string(), p.id.to_string());
