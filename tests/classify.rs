@@ -317,3 +317,29 @@ fn eval_errors_list_label_file_lines_and_rules_without_ids_or_text() {
         ]
     );
 }
+
+/// The shipped store's verdicts and template signatures are exactly what today's classifiers
+/// compute: a change to a rule or to the signature's normalisation or hash shows here (and
+/// needs a new version, and `replyrank reclassify`).
+#[test]
+fn the_shipped_store_holds_what_the_current_classifiers_say() {
+    let registry =
+        replyrank::registry::Registry::load(&replyrank::root::SiteRoot::at(repo("."))).unwrap();
+    let mut checked = 0;
+    let mut templates = 0;
+    for e in std::fs::read_dir(repo("data/store/twcs")).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        for line in text.lines() {
+            let post: replyrank::post::Post = serde_json::from_str(line).unwrap();
+            let now = replyrank::classify::classify_post(&registry, &post);
+            assert_eq!(now, post.classified, "post {}", post.id);
+            checked += 1;
+            templates += usize::from(now.is_some_and(|c| c.template.is_some()));
+        }
+    }
+    assert_eq!(checked, 5000);
+    assert!(
+        templates > 2000,
+        "{templates} brand replies with a signature"
+    );
+}
