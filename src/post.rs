@@ -364,19 +364,10 @@ mod tests {
             id: "8".into(),
             author: "115712".into(),
             created_at: 1_509_486_310,
-            reply_to: None,
             text: Some("@sprintcare is the worst".into()),
             mentions: text_mentions("@sprintcare is the worst"),
             inbound: Some(true),
-            brand: None,
-            to_brand: None,
-            replies: Vec::new(),
-            lang: None,
-            classified: None,
-            declared_at: None,
-            followers: None,
-            opted_out: false,
-            network_id: None,
+            ..Default::default()
         };
         let line = serde_json::to_string(&p).unwrap();
         assert_eq!(

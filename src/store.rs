@@ -944,19 +944,8 @@ mod tests {
             id: id.into(),
             author: "a".into(),
             created_at: at,
-            reply_to: None,
             text: Some("hello".into()),
-            mentions: vec![],
-            inbound: None,
-            brand: None,
-            to_brand: None,
-            replies: Vec::new(),
-            lang: None,
-            classified: None,
-            declared_at: None,
-            followers: None,
-            opted_out: false,
-            network_id: None,
+            ..Default::default()
         }
     }
 

@@ -50,16 +50,7 @@ fn p(id: &str, author: &str, minutes: i64, reply_to: Option<&str>, text: &str) -
             .into_iter()
             .map(|m| m.into_owned().into())
             .collect(),
-        inbound: None,
-        brand: None,
-        to_brand: None,
-        replies: Vec::new(),
-        lang: None,
-        classified: None,
-        declared_at: None,
-        followers: None,
-        opted_out: false,
-        network_id: None,
+        ..Default::default()
     }
 }
 

@@ -661,16 +661,11 @@ impl Collector<'_> {
             reply_to: v.record.reply.as_ref().map(|r| r.parent.uri.clone().into()),
             text: Some(v.record.text.clone().into()),
             mentions,
-            inbound: None,
             brand: by_brand.then(|| self.account.brand_id()),
-            to_brand: None,
-            replies: Vec::new(),
             lang: v.record.langs.first().map(|l| l.clone().into()),
-            classified: None,
             declared_at: declared.filter(|d| *d != created_at),
-            followers: None,
             opted_out: v.author.labels.iter().any(|l| l.val == NO_UNAUTHENTICATED),
-            network_id: None,
+            ..Default::default()
         })
     }
 }

@@ -433,16 +433,11 @@ impl Reader {
             reply_to: parent.map(|u| u.to_string().into()),
             text: Some(r.text.into_owned().into()),
             mentions,
-            inbound: None,
             brand: author.map(|b| b.brand.clone().into()),
             to_brand: to_brand.map(|b| b.brand.clone().into()),
-            replies: Vec::new(),
             lang: r.langs.first().map(|l| l.to_string().into()),
-            classified: None,
             declared_at: r.created_at.as_deref().and_then(super::parse_time),
-            followers: None,
-            opted_out: false,
-            network_id: None,
+            ..Default::default()
         }))
     }
 }

@@ -511,16 +511,11 @@ impl Collector<'_> {
                 .iter()
                 .map(|m| self.full(&m.acct).into())
                 .collect(),
-            inbound: None,
             brand: by_brand.then(|| self.account.brand_id()),
-            to_brand: None,
-            replies: Vec::new(),
             lang: s.language.clone().map(Into::into),
-            classified: None,
-            declared_at: None,
             followers: s.account.followers_count,
             opted_out: s.account.indexable == Some(false) || s.account.noindex == Some(true),
-            network_id: None,
+            ..Default::default()
         })
     }
 }

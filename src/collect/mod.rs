@@ -624,9 +624,14 @@ pub fn run(root: &SiteRoot, mut opts: Options) -> Result<Report> {
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Commit>();
     let writer = spawn_writer(root.clone(), stores, Cursors::load(root)?, rx);
-    let mut ctx = Ctx::new(config, registry, &plan, opts, deadline, tx)?;
-    ctx.window_floor = window_floor;
-    let ctx = Arc::new(ctx);
+    let ctx = Arc::new(Ctx::new(
+        config,
+        registry,
+        &plan,
+        opts,
+        (deadline, window_floor),
+        tx,
+    )?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -720,7 +725,7 @@ impl Ctx {
         registry: Registry,
         plan: &Plan,
         opts: Options,
-        deadline: Instant,
+        (deadline, window_floor): (Instant, i64),
         writer: tokio::sync::mpsc::UnboundedSender<Commit>,
     ) -> Result<Ctx> {
         let redactor = Redactor::default();
@@ -736,7 +741,6 @@ impl Ctx {
                 .redacting(redactor.clone());
             clients.insert(source.0.name, client);
         }
-        let now = jiff::Timestamp::now().as_second();
         let x_accounts = plan.jobs.iter().filter(|j| j.source.name == "x");
         let x_total = config
             .sources
@@ -751,7 +755,7 @@ impl Ctx {
             ),
         );
         Ok(Ctx {
-            window_floor: now - i64::from(config.ranking.window_days) * crate::time::DAY,
+            window_floor,
             registry,
             config,
             since: opts.since,

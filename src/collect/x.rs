@@ -822,16 +822,10 @@ impl Collector<'_> {
                         .collect()
                 })
                 .unwrap_or_default(),
-            inbound: None,
             brand: by_brand.then(|| self.account.brand_id()),
-            to_brand: None,
-            replies: Vec::new(),
             lang: t.lang.clone().map(Into::into),
-            classified: None,
-            declared_at: None,
             followers: user.and_then(|u| u.1),
-            opted_out: false,
-            network_id: None,
+            ..Default::default()
         })
     }
 }

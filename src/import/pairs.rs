@@ -184,19 +184,8 @@ fn row<'o>(
         id: Cow::Owned(id.to_string()),
         author: Cow::Borrowed(""),
         created_at: at,
-        reply_to: None,
-        text: None,
-        mentions: vec![],
-        inbound: None,
-        brand: None,
         to_brand: Some(Cow::Owned(brand.to_string())),
-        replies: Vec::new(),
-        lang: None,
-        classified: None,
-        declared_at: None,
-        followers: None,
-        opted_out: false,
-        network_id: None,
+        ..Default::default()
     };
     let mut posts = vec![complaint];
     if let Some(reply_at) = reply_at {
@@ -206,18 +195,8 @@ fn row<'o>(
             author: Cow::Borrowed(""),
             created_at: reply_at,
             reply_to: Some(Cow::Owned(id.to_string())),
-            text: None,
-            mentions: vec![],
-            inbound: None,
             brand: Some(Cow::Owned(brand.to_string())),
-            to_brand: None,
-            replies: Vec::new(),
-            lang: None,
-            classified: None,
-            declared_at: None,
-            followers: None,
-            opted_out: false,
-            network_id: None,
+            ..Default::default()
         });
     }
     Ok(posts)

@@ -177,14 +177,7 @@ fn parse_row(r: &csv::ByteRecord, width: usize, cols: Columns) -> Result<Post<'_
         mentions: text_mentions(text),
         text: Some(Cow::Borrowed(text)),
         inbound: Some(inbound),
-        brand: None,
-        to_brand: None,
         replies,
-        lang: None,
-        classified: None,
-        declared_at: None,
-        followers: None,
-        opted_out: false,
-        network_id: None,
+        ..Default::default()
     })
 }
