@@ -141,7 +141,7 @@ fn grid(lang: &Lang, h: &crate::grievance::Hours) -> Grid {
         "hours_chart_desc",
         &[
             ("tz", &h.timezone),
-            ("hours", &h.office_hours),
+            ("hours", &office_hours(lang, &h.office_hours)),
             ("min", &MIN_CELL.to_string()),
         ],
     );
@@ -337,4 +337,23 @@ fn draw_grid(
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// Office hours as the page's language writes them ("Mon–Fri 09:00–18:00", "lun.–ven. …"),
+/// from the form the leaderboard stores; that form as it is when it cannot be read.
+fn office_hours(lang: &Lang, stored: &str) -> String {
+    match crate::grievance::OfficeHours::parse(stored) {
+        Ok(o) => {
+            let day = |d: u8| lang.t(&format!("weekday_{d}"), &[]);
+            let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+            format!(
+                "{}–{} {}–{}",
+                day(o.days.0),
+                day(o.days.1),
+                hm(o.minutes.0),
+                hm(o.minutes.1)
+            )
+        }
+        Err(_) => stored.to_string(),
+    }
 }
