@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use hashbrown::HashTable;
@@ -17,7 +17,10 @@ use rustc_hash::FxBuildHasher;
 use crate::post::{Post, StoredLine};
 use crate::registry::Registry;
 use crate::source::Network;
-use crate::store::{Notice, Store};
+use crate::store::{Notice, Position, Store};
+
+mod index;
+pub use index::IndexUse;
 
 pub const NONE: u32 = u32::MAX;
 
@@ -52,7 +55,7 @@ pub struct Meta {
 }
 
 /// What loading noticed about the data (reported, never fatal).
-#[derive(Debug, Default, Clone, serde::Serialize)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LoadQuality {
     pub posts: usize,
     /// Lines whose (source, id) was already loaded from another partition: the first is kept.
@@ -123,75 +126,20 @@ impl Corpus {
     /// while this thread adds the previous block in file order, so the result does not depend
     /// on the number of threads. Lines that are not valid posts are skipped and reported with
     /// their file:line; an unfinished last line is skipped and left for a writer to repair.
+    /// (`crate::pipeline` loads through the store's index instead: [`Corpus::load_indexed`].)
     pub fn load(store: &Store, registry: &Registry) -> Result<Corpus> {
-        use rayon::prelude::*;
-        /// A file's parsed lines (number, length, outcome) and its unfinished last line, if any.
-        type Block = (
-            usize,
-            Vec<(usize, usize, Result<Prepared<'static>, String>)>,
-            Option<usize>,
-        );
         let files = store.partitions(None)?;
         let mut b = CorpusBuilder {
             expected_posts: crate::store::estimated_posts(&files),
             ..CorpusBuilder::default()
         };
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(2);
-        std::thread::scope(|scope| -> Result<()> {
-            let files = &files;
-            let reader = scope.spawn(move || -> Result<()> {
-                for (f, file) in files.iter().enumerate() {
-                    crate::store::line_blocks(file, |chunks, unfinished| {
-                        let block = chunks
-                            .par_iter()
-                            .flat_map_iter(|&(first, chunk)| {
-                                crate::store::lines_of(first, chunk).map(|(n, l)| {
-                                    let p = crate::store::parse_line(l)
-                                        .and_then(|(l, at)| prepare(registry, l, at))
-                                        .map(Prepared::into_owned);
-                                    (n, l.len(), p)
-                                })
-                            })
-                            .collect();
-                        // A closed channel means the consumer failed; it reports why.
-                        let _ = tx.send((f, block, unfinished));
-                    })?;
-                }
-                Ok(())
-            });
-            for (f, block, unfinished) in rx {
-                for (line, bytes, p) in block {
-                    match p {
-                        Ok(p) => b.add(p),
-                        Err(_) if Some(line) == unfinished => {
-                            b.notices.push(Notice::TornLineSkipped {
-                                file: files[f].clone(),
-                                line,
-                                bytes,
-                            });
-                        }
-                        Err(e) => b.bad_line(&files[f], line, e),
-                    }
-                }
-            }
-            reader.join().expect("the store reader does not panic")
-        })?;
-        let mut corpus = b.finish();
-        let mut notices = store.notices.clone();
-        notices.append(&mut corpus.notices);
-        corpus.notices = notices;
-        let (_, later) = corpus.newest_until(corpus.loaded_at);
-        if later > 0 {
-            let newest = corpus.posts.iter().map(|p| p.at).max().unwrap_or(0);
-            corpus.quality.future_posts = later;
-            corpus.notices.push(Notice::FuturePosts {
-                posts: later,
-                newest,
-            });
-        }
-        Ok(corpus)
+        let reads: Vec<(PathBuf, Position)> =
+            files.into_iter().map(|f| (f, Position::START)).collect();
+        b.read(registry, &reads)?;
+        Ok(b.finish_load(store))
     }
 
+    /// A corpus of posts held in memory (tests, examples).
     /// A corpus of posts held in memory (tests, examples).
     pub fn from_posts(registry: &Registry, posts: &[Post]) -> Corpus {
         let mut b = CorpusBuilder::default();
@@ -322,6 +270,9 @@ struct Interner {
     table: HashTable<(u32, u64)>,
     bytes: String,
     ends: Vec<usize>,
+    /// The hashes of the strings, in order, when `table` is not built yet (an interner read
+    /// back from the store's index builds its table only if something is added to it).
+    unindexed: Vec<u64>,
 }
 
 impl Interner {
@@ -330,6 +281,7 @@ impl Interner {
             table: HashTable::with_capacity(n),
             bytes: String::with_capacity(n * 12),
             ends: Vec::with_capacity(n),
+            unindexed: Vec::new(),
         }
     }
 
@@ -342,8 +294,29 @@ impl Interner {
         self.ends.len()
     }
 
+    /// Each string's hash, in order.
+    fn hashes(&self) -> Vec<u64> {
+        if !self.unindexed.is_empty() || self.ends.is_empty() {
+            return self.unindexed.clone();
+        }
+        let mut out = vec![0; self.ends.len()];
+        for &(i, h) in self.table.iter() {
+            out[i as usize] = h;
+        }
+        out
+    }
+
     fn intern(&mut self, (hash, s): &(u64, Cow<'_, str>)) -> u32 {
-        let Interner { table, bytes, ends } = self;
+        if !self.unindexed.is_empty() {
+            let hashes = std::mem::take(&mut self.unindexed);
+            self.table = HashTable::with_capacity(hashes.len() + hashes.len() / 8);
+            for (i, h) in hashes.into_iter().enumerate() {
+                self.table.insert_unique(h, (i as u32, h), |&(_, h)| h);
+            }
+        }
+        let Interner {
+            table, bytes, ends, ..
+        } = self;
         let get = |i: u32| {
             let i = i as usize;
             &bytes[if i == 0 { 0 } else { ends[i - 1] }..ends[i]]
@@ -367,6 +340,9 @@ struct SourceState {
     anonymous: u32,
     /// (post, listed reply) pairs: a listed reply the data never holds marks its post.
     listed_replies: Vec<(u32, u32)>,
+    /// Template signatures of this source's brand replies ([`Meta::template`] indexes them
+    /// until [`CorpusBuilder::finish`] puts every source's end to end).
+    templates: Vec<crate::classify::template::Signature>,
 }
 
 #[derive(Default)]
@@ -374,7 +350,6 @@ pub struct CorpusBuilder {
     /// Size hint for the tables of a new source.
     expected_posts: usize,
     sources: Vec<SourceState>,
-    templates: Vec<crate::classify::template::Signature>,
     quality: LoadQuality,
     notices: Vec<Notice>,
 }
@@ -404,6 +379,84 @@ impl CorpusBuilder {
         });
     }
 
+    /// Adds the lines of each partition from its position on, in order: a reader thread parses
+    /// blocks of lines in parallel while this thread adds the previous block in file order, so
+    /// the result does not depend on the number of threads. Returns where each read ended (after
+    /// its last complete line).
+    fn read(
+        &mut self,
+        registry: &Registry,
+        reads: &[(PathBuf, Position)],
+    ) -> Result<Vec<Position>> {
+        use rayon::prelude::*;
+        /// A file's parsed lines (number, length, outcome) and its unfinished last line, if any.
+        type Block = (
+            usize,
+            Vec<(usize, usize, Result<Prepared<'static>, String>)>,
+            Option<usize>,
+        );
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(2);
+        std::thread::scope(|scope| -> Result<Vec<Position>> {
+            let reader = scope.spawn(move || -> Result<Vec<Position>> {
+                let mut ends = Vec::with_capacity(reads.len());
+                for (f, (file, from)) in reads.iter().enumerate() {
+                    let end = crate::store::line_blocks_from(file, *from, |chunks, unfinished| {
+                        let block = chunks
+                            .par_iter()
+                            .flat_map_iter(|&(first, chunk)| {
+                                crate::store::lines_of(first, chunk).map(|(n, l)| {
+                                    let p = crate::store::parse_line(l)
+                                        .and_then(|(l, at)| prepare(registry, l, at))
+                                        .map(Prepared::into_owned);
+                                    (n, l.len(), p)
+                                })
+                            })
+                            .collect();
+                        // A closed channel means the consumer failed; it reports why.
+                        let _ = tx.send((f, block, unfinished));
+                    })?;
+                    ends.push(end);
+                }
+                Ok(ends)
+            });
+            for (f, block, unfinished) in rx {
+                for (line, bytes, p) in block {
+                    match p {
+                        Ok(p) => self.add(p),
+                        Err(_) if Some(line) == unfinished => {
+                            self.notices.push(Notice::TornLineSkipped {
+                                file: reads[f].0.clone(),
+                                line,
+                                bytes,
+                            });
+                        }
+                        Err(e) => self.bad_line(&reads[f].0, line, e),
+                    }
+                }
+            }
+            reader.join().expect("the store reader does not panic")
+        })
+    }
+
+    /// The corpus of a store: [`CorpusBuilder::finish`], with the store's own notices first and
+    /// posts dated after the wall clock counted.
+    fn finish_load(self, store: &Store) -> Corpus {
+        let mut corpus = self.finish();
+        let mut notices = store.notices.clone();
+        notices.append(&mut corpus.notices);
+        corpus.notices = notices;
+        let (_, later) = corpus.newest_until(corpus.loaded_at);
+        if later > 0 {
+            let newest = corpus.posts.iter().map(|p| p.at).max().unwrap_or(0);
+            corpus.quality.future_posts = later;
+            corpus.notices.push(Notice::FuturePosts {
+                posts: later,
+                newest,
+            });
+        }
+        corpus
+    }
+
     pub fn add(&mut self, p: Prepared) {
         for name in p.unregistered {
             *self.quality.unregistered_accounts.entry(name).or_default() += 1;
@@ -418,6 +471,7 @@ impl CorpusBuilder {
                     posts: Vec::with_capacity(self.expected_posts),
                     anonymous: 0,
                     listed_replies: Vec::new(),
+                    templates: Vec::new(),
                 });
                 self.sources.len() - 1
             }
@@ -466,8 +520,8 @@ impl CorpusBuilder {
                 .map_or(NONE, |f| f.min(u64::from(NONE - 1)) as u32),
             template: match p.template {
                 Some(t) => {
-                    self.templates.push(t);
-                    (self.templates.len() - 1) as u32
+                    src.templates.push(t);
+                    (src.templates.len() - 1) as u32
                 }
                 None => NONE,
             },
@@ -481,7 +535,9 @@ impl CorpusBuilder {
         let mut author_base = 0u32;
         let mut names = Vec::new();
         let mut ids = Vec::new();
+        let mut templates = Vec::new();
         for src in self.sources {
+            let template_base = templates.len() as u32;
             let base = posts.len();
             offsets.push(base);
             let mut missing = vec![false; src.posts.len()];
@@ -493,6 +549,9 @@ impl CorpusBuilder {
                 m.reply_missing = reply_missing;
                 if m.at != i64::MIN {
                     m.author += author_base;
+                    if m.template != NONE {
+                        m.template += template_base;
+                    }
                     if m.parent != NONE {
                         if src.posts[m.parent as usize].at == i64::MIN {
                             m.parent = NONE;
@@ -505,13 +564,14 @@ impl CorpusBuilder {
                 posts.push(m);
             }
             author_base += src.authors.len() as u32;
+            templates.extend(src.templates);
             names.push(src.name);
             ids.push(src.ids);
         }
         Corpus {
             sources: names,
             posts,
-            templates: self.templates,
+            templates,
             ids,
             offsets,
             quality: self.quality,

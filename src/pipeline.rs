@@ -38,8 +38,17 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
     let registry = Registry::load(root)?;
     let store = Store::open(root)?;
     clock.step("open registry and store");
-    let corpus = Corpus::load(&store, &registry)?;
-    clock.step("load the store");
+    let (corpus, index) = Corpus::load_indexed(&store, &registry, &root.index())?;
+    clock.step(&format!(
+        "load the store ({} posts from its index, {:.1} MB of JSON Lines parsed{})",
+        index.reused_posts,
+        index.parsed_bytes as f64 / 1e6,
+        index
+            .rebuilt
+            .as_deref()
+            .map(|w| format!(": {w}"))
+            .unwrap_or_default()
+    ));
     let Some(as_of) = as_of.or_else(|| corpus.default_as_of()) else {
         bail!(
             "the store {} holds no posts: import some first (replyrank import FILE --format twcs)",
@@ -90,9 +99,13 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
     let mut leaderboard = leaderboard;
     template_examples(&store, &corpus, config, &mut leaderboard)?;
     clock.step("template examples");
+    let mut notices = corpus.notices;
+    if let Some(error) = index.not_written {
+        notices.push(Notice::IndexNotWritten { error });
+    }
     Ok(Scored {
         leaderboard,
-        notices: corpus.notices,
+        notices,
         unregistered: corpus.quality.unregistered_accounts,
     })
 }

@@ -106,6 +106,8 @@ pub struct Registry {
     pub brands: Vec<Brand>,
     /// The file it was read from, as errors name it.
     pub file: String,
+    /// A hash of the file's bytes: the store's index (`crate::corpus`) is of this registry.
+    pub fingerprint: u64,
     by_id: HashMap<String, usize>,
     /// Lowercase handle → brand, one map per network (Twitter, Bluesky, Mastodon).
     by_account: [FxHashMap<String, usize>; 3],
@@ -224,6 +226,7 @@ impl Registry {
         let raw: File = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
         let mut registry = Registry {
             file: file.to_string(),
+            fingerprint: xxhash_rust::xxh3::xxh3_64(text.as_bytes()),
             ..Registry::default()
         };
         let bare_source = match raw.bare_handles_source {

@@ -7,6 +7,7 @@
 //! <root>/data/brands.toml         brand registry
 //! <root>/data/store/              the post store (one directory per source)
 //! <root>/data/state/              collection state (cursors, coverage)
+//! <root>/data/index/              the store's index (derived, never committed)
 //! <root>/content/                 methodology.md and other page content
 //! <root>/templates/               the site's own templates, assets and i18n overrides
 //! <output> (default <root>/public) the built site
@@ -78,6 +79,13 @@ impl SiteRoot {
     /// never stored again.
     pub fn forgotten(&self) -> PathBuf {
         self.store().join("forgotten.jsonl")
+    }
+
+    /// `data/index/corpus.bin`: the store's index, derived from `data/store/` so a run reads
+    /// only what was appended since the last one (`crate::corpus`); never committed, safe to
+    /// delete.
+    pub fn index(&self) -> PathBuf {
+        self.root.join("data/index/corpus.bin")
     }
 
     /// `data/state/`, what collection keeps between runs that may be published.

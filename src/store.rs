@@ -67,6 +67,8 @@ pub enum Notice {
     NotAFileSkipped { path: PathBuf },
     /// Posts dated after the run's clock: left out of the default as-of.
     FuturePosts { posts: usize, newest: i64 },
+    /// The store's index could not be written (the next run reads the whole store again).
+    IndexNotWritten { error: String },
 }
 
 impl std::fmt::Display for Notice {
@@ -110,6 +112,12 @@ impl std::fmt::Display for Notice {
                 "{}: skipped something that is neither a file nor a directory (a FIFO, socket \
                  or device); move it out of the store",
                 path.display()
+            ),
+            Notice::IndexNotWritten { error } => write!(
+                f,
+                "could not write the store's index ({error}); the figures are unaffected, but \
+                 the next run reads the whole store again (check the disk and the folder's \
+                 permissions)"
             ),
             Notice::FuturePosts { posts, newest } => write!(
                 f,
@@ -846,18 +854,44 @@ fn repair_torn_tail(path: &Path) -> Result<Option<Notice>> {
 /// line of an unfinished last line (no final newline), in the last block only. Memory stays
 /// bounded by the block size whatever the file holds: a line with no newline within a block is
 /// handed over cut to `MAX_LINE + 1` bytes (so [`parse_line`] rejects it) and the rest skipped.
-pub fn line_blocks(
+pub fn line_blocks(path: &Path, each: impl FnMut(&[(usize, &[u8])], Option<usize>)) -> Result<()> {
+    line_blocks_from(path, Position::START, each).map(|_| ())
+}
+
+/// A place in a partition: a byte offset at the start of a line, and that line's number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub offset: u64,
+    pub line: usize,
+}
+
+impl Position {
+    pub const START: Position = Position { offset: 0, line: 1 };
+}
+
+/// [`line_blocks`] from `from` (the start of a line, as an earlier call returned it) to the end
+/// of the file. Returns the position after the last complete line: an unfinished last line is
+/// handed over but not counted as read, so a later call from there reads it again.
+pub fn line_blocks_from(
     path: &Path,
+    from: Position,
     mut each: impl FnMut(&[(usize, &[u8])], Option<usize>),
-) -> Result<()> {
+) -> Result<Position> {
     const BLOCK: usize = 32 << 20;
     const CHUNK: usize = 1 << 20;
     let mut file = open_nofollow(OpenOptions::new().read(true), path)
         .with_context(|| format!("cannot read {}", path.display()))?;
+    if from.offset > 0 {
+        file.seek(SeekFrom::Start(from.offset))
+            .with_context(|| format!("cannot read {}", path.display()))?;
+    }
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + CHUNK);
-    let mut first_line = 1usize;
-    // Inside an over-long line already handed over: drop bytes up to its newline.
-    let mut skipping = false;
+    let mut first_line = from.line;
+    // File offset of `buf[0]`.
+    let mut base = from.offset;
+    // Inside an over-long line already handed over (it started at this position): drop bytes
+    // up to its newline.
+    let mut skipping: Option<Position> = None;
     loop {
         // `read_to_end` fills spare capacity without zeroing it first.
         let read = (&mut file)
@@ -865,17 +899,19 @@ pub fn line_blocks(
             .read_to_end(&mut buf)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let eof = read < BLOCK;
-        if skipping {
+        if let Some(started) = skipping {
             match memchr::memchr(b'\n', &buf) {
                 Some(i) => {
                     buf.drain(..=i);
-                    skipping = false;
+                    base += i as u64 + 1;
+                    skipping = None;
                     first_line += 1;
                 }
                 None => {
+                    base += buf.len() as u64;
                     buf.clear();
                     if eof {
-                        return Ok(());
+                        return Ok(started);
                     }
                     continue;
                 }
@@ -888,8 +924,12 @@ pub fn line_blocks(
         };
         if end == 0 && !eof {
             each(&[(first_line, &buf[..MAX_LINE + 1])], None);
+            skipping = Some(Position {
+                offset: base,
+                line: first_line,
+            });
+            base += buf.len() as u64;
             buf.clear();
-            skipping = true;
             continue;
         }
         let mut chunks: Vec<(usize, &[u8])> = Vec::new();
@@ -907,10 +947,15 @@ pub fn line_blocks(
         let unfinished = (eof && end > 0 && buf[end - 1] != b'\n').then_some(line);
         each(&chunks, unfinished);
         first_line = line;
-        buf.drain(..end);
         if eof {
-            return Ok(());
+            let complete = memchr::memrchr(b'\n', &buf[..end]).map_or(0, |i| i + 1);
+            return Ok(Position {
+                offset: base + complete as u64,
+                line,
+            });
         }
+        buf.drain(..end);
+        base += end as u64;
     }
 }
 

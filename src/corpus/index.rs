@@ -1,0 +1,614 @@
+//! The store's index: the corpus as the last run built it, kept in `data/index/corpus.bin` so
+//! the next run reads only what was appended to the store since.
+//!
+//! The JSON Lines store stays the source of truth; the index is derived, never committed or
+//! published (it holds only what the published store holds, as fixed-width columns), and may
+//! be deleted at any time. It records, for each partition it covers, the position after the
+//! last complete line it read, a hash of the bytes up to there, and the file's identity, length
+//! and modification time then. Partitions are only ever appended to, or replaced whole by an
+//! atomic rename (`forget`, `reclassify`, `migrate`). A run trusts the index when:
+//!
+//! - the brand registry is byte for byte the one it was built with,
+//! - every covered partition is the same file with the same length and modification time, or
+//!   else still begins with the covered bytes (hashed again: a fresh checkout or a copy of the
+//!   store costs one read of it, no parsing), and only the last month of a source has grown,
+//! - partitions and sources that appeared sort after the covered ones.
+//!
+//! Then the run adds the appended lines and the new partitions in the order a full read adds
+//! them, so its corpus is the one a full read builds (the tests compare the two). Otherwise,
+//! or when the file is damaged (its checksum is wrong) or from another version, the run reads
+//! the whole store and writes a new index. Writing goes to a temporary file renamed into place.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use xxhash_rust::xxh3::Xxh3;
+
+use super::{Corpus, CorpusBuilder, Interner, LoadQuality, Meta, SourceState};
+use crate::classify::template::{HASHES, Signature};
+use crate::registry::Registry;
+use crate::store::{Notice, Position, Store};
+
+const MAGIC: &[u8; 16] = b"replyrank index\n";
+/// Bump when the corpus or this layout changes meaning: an index of another version is rebuilt.
+const VERSION: u32 = 1;
+
+/// How a run used the index.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct IndexUse {
+    /// Posts read back from the index.
+    pub reused_posts: usize,
+    /// Bytes of the store parsed as JSON (appended lines, new partitions, or everything).
+    pub parsed_bytes: u64,
+    /// Why the whole store was read, when it was.
+    pub rebuilt: Option<String>,
+    /// The index could not be written (the run's figures are unaffected).
+    pub not_written: Option<String>,
+}
+
+/// One partition the index covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Covered {
+    /// Path relative to the store folder (`<source>/<YYYY-MM>.jsonl`).
+    path: String,
+    dev: u64,
+    ino: u64,
+    /// Modification time (ns since the epoch) when covered: a partition that has not grown
+    /// must not have been written since.
+    mtime: u64,
+    end: Position,
+    /// The hash of the partition's first `end.offset` bytes.
+    sum: u64,
+}
+
+impl Corpus {
+    /// [`Corpus::load`] through the store's index at `index`: reads back what it covers, parses
+    /// only what is new, and writes the index again when anything was parsed.
+    pub fn load_indexed(
+        store: &Store,
+        registry: &Registry,
+        index: &Path,
+    ) -> Result<(Corpus, IndexUse)> {
+        let files = store.partitions(None)?;
+        let mut used = IndexUse::default();
+        let read_back = match read(index, registry.fingerprint, store.dir()) {
+            Ok(Some((builder, covered))) => match plan(store.dir(), &covered, &files) {
+                Ok(plan) => Some((builder, covered, plan)),
+                Err(why) => {
+                    used.rebuilt = Some(why);
+                    None
+                }
+            },
+            Ok(None) => {
+                used.rebuilt = Some("no index yet".into());
+                None
+            }
+            Err(why) => {
+                used.rebuilt = Some(why);
+                None
+            }
+        };
+        let (mut b, mut covered, Plan { reads, touched }) = match read_back {
+            Some(r) => r,
+            None => (
+                CorpusBuilder {
+                    expected_posts: crate::store::estimated_posts(&files),
+                    ..CorpusBuilder::default()
+                },
+                Vec::new(),
+                Plan {
+                    reads: files.iter().map(|f| (f.clone(), Position::START)).collect(),
+                    touched: Vec::new(),
+                },
+            ),
+        };
+        used.reused_posts = b.quality.posts;
+        let ends = b.read(registry, &reads)?;
+        let mut changed = used.rebuilt.is_some() || !touched.is_empty();
+        for (rel, st) in touched {
+            if let Some(c) = covered.iter_mut().find(|c| c.path == rel) {
+                (c.dev, c.ino, c.mtime) = (st.dev, st.ino, st.mtime);
+            }
+        }
+        for ((file, from), end) in reads.iter().zip(ends) {
+            used.parsed_bytes += end.offset - from.offset;
+            let rel = relative(store.dir(), file);
+            let grew = end != *from;
+            match covered.iter_mut().find(|c| c.path == rel) {
+                Some(c) if grew => {
+                    *c = covering(file, rel, end)?;
+                    changed = true;
+                }
+                Some(_) => {}
+                None => {
+                    covered.push(covering(file, rel, end)?);
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            // In the order a full read takes the partitions.
+            let rels: Vec<String> = files.iter().map(|f| relative(store.dir(), f)).collect();
+            covered.sort_by_key(|c| rels.iter().position(|r| *r == c.path));
+            if let Err(e) = write(index, registry.fingerprint, store.dir(), &covered, &b) {
+                used.not_written = Some(format!("{}: {e:#}", index.display()));
+            }
+        }
+        Ok((b.finish_load(store), used))
+    }
+}
+
+fn relative(store: &Path, file: &Path) -> String {
+    file.strip_prefix(store)
+        .unwrap_or(file)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn source_of(rel: &str) -> &str {
+    rel.split('/').next().unwrap_or(rel)
+}
+
+/// A partition's identity, length and modification time, as `stat` gives them.
+struct Stat {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: u64,
+}
+
+fn stat(file: &Path) -> std::io::Result<Stat> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(file)?;
+    Ok(Stat {
+        dev: meta.dev(),
+        ino: meta.ino(),
+        len: meta.len(),
+        mtime: (meta.mtime() as u64).wrapping_mul(1_000_000_000) + meta.mtime_nsec() as u64,
+    })
+}
+
+/// The hash of a partition's first `end` bytes.
+fn prefix_sum(file: &Path, end: u64) -> std::io::Result<u64> {
+    let f = crate::store::open_nofollow(OpenOptions::new().read(true), file)?;
+    let mut r = BufReader::with_capacity(1 << 20, f.take(end));
+    let mut hash = Xxh3::new();
+    let mut read = 0u64;
+    loop {
+        let buf = std::io::BufRead::fill_buf(&mut r)?;
+        if buf.is_empty() {
+            break;
+        }
+        hash.update(buf);
+        let n = buf.len();
+        read += n as u64;
+        std::io::BufRead::consume(&mut r, n);
+    }
+    if read != end {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(hash.digest())
+}
+
+fn covering(file: &Path, path: String, end: Position) -> Result<Covered> {
+    let st = stat(file)?;
+    Ok(Covered {
+        path,
+        dev: st.dev,
+        ino: st.ino,
+        mtime: st.mtime,
+        end,
+        sum: prefix_sum(file, end.offset)?,
+    })
+}
+
+/// What a run reads on top of the index.
+struct Plan {
+    /// Each partition from where the index stops (a grown last month of a source, new months,
+    /// new sources), in the order a full read takes them.
+    reads: Vec<(PathBuf, Position)>,
+    /// Partitions whose bytes are the ones covered, though `stat` changed (a fresh checkout, a
+    /// copy): their new identity is recorded.
+    touched: Vec<(String, Stat)>,
+}
+
+/// What to read on top of the index, or why the index cannot be trusted. A covered partition
+/// whose identity, length and modification time are unchanged is trusted without reading it;
+/// any other has its covered bytes hashed again.
+fn plan(store: &Path, covered: &[Covered], files: &[PathBuf]) -> Result<Plan, String> {
+    let rels: Vec<String> = files.iter().map(|f| relative(store, f)).collect();
+    let mut plan = Plan {
+        reads: Vec::new(),
+        touched: Vec::new(),
+    };
+    let mut c = covered.iter().peekable();
+    for (file, rel) in files.iter().zip(&rels) {
+        let source = source_of(rel);
+        match c.peek() {
+            Some(cov) if cov.path == *rel => {
+                let cov = c.next().expect("peeked");
+                let last_of_source = c.peek().is_none_or(|n| source_of(&n.path) != source);
+                let cannot = |e: std::io::Error| format!("cannot read {}: {e}", file.display());
+                let st = stat(file).map_err(cannot)?;
+                let same = (st.dev, st.ino, st.mtime, st.len)
+                    == (cov.dev, cov.ino, cov.mtime, cov.end.offset);
+                if !same {
+                    if st.len < cov.end.offset
+                        || prefix_sum(file, cov.end.offset).map_err(cannot)? != cov.sum
+                    {
+                        return Err(format!("{rel} was rewritten"));
+                    }
+                    if st.len > cov.end.offset {
+                        if !last_of_source {
+                            return Err(format!("{rel} grew, and a later month of its source too"));
+                        }
+                        plan.reads.push((file.clone(), cov.end));
+                    } else {
+                        plan.touched.push((rel.clone(), st));
+                    }
+                }
+            }
+            Some(cov) if !rels.contains(&cov.path) => {
+                return Err(format!("{} is gone", cov.path));
+            }
+            Some(cov) if source_of(&cov.path) == source => {
+                return Err(format!("{rel} is new among months already indexed"));
+            }
+            // The next covered partition is of a later source: this one is a new last month
+            // of an indexed source, or a new source that sorts before an indexed one.
+            Some(_) if covered.iter().any(|c| source_of(&c.path) == source) => {
+                plan.reads.push((file.clone(), Position::START));
+            }
+            Some(_) => {
+                return Err(format!("{rel}: a new source sorts before an indexed one"));
+            }
+            None => plan.reads.push((file.clone(), Position::START)),
+        }
+    }
+    if let Some(cov) = c.next() {
+        return Err(format!("{} is gone", cov.path));
+    }
+    Ok(plan)
+}
+
+// ------------------------------------------------------------------------------------------
+// The file: MAGIC, VERSION (u32), checksum of the rest (u64, xxh3), then the body, all little
+// endian. Strings and arrays are preceded by their length (u64).
+// ------------------------------------------------------------------------------------------
+
+struct Out<W: Write> {
+    w: W,
+    hash: Xxh3,
+}
+
+impl<W: Write> Out<W> {
+    fn bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.hash.update(b);
+        self.w.write_all(b)
+    }
+    fn u64(&mut self, v: u64) -> std::io::Result<()> {
+        self.bytes(&v.to_le_bytes())
+    }
+    fn str(&mut self, s: &str) -> std::io::Result<()> {
+        self.u64(s.len() as u64)?;
+        self.bytes(s.as_bytes())
+    }
+    /// A column of fixed-width values, encoded in blocks.
+    fn column<T>(
+        &mut self,
+        items: &[T],
+        mut put: impl FnMut(&T, &mut Vec<u8>),
+    ) -> std::io::Result<()> {
+        self.u64(items.len() as u64)?;
+        let mut buf = Vec::with_capacity(1 << 16);
+        for chunk in items.chunks(2048) {
+            buf.clear();
+            for item in chunk {
+                put(item, &mut buf);
+            }
+            self.bytes(&buf)?;
+        }
+        Ok(())
+    }
+    fn interner(&mut self, i: &Interner) -> std::io::Result<()> {
+        self.str(&i.bytes)?;
+        self.column(&i.ends, |&e, b| {
+            b.extend_from_slice(&(e as u64).to_le_bytes())
+        })?;
+        self.column(&i.hashes(), |&h, b| b.extend_from_slice(&h.to_le_bytes()))
+    }
+}
+
+fn write(
+    index: &Path,
+    registry: u64,
+    store: &Path,
+    covered: &[Covered],
+    b: &CorpusBuilder,
+) -> Result<()> {
+    if let Some(dir) = index.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let tmp = index.with_extension(format!("tmp-{}", std::process::id()));
+    let result = (|| -> Result<()> {
+        let mut file = File::create(&tmp)?;
+        file.write_all(MAGIC)?;
+        file.write_all(&VERSION.to_le_bytes())?;
+        file.write_all(&0u64.to_le_bytes())?;
+        let mut o = Out {
+            w: BufWriter::with_capacity(1 << 20, &mut file),
+            hash: Xxh3::new(),
+        };
+        o.u64(registry)?;
+        o.u64(covered.len() as u64)?;
+        for c in covered {
+            o.str(&c.path)?;
+            for v in [
+                c.dev,
+                c.ino,
+                c.mtime,
+                c.end.offset,
+                c.end.line as u64,
+                c.sum,
+            ] {
+                o.u64(v)?;
+            }
+        }
+        o.str(&serde_json::to_string(&b.quality)?)?;
+        let bad: Vec<&Notice> = b
+            .notices
+            .iter()
+            .filter(|n| matches!(n, Notice::BadLine { .. }))
+            .collect();
+        o.u64(bad.len() as u64)?;
+        for n in bad {
+            if let Notice::BadLine { file, line, error } = n {
+                o.str(&relative(store, file))?;
+                o.u64(*line as u64)?;
+                o.str(error)?;
+            }
+        }
+        o.u64(b.sources.len() as u64)?;
+        for s in &b.sources {
+            o.str(&s.name)?;
+            o.u64(u64::from(s.anonymous))?;
+            o.interner(&s.ids)?;
+            o.interner(&s.authors)?;
+            o.column(&s.posts, |m, b| {
+                b.extend_from_slice(&m.at.to_le_bytes());
+                for v in [
+                    m.author,
+                    m.parent,
+                    m.by_brand,
+                    m.to_brand,
+                    m.followers,
+                    m.template,
+                ] {
+                    b.extend_from_slice(&v.to_le_bytes());
+                }
+                b.push(u8::from(m.deflect) | u8::from(m.needs_reply) << 1);
+            })?;
+            o.column(&s.listed_replies, |&(p, r), b| {
+                b.extend_from_slice(&p.to_le_bytes());
+                b.extend_from_slice(&r.to_le_bytes());
+            })?;
+            o.column(&s.templates, |t, b| {
+                for v in t.0 {
+                    b.extend_from_slice(&v.to_le_bytes());
+                }
+            })?;
+        }
+        let sum = o.hash.digest();
+        o.w.flush()?;
+        drop(o);
+        file.seek(SeekFrom::Start((MAGIC.len() + 4) as u64))?;
+        file.write_all(&sum.to_le_bytes())?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(fs::rename(&tmp, index)?),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+struct In<R: Read> {
+    r: R,
+    hash: Xxh3,
+}
+
+/// The body is damaged or of another layout.
+const DAMAGED: &str = "the index is damaged";
+
+impl<R: Read> In<R> {
+    fn bytes(&mut self, n: usize) -> Result<Vec<u8>, String> {
+        let mut buf = Vec::new();
+        (&mut self.r)
+            .take(n as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| e.to_string())?;
+        if buf.len() != n {
+            return Err(DAMAGED.into());
+        }
+        self.hash.update(&buf);
+        Ok(buf)
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        let b = self.bytes(8)?;
+        Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    }
+    /// A length, refused when it cannot be right (so damage never asks for a huge allocation).
+    fn len(&mut self, width: usize) -> Result<usize, String> {
+        let n = self.u64()?;
+        if n.saturating_mul(width as u64) > 1 << 40 {
+            return Err(DAMAGED.into());
+        }
+        Ok(n as usize)
+    }
+    fn str(&mut self) -> Result<String, String> {
+        let n = self.len(1)?;
+        String::from_utf8(self.bytes(n)?).map_err(|_| DAMAGED.to_string())
+    }
+    fn column<T>(&mut self, width: usize, get: impl Fn(&[u8]) -> T) -> Result<Vec<T>, String> {
+        let n = self.len(width)?;
+        let mut out = Vec::with_capacity(n);
+        let mut left = n;
+        while left > 0 {
+            let take = left.min(1 << 16);
+            let buf = self.bytes(take * width)?;
+            out.extend(buf.chunks_exact(width).map(&get));
+            left -= take;
+        }
+        Ok(out)
+    }
+    fn interner(&mut self) -> Result<Interner, String> {
+        let bytes = self.str()?;
+        let ends: Vec<usize> = self.column(8, |b| le_u64(b) as usize)?;
+        let unindexed = self.column(8, le_u64)?;
+        let fits = ends.windows(2).all(|w| w[0] <= w[1])
+            && ends.last().is_none_or(|&e| e == bytes.len())
+            && ends.iter().all(|&e| bytes.is_char_boundary(e))
+            && unindexed.len() == ends.len();
+        if !fits {
+            return Err(DAMAGED.into());
+        }
+        Ok(Interner {
+            table: Default::default(),
+            bytes,
+            ends,
+            unindexed,
+        })
+    }
+}
+
+fn le_u64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b[..8].try_into().expect("8 bytes"))
+}
+
+fn le_u32(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b[..4].try_into().expect("4 bytes"))
+}
+
+/// The builder and covered partitions an index holds; `None` when there is no index; an error
+/// (why it cannot be used) when it is damaged, of another version, or of another registry.
+type ReadBack = Option<(CorpusBuilder, Vec<Covered>)>;
+
+fn read(index: &Path, registry: u64, store: &Path) -> Result<ReadBack, String> {
+    let file = match File::open(index) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", index.display())),
+    };
+    let mut r = BufReader::with_capacity(1 << 20, file);
+    let mut head = [0u8; 28];
+    r.read_exact(&mut head).map_err(|_| DAMAGED.to_string())?;
+    if &head[..16] != MAGIC {
+        return Err(DAMAGED.into());
+    }
+    if le_u32(&head[16..20]) != VERSION {
+        return Err("the index is of another replyrank version".into());
+    }
+    let sum = le_u64(&head[20..28]);
+    let mut i = In {
+        r,
+        hash: Xxh3::new(),
+    };
+    if i.u64()? != registry {
+        return Err("the brand registry changed".into());
+    }
+    let mut covered = Vec::new();
+    for _ in 0..i.len(64)? {
+        let path = i.str()?;
+        let [dev, ino, mtime, offset, line, sum] = [0; 6].map(|_| i.u64());
+        covered.push(Covered {
+            path,
+            dev: dev?,
+            ino: ino?,
+            mtime: mtime?,
+            end: Position {
+                offset: offset?,
+                line: line? as usize,
+            },
+            sum: sum?,
+        });
+    }
+    let quality: LoadQuality = serde_json::from_str(&i.str()?).map_err(|_| DAMAGED.to_string())?;
+    let mut notices = Vec::new();
+    for _ in 0..i.len(24)? {
+        let file = store.join(i.str()?);
+        let line = i.u64()? as usize;
+        let error = i.str()?;
+        notices.push(Notice::BadLine { file, line, error });
+    }
+    let mut sources = Vec::new();
+    for s in 0..i.len(64)? {
+        let name = i.str()?;
+        let anonymous = u32::try_from(i.u64()?).map_err(|_| DAMAGED.to_string())?;
+        let ids = i.interner()?;
+        let authors = i.interner()?;
+        let posts = i.column(33, |b| {
+            let at = i64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+            let u = |k: usize| le_u32(&b[8 + 4 * k..]);
+            Meta {
+                at,
+                author: u(0),
+                parent: u(1),
+                parent_missing: false,
+                by_brand: u(2),
+                to_brand: u(3),
+                deflect: b[32] & 1 != 0,
+                needs_reply: b[32] & 2 != 0,
+                reply_missing: false,
+                // As the builder leaves posts only ever seen as parents or listed replies.
+                source: if at == i64::MIN { 0 } else { s as u16 },
+                followers: u(4),
+                template: u(5),
+            }
+        })?;
+        let listed_replies = i.column(8, |b| (le_u32(b), le_u32(&b[4..])))?;
+        let templates = i.column(2 * HASHES, |b| {
+            Signature(std::array::from_fn(|k| {
+                u16::from_le_bytes([b[2 * k], b[2 * k + 1]])
+            }))
+        })?;
+        let n = posts.len();
+        let fits = ids.len() == n
+            && posts.iter().all(|m| {
+                (m.parent == super::NONE || (m.parent as usize) < n)
+                    && (m.at == i64::MIN || (m.author as usize) < authors.len())
+                    && (m.template == super::NONE || (m.template as usize) < templates.len())
+            })
+            && listed_replies
+                .iter()
+                .all(|&(p, r)| (p as usize) < n && (r as usize) < n);
+        if !fits {
+            return Err(DAMAGED.into());
+        }
+        sources.push(SourceState {
+            name,
+            ids,
+            authors,
+            posts,
+            anonymous,
+            listed_replies,
+            templates,
+        });
+    }
+    let mut rest = [0u8; 1];
+    if i.r.read(&mut rest).map_err(|e| e.to_string())? != 0 || i.hash.digest() != sum {
+        return Err(DAMAGED.into());
+    }
+    Ok(Some((
+        CorpusBuilder {
+            expected_posts: 0,
+            sources,
+            quality,
+            notices,
+        },
+        covered,
+    )))
+}

@@ -1,0 +1,282 @@
+//! The store's index (`src/corpus/index.rs`): a run that reads the corpus back from the index
+//! and parses only what is new builds the corpus a full read of the store builds, whatever
+//! happened to the store in between; and whatever the index cannot vouch for is read again.
+
+mod common;
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use common::{ok, rr};
+use replyrank::corpus::{Corpus, IndexUse};
+use replyrank::registry::Registry;
+use replyrank::root::SiteRoot;
+use replyrank::store::Store;
+
+/// Everything a corpus holds that pairing and scoring read, as text.
+fn digest(c: &Corpus) -> String {
+    let mut out = String::new();
+    out += &format!("sources {:?}\n", c.sources);
+    for (i, m) in c.posts.iter().enumerate() {
+        let (source, id) = c.id(i as u32);
+        out += &format!("{source}/{id} {m:?}\n");
+    }
+    out += &format!("templates {:?}\n", c.templates);
+    out += &format!("quality {}\n", serde_json::to_string(&c.quality).unwrap());
+    let mut notices: Vec<String> = c.notices.iter().map(|n| n.to_string()).collect();
+    notices.sort();
+    out += &format!("notices {notices:#?}\n");
+    out
+}
+
+/// Loads the store of `root` both ways; asserts the corpora are the same and returns how the
+/// index was used.
+fn load_both(root: &Path) -> IndexUse {
+    let site = SiteRoot::at(root);
+    let registry = Registry::load(&site).unwrap();
+    let store = Store::open(&site).unwrap();
+    let full = Corpus::load(&store, &registry).unwrap();
+    let (indexed, used) = Corpus::load_indexed(&store, &registry, &site.index()).unwrap();
+    let (a, b) = (digest(&full), digest(&indexed));
+    if a != b {
+        let first = a
+            .lines()
+            .zip(b.lines())
+            .find(|(x, y)| x != y)
+            .map(|(x, y)| format!("full:    {x}\nindexed: {y}"));
+        panic!("the indexed corpus differs from a full read ({used:?}):\n{first:?}");
+    }
+    assert!(used.not_written.is_none(), "{used:?}");
+    used
+}
+
+fn fast(used: &IndexUse) -> bool {
+    used.rebuilt.is_none()
+}
+
+fn append(path: &Path, bytes: &[u8]) {
+    OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
+}
+
+/// A site root with the shipped store, its October partition cut to its first 1,000 lines and
+/// without December: the rest is "collected later" by the tests.
+fn site_with_a_later_month() -> (tempfile::TempDir, Vec<u8>, Vec<u8>) {
+    let root = common::shipped_site();
+    let twcs = root.path().join("data/store/twcs");
+    let nov = fs::read(twcs.join("2017-11.jsonl")).unwrap();
+    let cut = nov
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'\n')
+        .nth(999)
+        .unwrap()
+        .0
+        + 1;
+    fs::write(twcs.join("2017-11.jsonl"), &nov[..cut]).unwrap();
+    let dec = fs::read(twcs.join("2017-12.jsonl")).unwrap();
+    fs::remove_file(twcs.join("2017-12.jsonl")).unwrap();
+    (root, nov[cut..].to_vec(), dec)
+}
+
+#[test]
+fn appended_lines_and_new_months_are_read_on_top_of_the_index_and_give_the_full_corpus() {
+    let (root, rest_of_nov, dec) = site_with_a_later_month();
+    let twcs = root.path().join("data/store/twcs");
+    let index = SiteRoot::at(root.path()).index();
+
+    let first = load_both(root.path());
+    assert_eq!(first.rebuilt.as_deref(), Some("no index yet"));
+    assert_eq!(first.reused_posts, 0);
+    assert!(index.is_file());
+
+    // Nothing new: everything from the index, nothing parsed, the index not rewritten.
+    let written = fs::metadata(&index).unwrap().modified().unwrap();
+    let again = load_both(root.path());
+    assert!(fast(&again), "{again:?}");
+    assert_eq!(again.parsed_bytes, 0);
+    assert_eq!(again.reused_posts, 13 + 3_358 + 1_000);
+    assert_eq!(fs::metadata(&index).unwrap().modified().unwrap(), written);
+
+    // Lines appended to the last month: only they are parsed.
+    let (half, rest) = rest_of_nov.split_at(
+        rest_of_nov
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b'\n')
+            .nth(299)
+            .unwrap()
+            .0
+            + 1,
+    );
+    append(&twcs.join("2017-11.jsonl"), half);
+    let tail = load_both(root.path());
+    assert!(fast(&tail), "{tail:?}");
+    assert_eq!(tail.parsed_bytes, half.len() as u64);
+
+    // A torn line (an interrupted write), then the rest of the month and a new month.
+    let torn = &rest[..100];
+    append(&twcs.join("2017-11.jsonl"), torn);
+    let with_torn = load_both(root.path());
+    assert!(fast(&with_torn), "{with_torn:?}");
+    assert_eq!(
+        with_torn.parsed_bytes, 0,
+        "an unfinished line is not covered"
+    );
+    append(&twcs.join("2017-11.jsonl"), &rest[100..]);
+    fs::write(twcs.join("2017-12.jsonl"), &dec).unwrap();
+    let more = load_both(root.path());
+    assert!(fast(&more), "{more:?}");
+    assert_eq!(more.parsed_bytes, (rest.len() + dec.len()) as u64);
+
+    // A damaged line in what is appended: reported by every later run, as by a full read.
+    append(
+        &twcs.join("2017-12.jsonl"),
+        b"{\"source\":\"twcs\",\"id\":\n",
+    );
+    load_both(root.path());
+    let later = load_both(root.path());
+    assert!(fast(&later) && later.parsed_bytes == 0, "{later:?}");
+
+    // A copy of the site (a fresh checkout: every file new, the same bytes) uses the index.
+    let copy = tempfile::tempdir().unwrap();
+    common::copy_dir(root.path(), copy.path());
+    let copied = load_both(copy.path());
+    assert!(fast(&copied) && copied.parsed_bytes == 0, "{copied:?}");
+    let again = load_both(copy.path());
+    assert!(fast(&again) && again.parsed_bytes == 0, "{again:?}");
+
+    // The real binary scores the same with and without the index.
+    let with_index = ok(rr(root.path(), &["score"]));
+    fs::remove_file(&index).unwrap();
+    let without = ok(rr(root.path(), &["score"]));
+    assert_eq!(with_index, without);
+    let verbose = rr(root.path(), &["score", "--verbose"]);
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        stderr.contains("posts from its index, 0.0 MB of JSON Lines parsed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn what_the_index_cannot_vouch_for_is_read_again_in_full() {
+    let (root, rest_of_nov, dec) = site_with_a_later_month();
+    let twcs = root.path().join("data/store/twcs");
+    let site = SiteRoot::at(root.path());
+    load_both(root.path());
+
+    let rebuilt = |expect: &str| {
+        let used = load_both(root.path());
+        let why = used.rebuilt.clone().unwrap_or_default();
+        assert!(why.contains(expect), "expected {expect:?}: {used:?}");
+        assert!(fast(&load_both(root.path())), "the index is whole again");
+    };
+
+    // A month before the last one grows (a late post collected into it).
+    fs::write(twcs.join("2017-12.jsonl"), &dec).unwrap();
+    load_both(root.path());
+    append(&twcs.join("2017-11.jsonl"), &rest_of_nov);
+    rebuilt("2017-11.jsonl grew, and a later month of its source too");
+
+    // A partition rewritten whole (as `forget` does: a new file renamed into place), even
+    // with the same length.
+    let oct = twcs.join("2017-10.jsonl");
+    let text = fs::read_to_string(&oct).unwrap();
+    let tmp = twcs.join("2017-10.tmp");
+    fs::write(&tmp, text.replace("Uber_Support", "Uber_SUPPORT")).unwrap();
+    fs::rename(&tmp, &oct).unwrap();
+    rebuilt("2017-10.jsonl was rewritten");
+
+    // The same bytes edited in place (same file, same length).
+    let mut bytes = fs::read(&oct).unwrap();
+    let at = bytes
+        .windows(12)
+        .position(|w| w == b"Uber_SUPPORT")
+        .unwrap();
+    bytes[at..at + 12].copy_from_slice(b"Uber_Support");
+    OpenOptions::new()
+        .write(true)
+        .open(&oct)
+        .unwrap()
+        .write_all(&bytes)
+        .unwrap();
+    rebuilt("2017-10.jsonl was rewritten");
+
+    // An earlier month appears; a month disappears.
+    fs::write(twcs.join("2010-01.jsonl"), b"").unwrap();
+    rebuilt("2010-01.jsonl is new among months already indexed");
+    fs::remove_file(twcs.join("2010-01.jsonl")).unwrap();
+    rebuilt("2010-01.jsonl is gone");
+
+    // A new source that sorts before an indexed one; then one after: read on top.
+    let csv = root.path().join("pairs.csv");
+    fs::write(
+        &csv,
+        "brand,complaint_id,complaint_at,reply_at\nuber,a1,2017-11-20T10:00:00Z,2017-11-20T10:30:00Z\n",
+    )
+    .unwrap();
+    ok(rr(
+        root.path(),
+        &["import", csv.to_str().unwrap(), "--format", "pairs"],
+    ));
+    rebuilt("a new source sorts before an indexed one");
+    ok(rr(
+        root.path(),
+        &[
+            "import",
+            csv.to_str().unwrap(),
+            "--format",
+            "pairs",
+            "--source",
+            "zz",
+        ],
+    ));
+    let on_top = load_both(root.path());
+    assert!(fast(&on_top) && on_top.parsed_bytes > 0, "{on_top:?}");
+
+    // Another registry.
+    append(
+        &site.registry(),
+        b"\n# a comment changes nothing, but the index cannot know\n",
+    );
+    rebuilt("the brand registry changed");
+
+    // A damaged index: a flipped byte, a cut file, another version.
+    let index = site.index();
+    let mut bytes = fs::read(&index).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    fs::write(&index, &bytes).unwrap();
+    rebuilt("the index is damaged");
+    let bytes = fs::read(&index).unwrap();
+    fs::write(&index, &bytes[..bytes.len() - 9]).unwrap();
+    rebuilt("the index is damaged");
+    let mut bytes = fs::read(&index).unwrap();
+    bytes[16] = bytes[16].wrapping_add(1);
+    fs::write(&index, &bytes).unwrap();
+    rebuilt("another replyrank version");
+}
+
+#[test]
+fn an_index_that_cannot_be_written_is_reported_and_the_figures_are_unaffected() {
+    let root = common::shipped_site();
+    let before = ok(rr(root.path(), &["score"]));
+    // The index's folder is a file: it cannot be created.
+    fs::remove_dir_all(root.path().join("data/index")).unwrap();
+    fs::write(root.path().join("data/index"), b"not a folder").unwrap();
+    let out = rr(root.path(), &["score"]);
+    assert_eq!(ok(out.clone()), before);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("could not write the store's index")
+            && stderr.contains("data/index/corpus.bin")
+            && stderr.contains("the figures are unaffected"),
+        "{stderr}"
+    );
+}
