@@ -530,13 +530,15 @@ impl CorpusBuilder {
     }
 
     pub fn finish(self) -> Corpus {
-        let mut posts = Vec::new();
+        // The first source's columns become the corpus's (no copy); the others are added.
+        let total: usize = self.sources.iter().map(|s| s.posts.len()).sum();
+        let mut posts: Vec<Meta> = Vec::new();
+        let mut templates = Vec::new();
         let mut offsets = Vec::new();
         let mut author_base = 0u32;
         let mut names = Vec::new();
         let mut ids = Vec::new();
-        let mut templates = Vec::new();
-        for src in self.sources {
+        for mut src in self.sources {
             let template_base = templates.len() as u32;
             let base = posts.len();
             offsets.push(base);
@@ -544,8 +546,8 @@ impl CorpusBuilder {
             for &(post, reply) in &src.listed_replies {
                 missing[post as usize] |= src.posts[reply as usize].at == i64::MIN;
             }
-            for (m, reply_missing) in src.posts.iter().zip(missing) {
-                let mut m = *m;
+            let present: Vec<bool> = src.posts.iter().map(|m| m.at != i64::MIN).collect();
+            for (m, reply_missing) in src.posts.iter_mut().zip(missing) {
                 m.reply_missing = reply_missing;
                 if m.at != i64::MIN {
                     m.author += author_base;
@@ -553,7 +555,7 @@ impl CorpusBuilder {
                         m.template += template_base;
                     }
                     if m.parent != NONE {
-                        if src.posts[m.parent as usize].at == i64::MIN {
+                        if !present[m.parent as usize] {
                             m.parent = NONE;
                             m.parent_missing = true;
                         } else {
@@ -561,10 +563,16 @@ impl CorpusBuilder {
                         }
                     }
                 }
-                posts.push(m);
+            }
+            if posts.is_empty() {
+                posts = src.posts;
+                posts.reserve_exact(total - posts.len());
+                templates = src.templates;
+            } else {
+                posts.append(&mut src.posts);
+                templates.append(&mut src.templates);
             }
             author_base += src.authors.len() as u32;
-            templates.extend(src.templates);
             names.push(src.name);
             ids.push(src.ids);
         }

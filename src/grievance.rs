@@ -94,36 +94,42 @@ impl Canned {
             .map(|c| signatures[c.template as usize])
             .collect();
         let group = crate::classify::template::groups(&sigs);
-        // Per group: replies, distinct customers, the first and last reply (with customer).
-        type Group = (
-            usize,
-            std::collections::BTreeSet<u32>,
-            (u32, u32),
-            (u32, u32),
-        );
-        let mut by_group: std::collections::BTreeMap<usize, Group> = Default::default();
-        for (c, g) in replied.iter().zip(&group) {
+        // Per group (the index of its first reply): replies, distinct customers, the first and
+        // last reply (with customer).
+        let mut replies = vec![0usize; group.len()];
+        let mut ends: Vec<Option<((u32, u32), (u32, u32))>> = vec![None; group.len()];
+        for (c, &g) in replied.iter().zip(&group) {
             let reply = (c.customer, c.first_reply.expect("replied"));
-            let e = by_group
-                .entry(*g)
-                .or_insert_with(|| (0, Default::default(), reply, reply));
-            e.0 += 1;
-            e.1.insert(c.customer);
-            e.3 = reply;
+            replies[g] += 1;
+            let e = ends[g].get_or_insert((reply, reply));
+            e.1 = reply;
         }
-        let mut templates: Vec<Template> = by_group
-            .into_values()
-            .filter(|(_, customers, ..)| customers.len() >= TEMPLATE_CUSTOMERS)
-            .map(|(replies, customers, first, last)| Template {
-                replies,
-                customers: customers.len(),
-                wording: None,
-                example_url: None,
-                examples: if first.0 == last.0 {
-                    vec![first.1]
-                } else {
-                    vec![first.1, last.1]
-                },
+        let mut pairs: Vec<(usize, u32)> = group
+            .iter()
+            .zip(&replied)
+            .map(|(&g, c)| (g, c.customer))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut customers = vec![0usize; group.len()];
+        for (g, _) in pairs {
+            customers[g] += 1;
+        }
+        let mut templates: Vec<Template> = (0..group.len())
+            .filter(|&g| replies[g] > 0 && customers[g] >= TEMPLATE_CUSTOMERS)
+            .map(|g| {
+                let (first, last) = ends[g].expect("a group with replies");
+                Template {
+                    replies: replies[g],
+                    customers: customers[g],
+                    wording: None,
+                    example_url: None,
+                    examples: if first.0 == last.0 {
+                        vec![first.1]
+                    } else {
+                        vec![first.1, last.1]
+                    },
+                }
             })
             .collect();
         let canned: usize = templates.iter().map(|t| t.replies).sum();

@@ -128,7 +128,11 @@ pub fn pair(corpus: &Corpus, as_of: i64, version: Version) -> Pairing {
         .map_init(
             || vec![0u32; n_authors],
             |on_path, chunk| {
-                let mut f = Found::default();
+                // About one complaint a thread: room for them at once.
+                let mut f = Found {
+                    complaints: Vec::with_capacity(chunk.len() + chunk.len() / 4),
+                    ..Found::default()
+                };
                 for &r in chunk {
                     walk_thread(corpus, r, &kids, version, on_path, &mut f);
                 }
@@ -136,7 +140,7 @@ pub fn pair(corpus: &Corpus, as_of: i64, version: Version) -> Pairing {
             },
         )
         .collect();
-    let mut complaints = Vec::new();
+    let mut complaints = Vec::with_capacity(found.iter().map(|f| f.complaints.len()).sum());
     let mut visited = 0;
     for f in found {
         complaints.extend(f.complaints);
@@ -146,7 +150,9 @@ pub fn pair(corpus: &Corpus, as_of: i64, version: Version) -> Pairing {
         q.negative_reply_times += f.negative_reply_times;
     }
     q.reply_cycles = (0..n).filter(|&i| present(i)).count() - visited;
-    complaints.sort_by_key(|c| c.post);
+    // Each post is at most one complaint: no ties, so an unstable sort (no scratch copy) gives
+    // the one order.
+    complaints.sort_unstable_by_key(|c| c.post);
     Pairing {
         complaints,
         quality: q,

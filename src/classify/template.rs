@@ -212,7 +212,6 @@ pub fn near_duplicate(a: &Signature, b: &Signature) -> bool {
 /// joined when near duplicates (so a group is the items near-duplicate to its first item, or
 /// to an item joined before them).
 pub fn groups(sigs: &[Signature]) -> Vec<usize> {
-    use std::collections::HashMap;
     let mut parent: Vec<usize> = (0..sigs.len()).collect();
     fn find(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
@@ -221,7 +220,11 @@ pub fn groups(sigs: &[Signature]) -> Vec<usize> {
         }
         i
     }
-    let mut buckets: HashMap<(usize, [u16; 4]), usize> = HashMap::new();
+    let mut buckets: rustc_hash::FxHashMap<(usize, [u16; 4]), usize> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(
+            sigs.len() * HASHES / 4,
+            Default::default(),
+        );
     for (i, s) in sigs.iter().enumerate() {
         for band in 0..HASHES / 4 {
             let key: [u16; 4] = s.0[4 * band..4 * band + 4].try_into().expect("4 values");

@@ -105,6 +105,16 @@ impl Corpus {
             ),
         };
         used.reused_posts = b.quality.posts;
+        // Room for what is appended (about 240 bytes a post), so columns grow once.
+        for (file, from) in &reads {
+            let rel = relative(store.dir(), file);
+            let len = fs::symlink_metadata(file).map_or(0, |m| m.len());
+            let posts = (len.saturating_sub(from.offset) / 240) as usize;
+            if let Some(src) = b.sources.iter_mut().find(|s| s.name == source_of(&rel)) {
+                src.posts.reserve(posts);
+                src.ids.ends.reserve(posts);
+            }
+        }
         let ends = b.read(registry, &reads)?;
         let mut changed = used.rebuilt.is_some() || !touched.is_empty();
         for (rel, st) in touched {
