@@ -97,7 +97,9 @@ impl Canned {
         // Per group (the index of its first reply): replies, distinct customers, the first and
         // last reply (with customer).
         let mut replies = vec![0usize; group.len()];
-        let mut ends: Vec<Option<((u32, u32), (u32, u32))>> = vec![None; group.len()];
+        /// A reply: (customer, post).
+        type Reply = (u32, u32);
+        let mut ends: Vec<Option<(Reply, Reply)>> = vec![None; group.len()];
         for (c, &g) in replied.iter().zip(&group) {
             let reply = (c.customer, c.first_reply.expect("replied"));
             replies[g] += 1;
