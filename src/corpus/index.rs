@@ -90,7 +90,15 @@ impl Corpus {
                 None
             }
         };
-        let (mut b, mut covered, Plan { reads, touched }) = match read_back {
+        let (
+            mut b,
+            mut covered,
+            Plan {
+                reads,
+                touched,
+                mut grown,
+            },
+        ) = match read_back {
             Some(r) => r,
             None => (
                 CorpusBuilder {
@@ -101,6 +109,7 @@ impl Corpus {
                 Plan {
                     reads: files.iter().map(|f| (f.clone(), Position::START)).collect(),
                     touched: Vec::new(),
+                    grown: Vec::new(),
                 },
             ),
         };
@@ -126,14 +135,18 @@ impl Corpus {
             used.parsed_bytes += end.offset - from.offset;
             let rel = relative(store.dir(), file);
             let grew = end != *from;
+            let hashed = grown
+                .iter()
+                .position(|(r, _)| *r == rel)
+                .map(|i| (from.offset, grown.swap_remove(i).1));
             match covered.iter_mut().find(|c| c.path == rel) {
                 Some(c) if grew => {
-                    *c = covering(file, rel, end)?;
+                    *c = covering(file, rel, end, hashed)?;
                     changed = true;
                 }
                 Some(_) => {}
                 None => {
-                    covered.push(covering(file, rel, end)?);
+                    covered.push(covering(file, rel, end, None)?);
                     changed = true;
                 }
             }
@@ -180,11 +193,11 @@ fn stat(file: &Path) -> std::io::Result<Stat> {
     })
 }
 
-/// The hash of a partition's first `end` bytes.
-fn prefix_sum(file: &Path, end: u64) -> std::io::Result<u64> {
-    let f = crate::store::open_nofollow(OpenOptions::new().read(true), file)?;
-    let mut r = BufReader::with_capacity(1 << 20, f.take(end));
-    let mut hash = Xxh3::new();
+/// `hash` carried on over a partition's bytes from `from` to `to`.
+fn hash_on(file: &Path, mut hash: Xxh3, from: u64, to: u64) -> std::io::Result<Xxh3> {
+    let mut f = crate::store::open_nofollow(OpenOptions::new().read(true), file)?;
+    f.seek(SeekFrom::Start(from))?;
+    let mut r = BufReader::with_capacity(1 << 20, f.take(to - from));
     let mut read = 0u64;
     loop {
         let buf = std::io::BufRead::fill_buf(&mut r)?;
@@ -196,21 +209,29 @@ fn prefix_sum(file: &Path, end: u64) -> std::io::Result<u64> {
         read += n as u64;
         std::io::BufRead::consume(&mut r, n);
     }
-    if read != end {
+    if read != to - from {
         return Err(std::io::ErrorKind::UnexpectedEof.into());
     }
-    Ok(hash.digest())
+    Ok(hash)
 }
 
-fn covering(file: &Path, path: String, end: Position) -> Result<Covered> {
+/// The partition's identity now, its bytes up to `end` hashed (carrying on from `hashed`, the
+/// hash of its bytes up to a position, when given).
+fn covering(
+    file: &Path,
+    path: String,
+    end: Position,
+    hashed: Option<(u64, Xxh3)>,
+) -> Result<Covered> {
     let st = stat(file)?;
+    let (from, hash) = hashed.unwrap_or((0, Xxh3::new()));
     Ok(Covered {
         path,
         dev: st.dev,
         ino: st.ino,
         mtime: st.mtime,
         end,
-        sum: prefix_sum(file, end.offset)?,
+        sum: hash_on(file, hash, from, end.offset)?.digest(),
     })
 }
 
@@ -222,6 +243,8 @@ struct Plan {
     /// Partitions whose bytes are the ones covered, though `stat` changed (a fresh checkout, a
     /// copy): their new identity is recorded.
     touched: Vec<(String, Stat)>,
+    /// The hash of each grown partition's covered bytes, to carry on over what is appended.
+    grown: Vec<(String, Xxh3)>,
 }
 
 /// What to read on top of the index, or why the index cannot be trusted. A covered partition
@@ -232,6 +255,7 @@ fn plan(store: &Path, covered: &[Covered], files: &[PathBuf]) -> Result<Plan, St
     let mut plan = Plan {
         reads: Vec::new(),
         touched: Vec::new(),
+        grown: Vec::new(),
     };
     let mut c = covered.iter().peekable();
     for (file, rel) in files.iter().zip(&rels) {
@@ -245,9 +269,11 @@ fn plan(store: &Path, covered: &[Covered], files: &[PathBuf]) -> Result<Plan, St
                 let same = (st.dev, st.ino, st.mtime, st.len)
                     == (cov.dev, cov.ino, cov.mtime, cov.end.offset);
                 if !same {
-                    if st.len < cov.end.offset
-                        || prefix_sum(file, cov.end.offset).map_err(cannot)? != cov.sum
-                    {
+                    if st.len < cov.end.offset {
+                        return Err(format!("{rel} was rewritten"));
+                    }
+                    let hash = hash_on(file, Xxh3::new(), 0, cov.end.offset).map_err(cannot)?;
+                    if hash.digest() != cov.sum {
                         return Err(format!("{rel} was rewritten"));
                     }
                     if st.len > cov.end.offset {
@@ -255,6 +281,7 @@ fn plan(store: &Path, covered: &[Covered], files: &[PathBuf]) -> Result<Plan, St
                             return Err(format!("{rel} grew, and a later month of its source too"));
                         }
                         plan.reads.push((file.clone(), cov.end));
+                        plan.grown.push((rel.clone(), hash));
                     } else {
                         plan.touched.push((rel.clone(), st));
                     }
