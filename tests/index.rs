@@ -280,3 +280,120 @@ fn an_index_that_cannot_be_written_is_reported_and_the_figures_are_unaffected() 
         "{stderr}"
     );
 }
+
+/// One change to a store, as collection, imports, a crash or a person make them.
+#[derive(Clone, Debug)]
+enum Change {
+    /// Posts appended to the newest month of a source (replies to earlier posts, mentions of a
+    /// brand, brand replies, duplicates of stored ids).
+    Append {
+        source: usize,
+        posts: Vec<(u8, u8, u8)>,
+    },
+    /// A new month after the newest of a source.
+    NewMonth { source: usize },
+    /// An interrupted write: a torn line, completed by the next change.
+    Torn { source: usize },
+    /// A line that is not a post.
+    Damaged { source: usize },
+    /// A month rewritten whole (as `forget` does), dropping its last post.
+    Rewrite { source: usize },
+}
+
+fn change() -> impl proptest::strategy::Strategy<Value = Change> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (0..2usize, proptest::collection::vec(any::<(u8, u8, u8)>(), 1..30))
+            .prop_map(|(source, posts)| Change::Append { source, posts }),
+        1 => (0..2usize).prop_map(|source| Change::NewMonth { source }),
+        1 => (0..2usize).prop_map(|source| Change::Torn { source }),
+        1 => (0..2usize).prop_map(|source| Change::Damaged { source }),
+        1 => (0..2usize).prop_map(|source| Change::Rewrite { source }),
+    ]
+}
+
+/// A store of two sources changed step by step: after every change, the indexed load equals a
+/// full read of the store.
+#[test]
+fn any_sequence_of_store_changes_loads_through_the_index_as_a_full_read() {
+    use proptest::prelude::*;
+    let cases = std::env::var("REPLYRANK_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(16);
+    let config = ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(changes in proptest::collection::vec(change(), 1..10))| {
+        let root = common::site();
+        let store = root.path().join("data/store");
+        fs::create_dir_all(&store).unwrap();
+        fs::write(store.join("FORMAT"), "replyrank.store/2\n").unwrap();
+        let sources = ["twcs", "zz"];
+        let mut months = [10u32, 10u32];
+        let mut next_id = 0u32;
+        let mut torn: Option<(usize, String)> = None;
+        let partition = |s: usize, m: u32| store.join(sources[s]).join(format!("2017-{m:02}.jsonl"));
+        for s in 0..2 {
+            fs::create_dir_all(store.join(sources[s])).unwrap();
+            fs::write(partition(s, 10), b"").unwrap();
+        }
+        for c in changes {
+            // A torn line is completed (or, if its month was rewritten, lost) by the next write.
+            if let Some((s, rest)) = torn.take() {
+                append(&partition(s, months[s]), rest.as_bytes());
+            }
+            match c {
+                Change::Append { source: s, posts } => {
+                    let mut lines = String::new();
+                    for (kind, parent, author) in posts {
+                        next_id += 1;
+                        let id = if kind % 11 == 0 { next_id / 2 } else { next_id };
+                        let brand = kind % 3 == 0;
+                        let author = if brand { "Uber_Support".to_string() } else { format!("c{}", author % 7) };
+                        let reply_to = (kind % 4 != 1 && next_id > 1)
+                            .then(|| format!(",\"reply_to\":\"{}\"", next_id - 1 - u32::from(parent) % next_id.min(40)))
+                            .unwrap_or_default();
+                        let day = 1 + (next_id % 27);
+                        lines += &format!(
+                            "{{\"source\":\"{}\",\"id\":\"{id}\",\"author\":\"{author}\",\"created_at\":\"2017-{:02}-{day:02}T10:{:02}:00Z\"{reply_to},\"mentions\":[\"Uber_Support\"],\"inbound\":{}}}\n",
+                            sources[s], months[s], next_id % 60, !brand
+                        );
+                    }
+                    append(&partition(s, months[s]), lines.as_bytes());
+                }
+                Change::NewMonth { source: s } => {
+                    if months[s] < 12 {
+                        months[s] += 1;
+                        fs::write(partition(s, months[s]), b"").unwrap();
+                    }
+                }
+                Change::Torn { source: s } => {
+                    next_id += 1;
+                    let line = format!(
+                        "{{\"source\":\"{}\",\"id\":\"{next_id}\",\"author\":\"c1\",\"created_at\":\"2017-{:02}-02T11:00:00Z\",\"inbound\":true}}\n",
+                        sources[s], months[s]
+                    );
+                    let (a, b) = line.split_at(20);
+                    append(&partition(s, months[s]), a.as_bytes());
+                    torn = Some((s, b.to_string()));
+                }
+                Change::Damaged { source: s } => {
+                    append(&partition(s, months[s]), b"{\"source\":\"twcs\"\n");
+                }
+                Change::Rewrite { source: s } => {
+                    let p = partition(s, months[s]);
+                    let text = fs::read_to_string(&p).unwrap();
+                    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+                    lines.pop();
+                    let tmp = p.with_extension("tmp");
+                    fs::write(&tmp, lines.concat()).unwrap();
+                    fs::rename(&tmp, &p).unwrap();
+                }
+            }
+            load_both(root.path());
+        }
+    });
+}
