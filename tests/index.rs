@@ -336,8 +336,8 @@ fn any_sequence_of_store_changes_loads_through_the_index_as_a_full_read() {
         let mut next_id = 0u32;
         let mut torn: Option<(usize, String)> = None;
         let partition = |s: usize, m: u32| store.join(sources[s]).join(format!("2017-{m:02}.jsonl"));
-        for s in 0..2 {
-            fs::create_dir_all(store.join(sources[s])).unwrap();
+        for (s, name) in sources.iter().enumerate() {
+            fs::create_dir_all(store.join(name)).unwrap();
             fs::write(partition(s, 10), b"").unwrap();
         }
         for c in changes {
