@@ -353,9 +353,12 @@ fn any_sequence_of_store_changes_loads_through_the_index_as_a_full_read() {
                         let id = if kind % 11 == 0 { next_id / 2 } else { next_id };
                         let brand = kind % 3 == 0;
                         let author = if brand { "Uber_Support".to_string() } else { format!("c{}", author % 7) };
-                        let reply_to = (kind % 4 != 1 && next_id > 1)
-                            .then(|| format!(",\"reply_to\":\"{}\"", next_id - 1 - u32::from(parent) % next_id.min(40)))
-                            .unwrap_or_default();
+                        let reply_to = if kind % 4 != 1 && next_id > 1 {
+                            let parent = next_id - 1 - u32::from(parent) % next_id.min(40);
+                            format!(",\"reply_to\":\"{parent}\"")
+                        } else {
+                            String::new()
+                        };
                         let day = 1 + (next_id % 27);
                         lines += &format!(
                             "{{\"source\":\"{}\",\"id\":\"{id}\",\"author\":\"{author}\",\"created_at\":\"2017-{:02}-{day:02}T10:{:02}:00Z\"{reply_to},\"mentions\":[\"Uber_Support\"],\"inbound\":{}}}\n",
