@@ -90,8 +90,13 @@ fn appended_lines_and_new_months_are_read_on_top_of_the_index_and_give_the_full_
     let twcs = root.path().join("data/store/twcs");
     let index = SiteRoot::at(root.path()).index();
 
+    // A run killed while writing the index left its temporary file: the next write removes it.
+    fs::create_dir_all(index.parent().unwrap()).unwrap();
+    let leftover = index.with_extension("tmp-4242");
+    fs::write(&leftover, b"half an index").unwrap();
     let first = load_both(root.path());
     assert_eq!(first.rebuilt.as_deref(), Some("no index yet"));
+    assert!(!leftover.exists());
     assert_eq!(first.reused_posts, 0);
     assert!(index.is_file());
 

@@ -386,10 +386,27 @@ fn write(
 ) -> Result<()> {
     if let Some(dir) = index.parent() {
         fs::create_dir_all(dir)?;
+        if fs::symlink_metadata(dir)?.file_type().is_symlink() {
+            anyhow::bail!(
+                "{} is a symbolic link, which replyrank never follows",
+                dir.display()
+            );
+        }
+    }
+    // Leftovers of runs killed while writing go first (a run writing at this moment then fails
+    // to rename its file, and says the index was not written).
+    if let (Some(dir), Some(stem)) = (index.parent(), index.file_stem()) {
+        let prefix = format!("{}.tmp-", stem.to_string_lossy());
+        for e in fs::read_dir(dir)?.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_file(e.path());
+            }
+        }
     }
     let tmp = index.with_extension(format!("tmp-{}", std::process::id()));
     let result = (|| -> Result<()> {
-        let mut file = File::create(&tmp)?;
+        let mut file =
+            crate::store::open_nofollow(OpenOptions::new().write(true).create_new(true), &tmp)?;
         file.write_all(MAGIC)?;
         file.write_all(&VERSION.to_le_bytes())?;
         file.write_all(&0u64.to_le_bytes())?;
