@@ -4,12 +4,13 @@ hand-computed figures, and checks that both scripts agree on every deterministic
 (everything but the bootstrap's score_ci and rank_interval, and the timings).
 
   python3 bench/cases/check.py [pandas] [duckdb]        (default: both)
-  python3 bench/cases/check.py --csv FILE --brands BRANDS.toml [-- SCRIPT OPTIONS]
+  python3 bench/cases/check.py --csv FILE --brands BRANDS.toml [--args "SCRIPT OPTIONS"]
       runs both scripts on one file (a generated corpus, the TWCS archive) and compares them
 """
 import argparse
 import json
 import math
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -103,12 +104,14 @@ def differences(a, b, names=("pandas", "duckdb")):
     return errs
 
 
-def compare_file(csv, brands, extra):
+def compare_file(csv, brands, extra, quiet=False):
     with tempfile.TemporaryDirectory() as tmp:
         outs = [run(s, csv, brands, Path(tmp) / f"{s}.json", extra) for s in SCRIPTS]
     errs = differences(*outs)
     n = len(outs[0]["brands"])
     months = sum(len(v) for v in outs[0]["history"].values())
+    if quiet and not errs:
+        return True
     print(f"{'ok  ' if not errs else 'FAIL'} {csv}: {n} brands, {months} brand-months, "
           f"{len(errs)} differences")
     for e in errs[:40]:
@@ -118,15 +121,18 @@ def compare_file(csv, brands, extra):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("scripts", nargs="*", choices=[[]] + list(SCRIPTS), default=[])
-    ap.add_argument("--csv")
+    ap.add_argument("scripts", nargs="*", help="pandas, duckdb (default: both)")
+    ap.add_argument("--csv", help="compare both scripts on this file instead of the cases")
     ap.add_argument("--brands")
-    ap.add_argument("extra", nargs=argparse.REMAINDER)
+    ap.add_argument("--args", default="", help="options for both scripts, e.g. \"--bootstrap 0\"")
     a = ap.parse_args()
     if a.csv:
         if not a.brands:
             sys.exit("--csv needs --brands")
-        sys.exit(0 if compare_file(a.csv, a.brands, [x for x in a.extra if x != "--"]) else 1)
+        sys.exit(0 if compare_file(a.csv, a.brands, shlex.split(a.args)) else 1)
+    unknown = set(a.scripts) - set(SCRIPTS)
+    if unknown:
+        sys.exit(f"unknown script {sorted(unknown)}: expected {' or '.join(SCRIPTS)}")
     scripts = a.scripts or list(SCRIPTS)
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
