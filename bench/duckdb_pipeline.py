@@ -18,6 +18,7 @@ Requires: pip install duckdb numpy   (Python >= 3.11 for tomllib)
 
 import argparse
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -122,59 +123,99 @@ def sanitised_copy(path, tmpdir):
 # SQL
 # ----------------------------------------------------------------------------------------------
 
-def read_posts(con, path, names, mention):
-    """raw: one row per CSV record, in file order (rowid), with normalised columns and the
-    first registered handle mentioned in the text (the text itself is not kept)."""
-    cols = {f"c{i}": "VARCHAR" for i in range(len(names))}
+class Db:
+    """A DuckDB connection that times each step (`run`) for the profile in the output JSON:
+    {label: [wall s, CPU s of all threads]}."""
+
+    def __init__(self, con):
+        self.con = con
+        self.steps = {}
+
+    def run(self, label, sql, params=None):
+        with self.timed(label):
+            return self.con.execute(sql, params or {})
+
+    @contextlib.contextmanager
+    def timed(self, label):
+        t, c = time.perf_counter(), time.process_time()
+        yield
+        w, u = self.steps.get(label, (0.0, 0.0))
+        self.steps[label] = (w + time.perf_counter() - t, u + time.process_time() - c)
+
+    def one(self, sql, params=None):
+        return self.con.execute(sql, params or {}).fetchone()
+
+
+def lit(s):
+    """A SQL string literal (constants are inlined: a prepared parameter is not folded, and
+    trim() with a parameter as its character set is four times slower)."""
+    return "'" + s.replace("'", "''") + "'"
+
+
+def strip(c):
+    """Python's str.strip(): trim() with every Unicode blank is slow, so only where the first
+    or the last character is not printable ASCII."""
+    return (f"CASE WHEN regexp_full_match({c}, '[!-~](?s:.*[!-~])?') THEN {c} "
+            f"ELSE trim({c}, {lit(WHITESPACE)}) END")
+
+
+def norm_id(s):
+    """An id written as a float ("3.0") is the integer ("3")."""
+    return (f"CASE WHEN contains({s}, '.') THEN regexp_replace({s}, '^(\\p{{Nd}}+)\\.0*$', '\\1') "
+            f"ELSE {s} END")
+
+
+def read_posts(db, path, names, handles):
+    """raw: one row per CSV record, in file order (rowid), with normalised columns and, for
+    customer posts, the first registered handle mentioned in the text (the text itself is not
+    kept)."""
+    cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
     col = {w: f"c{names.index(w)}" for w in WANTED}  # the first column of each wanted name
-    struct = "{" + ", ".join(f"'{k}': '{v}'" for k, v in cols.items()) + "}"
-    ident = "\\1"
-
-    def norm_id(c):
-        # strip; an id written as a float ("3.0") is the integer ("3")
-        s = f"trim({c}, $ws)"
-        return (f"CASE WHEN contains({s}, '.') THEN regexp_replace({s}, '^(\\p{{Nd}}+)\\.0*$', "
-                f"'{ident}') ELSE {s} END")
-
-    mention_sql = (f"lower(nullif(regexp_extract({col['text']}, $mention, 1), ''))"
-                   if mention else "NULL::VARCHAR")
-    con.execute(f"""
+    pattern = mention_regex(handles)
+    if pattern and handles:
+        mention = (f"CASE WHEN author IN ({', '.join(map(lit, handles))}) THEN NULL "
+                   f"ELSE lower(nullif(regexp_extract(text, {lit(pattern)}, 1), '')) END")
+    else:
+        mention = "NULL::VARCHAR"
+    db.run("read CSV", f"""
         CREATE OR REPLACE TEMP TABLE raw AS
-        SELECT {norm_id(col['tweet_id'])} AS id,
-               coalesce({norm_id(col['in_response_to_tweet_id'])}, '') AS par,
-               lower(trim({col['author_id']}, $ws)) AS author,
-               CAST(floor(epoch_us(try_strptime(trim({col['created_at']}, $ws), '{DATE_FMT}'))
-                          / 1e6) AS BIGINT) AS ts,
-               {mention_sql} AS mh
-        FROM read_csv($path, columns = {struct}, header = true, auto_detect = false,
-                      delim = ',', quote = '"', escape = '"', parallel = true)
-    """, {"path": path, "ws": WHITESPACE, **({"mention": mention} if mention else {})})
+        SELECT {norm_id('tid')} AS id, coalesce({norm_id('par')}, '') AS par, author,
+               CAST(floor(epoch_us(try_strptime(created, {lit(DATE_FMT)})) / 1e6) AS BIGINT) AS ts,
+               {mention} AS mh
+        FROM (
+            SELECT {strip(col['tweet_id'])} AS tid, {strip(col['in_response_to_tweet_id'])} AS par,
+                   lower({strip(col['author_id'])}) AS author, {strip(col['created_at'])} AS created,
+                   {col['text']} AS text
+            FROM read_csv({lit(path)}, columns = {cols}, header = true, auto_detect = false,
+                          delim = ',', quote = '"', escape = '"', parallel = true)
+        )
+    """)
 
 
-def build_posts(con, as_of_arg):
+def build_posts(db, as_of_arg):
     """posts: the rows kept (a parseable time, an id, first of each id, not after as_of) with
     their brand and their parent's index, author and brand (a self-parent is no parent)."""
-    bad, = con.execute("SELECT count(*) FROM raw WHERE ts IS NULL OR coalesce(id, '') = ''").fetchone()
+    bad, = db.one("SELECT count(*) FROM raw WHERE ts IS NULL OR coalesce(id, '') = ''")
     if bad:
         log(f"warning: dropped {bad} rows with an empty id or unparseable created_at")
-    con.execute("""
+    db.run("drop bad rows and duplicate ids", """
         CREATE OR REPLACE TEMP TABLE kept AS
         WITH ok AS (SELECT rowid AS idx, * FROM raw WHERE ts IS NOT NULL AND coalesce(id, '') <> ''),
              dup AS (SELECT id, min(idx) AS first FROM ok GROUP BY id HAVING count(*) > 1)
         SELECT ok.* FROM ok LEFT JOIN dup USING (id) WHERE dup.first IS NULL OR ok.idx = dup.first
     """)
-    n_ok, = con.execute("SELECT count(*) FROM raw WHERE ts IS NOT NULL AND coalesce(id, '') <> ''").fetchone()
-    n_kept, = con.execute("SELECT count(*) FROM kept").fetchone()
+    n_ok, = db.one("SELECT count(*) FROM raw WHERE ts IS NOT NULL AND coalesce(id, '') <> ''")
+    n_kept, = db.one("SELECT count(*) FROM kept")
     if n_ok != n_kept:
         log(f"warning: dropped {n_ok - n_kept} rows with a duplicate tweet_id (first kept)")
-    con.execute("DROP TABLE raw")
+    db.run("drop", "DROP TABLE raw")
     if as_of_arg is not None:
         as_of = as_of_arg
     else:
-        as_of, = con.execute("SELECT max(ts) FROM kept").fetchone()
+        as_of, = db.one("SELECT max(ts) FROM kept")
         if as_of is None:
             die("the CSV has no row with an id and a parseable created_at")
-    con.execute("""
+    db.run("posts and parents (join on id)", """
         CREATE OR REPLACE TEMP TABLE posts AS
         WITH k AS (SELECT k.*, a.b AS brand FROM kept k LEFT JOIN accounts a ON a.handle = k.author
                    WHERE k.ts <= $as_of)
@@ -184,18 +225,18 @@ def build_posts(con, as_of_arg):
                CASE WHEN p.author = c.author THEN p.idx END AS up
         FROM k c LEFT JOIN k p ON p.id = c.par AND p.idx <> c.idx
     """, {"as_of": as_of})
-    con.execute("DROP TABLE kept")
+    db.run("drop", "DROP TABLE kept")
     return as_of
 
 
-def pair(con, as_of):
+def pair(db, as_of):
     """complaints(post, brand, ts, rts, T, event): complaint detection, brand attribution and
     first reply, as pair() in pandas_pipeline.py."""
     # Walk 1, from every customer post up its ancestors: a follow-up if one is by the same
     # author (the walk stops there); else the brand of the nearest brand-authored ancestor.
     # Rows are (start, current ancestor, brand found so far): UNION drops a row already seen,
     # which ends the walk on a cycle (the brand found so far changes at most once).
-    con.execute("""
+    db.run("walk 1: follow-ups, nearest brand ancestor", """
         CREATE OR REPLACE TEMP TABLE anc AS
         WITH RECURSIVE w(s, sa, cur, ca, nb) AS (
             SELECT idx, author, pidx, pauth, pbrand FROM posts
@@ -211,12 +252,12 @@ def pair(con, as_of):
     # the top can be a complaint). For a customer post q1 answered by a brand whose parent is
     # by the same customer (`up`, rare), top(q1) is where the `up` chain stops; a chain caught
     # in a cycle has no top (all its posts are follow-ups anyway). Any other q1 is its own top.
-    con.execute("""
+    db.run("walk 2: runs of one customer", """
         CREATE OR REPLACE TEMP TABLE climbing AS
         SELECT DISTINCT q.idx AS x, q.up FROM posts r JOIN posts q ON q.idx = r.pidx
         WHERE r.brand IS NOT NULL AND r.pbrand IS NULL AND q.up IS NOT NULL
     """)
-    con.execute("""
+    db.run("walk 2: runs of one customer", """
         CREATE OR REPLACE TEMP TABLE tops AS
         WITH RECURSIVE t(x, cur) AS (
             SELECT x, up FROM climbing
@@ -228,7 +269,7 @@ def pair(con, as_of):
     # Candidate replies: brand post r under customer post q1, credited to top(q1) unless that
     # is a follow-up; the first of them (time, then tweet id: numeric ids numerically first,
     # then the others as strings, then file order) tells the brand of an unattributed complaint.
-    con.execute(r"""
+    db.run("candidate replies", r"""
         CREATE OR REPLACE TEMP TABLE cand AS
         WITH r AS (
             SELECT r.*, CASE WHEN c.x IS NULL THEN r.pidx ELSE t.top END AS top,
@@ -244,7 +285,7 @@ def pair(con, as_of):
         FROM r LEFT JOIN anc a ON a.s = r.top
         WHERE r.top IS NOT NULL AND NOT coalesce(a.followup, false)
     """)
-    con.execute("""
+    db.run("complaints and first replies", """
         CREATE OR REPLACE TEMP TABLE complaints AS
         WITH first_any AS (SELECT post, arg_min(rbrand, key) AS replied FROM cand GROUP BY post),
         c AS (
@@ -263,7 +304,7 @@ def pair(con, as_of):
                CASE WHEN fr.rts IS NOT NULL THEN greatest(fr.rts - c.ts, 0) ELSE $as_of - c.ts END AS T
         FROM c LEFT JOIN fr USING (post)
     """, {"as_of": as_of})
-    stats = con.execute("""
+    stats = db.con.execute("""
         SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM posts WHERE brand IS NULL),
                (SELECT count(*) FROM anc WHERE followup), count(*), count(*) FILTER (WHERE event),
                count(*) FILTER (WHERE rts < ts)
@@ -313,10 +354,10 @@ def km_sql(src, keys):
     """
 
 
-def leaderboard(con, as_of, window_days, min_complaints):
+def leaderboard(db, as_of, window_days, min_complaints):
     """One row per brand with a complaint up to as_of: the window's figures, eligibility and the
     competition rank (1, 2, 2, 4) on the score rounded to one decimal, half away from zero."""
-    con.execute(f"""
+    db.run("Kaplan-Meier, window and ranks", f"""
         CREATE OR REPLACE TEMP TABLE board AS
         WITH win AS ({km_sql(f"(SELECT * FROM complaints WHERE ts >= {as_of - window_days * 86400})", ["brand"])}),
         t AS (
@@ -329,17 +370,20 @@ def leaderboard(con, as_of, window_days, min_complaints):
                        ORDER BY floor(score * 10.0 + 0.5) DESC) END AS rank
         FROM t
     """, {"min": min_complaints})
-    return con.execute("SELECT * FROM board").fetchall(), [d[0] for d in con.description]
+    r = db.con.execute("SELECT * FROM board")
+    return r.fetchall(), [d[0] for d in r.description]
 
 
-def history(con):
-    con.execute(f"""
+def history(db):
+    """Per brand and UTC month of the complaint (all complaints up to as_of)."""
+    db.run("Kaplan-Meier, monthly history", f"""
         CREATE OR REPLACE TEMP TABLE hist AS
-        {km_sql("(SELECT *, strftime(make_timestamp(ts * 1000000), '%Y-%m') AS month FROM complaints)",
-                ["brand", "month"])}
+        {km_sql("(SELECT *, date_trunc('month', make_timestamp(ts * 1000000)) AS month "
+                "FROM complaints)", ["brand", "month"])}
     """)
-    return con.execute("SELECT brand, month, complaints, answered_1h, answered_24h, median_reply_s, "
-                       "score FROM hist ORDER BY brand, month").fetchall()
+    return db.con.execute("SELECT brand, strftime(month, '%Y-%m'), complaints, answered_1h, "
+                          "answered_24h, median_reply_s, score FROM hist ORDER BY brand, month"
+                          ).fetchall()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -391,12 +435,12 @@ def competition_rank(keys):
     return 1 + len(keys) - np.searchsorted(srt, keys, side="right")
 
 
-def intervals(con, elig, as_of, window_days, B, seed):
+def intervals(db, elig, as_of, window_days, B, seed):
     """score_ci and rank_interval per eligible brand (in rank order), like pandas_pipeline.py."""
     if B <= 0 or not elig:
         return {}, {}
     lo = as_of - window_days * 86400
-    d = con.execute(f"SELECT brand, T, event FROM complaints WHERE ts >= {lo} AND brand IN "
+    d = db.con.execute(f"SELECT brand, T, event FROM complaints WHERE ts >= {lo} AND brand IN "
                     f"({', '.join(map(str, elig))}) ORDER BY brand").fetchnumpy()
     rng = np.random.default_rng(seed)
     brand, T, event = d["brand"], d["T"].astype(np.int64), d["event"].astype(bool)
@@ -444,7 +488,7 @@ def main():
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--profile", action="store_true", help="print DuckDB's plan profile of each step")
+    ap.add_argument("--profile", action="store_true", help="print the time of each SQL step")
     a = ap.parse_args()
     as_of_arg = parse_as_of(a.as_of) if a.as_of else None
 
@@ -452,45 +496,45 @@ def main():
     brand_ids, accounts = load_brands(a.brands)
     names = header_columns(a.csv)
     tmp = tempfile.TemporaryDirectory(prefix="duckdb-pipeline-")
-    con = duckdb.connect(config={"threads": a.threads, "temp_directory": tmp.name,
-                                 "preserve_insertion_order": True})
-    con.execute("SET TimeZone = 'UTC'")
-    if a.profile:
-        con.execute("PRAGMA enable_profiling = 'query_tree'")
-    con.execute("CREATE TEMP TABLE accounts (handle VARCHAR, b INTEGER)")
+    db = Db(duckdb.connect(config={"threads": a.threads, "temp_directory": tmp.name,
+                                   "preserve_insertion_order": True}))
+    db.run("setup", "SET TimeZone = 'UTC'")
+    db.run("setup", "CREATE TEMP TABLE accounts (handle VARCHAR, b INTEGER)")
     if accounts:
-        con.executemany("INSERT INTO accounts VALUES (?, ?)", accounts)
-    mention = mention_regex([h for h, _ in accounts])
+        db.con.executemany("INSERT INTO accounts VALUES (?, ?)", accounts)
+    handles = [h for h, _ in accounts]
     try:
-        read_posts(con, a.csv, names, mention)
+        read_posts(db, a.csv, names, handles)
     except duckdb.Error as e:
         # invalid UTF-8 or a bare \r: read a sanitised copy instead (see sanitised_copy)
         first = str(e).splitlines()[0]
         log(f"note: DuckDB cannot read {a.csv} as it is ({first}); reading a sanitised copy")
+        with db.timed("sanitised copy"):
+            copy = sanitised_copy(a.csv, tmp.name)
         try:
-            read_posts(con, sanitised_copy(a.csv, tmp.name), names, mention)
+            read_posts(db, copy, names, handles)
         except duckdb.Error as e2:
             die(f"{a.csv}: {e2}")
-    t_csv = time.perf_counter() - t0
-    as_of = build_posts(con, as_of_arg)
+    as_of = build_posts(db, as_of_arg)
     t_read = time.perf_counter() - t0
-    n_posts, = con.execute("SELECT count(*) FROM posts").fetchone()
-    log(f"read   {t_read:8.2f} s  {n_posts} posts up to {iso(as_of)} (CSV scan {t_csv:.2f} s)")
+    n_posts, = db.one("SELECT count(*) FROM posts")
+    log(f"read   {t_read:8.2f} s  {n_posts} posts up to {iso(as_of)}")
 
     t1 = time.perf_counter()
-    stats, negative = pair(con, as_of)
+    stats, negative = pair(db, as_of)
     t_pair = time.perf_counter() - t1
     log(f"pair   {t_pair:8.2f} s  {stats}; negative reply times {negative}")
 
     t2 = time.perf_counter()
-    rows, cols = leaderboard(con, as_of, a.window_days, a.min_complaints)
+    rows, cols = leaderboard(db, as_of, a.window_days, a.min_complaints)
     table = {r[0]: dict(zip(cols, r)) for r in rows}
     ranked = sorted((b for b in table if table[b]["eligible"]),
                     key=lambda b: (table[b]["rank"], brand_ids[b]))
     unranked = sorted((b for b in table if not table[b]["eligible"]),
                       key=lambda b: (-table[b]["complaints"], brand_ids[b]))
-    score_ci, rank_iv = intervals(con, ranked, as_of, a.window_days, a.bootstrap, a.seed)
-    hist_rows = history(con)
+    with db.timed("bootstrap (numpy)"):
+        score_ci, rank_iv = intervals(db, ranked, as_of, a.window_days, a.bootstrap, a.seed)
+    hist_rows = history(db)
     t_score = time.perf_counter() - t2
     log(f"score  {t_score:8.2f} s  {len(table)} brands with complaints, {len(ranked)} eligible, "
         f"bootstrap {a.bootstrap}")
@@ -524,11 +568,18 @@ def main():
         "brands": brands_out,
         "history": hist,
         "negative_reply_times": int(negative),
-        "timings": {"read": t_read, "pair": t_pair, "score": t_score, "total": total},
+        "timings": {"read": t_read, "pair": t_pair, "score": t_score, "total": total,
+                    "steps": db.steps},
     }
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1)
         f.write("\n")
+    if a.profile:
+        cpu = time.process_time()
+        log(f"  {'wall s':>8}  {'CPU s':>8}  {'CPU %':>5}")
+        for label, (wall, secs) in sorted(db.steps.items(), key=lambda kv: -kv[1][1]):
+            log(f"  {wall:8.2f}  {secs:8.2f}  {100 * secs / cpu:5.1f}  {label}")
+        log(f"  {total:8.2f}  {cpu:8.2f}  100.0  total (CPU since the interpreter started)")
     log(f"total  {total:8.2f} s  -> {a.out}")
 
 

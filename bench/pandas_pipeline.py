@@ -49,7 +49,8 @@ def load_brands(path):
     ids, accounts = [], {}
     for i, b in enumerate(reg.get("brand", [])):
         ids.append(str(b["id"]))
-        for handle in (b.get("accounts") or {}).get("twitter", []) or []:
+        for acc in (b.get("accounts") or {}).get("twitter", []) or []:
+            handle = acc.get("handle", "") if isinstance(acc, dict) else acc  # { handle = ... }
             accounts.setdefault(str(handle).strip().lower(), i)  # first brand listing it wins
     return ids, accounts
 
