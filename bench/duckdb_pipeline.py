@@ -155,8 +155,8 @@ def lit(s):
 def strip(c):
     """Python's str.strip(): trim() with every Unicode blank is slow, so only where the first
     or the last character is not printable ASCII."""
-    return (f"CASE WHEN regexp_full_match({c}, '[!-~](?s:.*[!-~])?') THEN {c} "
-            f"ELSE trim({c}, {lit(WHITESPACE)}) END")
+    return (f"CASE WHEN ascii({c}) BETWEEN 33 AND 126 AND ascii(substr({c}, length({c}))) "
+            f"BETWEEN 33 AND 126 THEN {c} ELSE trim({c}, {lit(WHITESPACE)}) END")
 
 
 def norm_id(s):
@@ -195,37 +195,40 @@ def read_posts(db, path, names, handles):
 def build_posts(db, as_of_arg):
     """posts: the rows kept (a parseable time, an id, first of each id, not after as_of) with
     their brand and their parent's index, author and brand (a self-parent is no parent)."""
-    bad, = db.one("SELECT count(*) FROM raw WHERE ts IS NULL OR coalesce(id, '') = ''")
+    ok = "r.ts IS NOT NULL AND coalesce(r.id, '') <> ''"
+    db.run("duplicate ids", f"""
+        CREATE OR REPLACE TEMP TABLE dup AS
+        SELECT id, min(rowid) AS first, count(*) - 1 AS extra FROM raw r WHERE {ok}
+        GROUP BY id HAVING count(*) > 1
+    """)
+    bad, = db.one(f"SELECT count(*) FROM raw r WHERE NOT ({ok})")
     if bad:
         log(f"warning: dropped {bad} rows with an empty id or unparseable created_at")
-    db.run("drop bad rows and duplicate ids", """
-        CREATE OR REPLACE TEMP TABLE kept AS
-        WITH ok AS (SELECT rowid AS idx, * FROM raw WHERE ts IS NOT NULL AND coalesce(id, '') <> ''),
-             dup AS (SELECT id, min(idx) AS first FROM ok GROUP BY id HAVING count(*) > 1)
-        SELECT ok.* FROM ok LEFT JOIN dup USING (id) WHERE dup.first IS NULL OR ok.idx = dup.first
-    """)
-    n_ok, = db.one("SELECT count(*) FROM raw WHERE ts IS NOT NULL AND coalesce(id, '') <> ''")
-    n_kept, = db.one("SELECT count(*) FROM kept")
-    if n_ok != n_kept:
-        log(f"warning: dropped {n_ok - n_kept} rows with a duplicate tweet_id (first kept)")
-    db.run("drop", "DROP TABLE raw")
+    extra, = db.one("SELECT coalesce(sum(extra), 0) FROM dup")
+    if extra:
+        log(f"warning: dropped {extra} rows with a duplicate tweet_id (first kept)")
+    kept = f"""raw r LEFT JOIN dup d ON d.id = r.id
+               WHERE {ok} AND (d.first IS NULL OR r.rowid = d.first)"""
     if as_of_arg is not None:
         as_of = as_of_arg
     else:
-        as_of, = db.one("SELECT max(ts) FROM kept")
+        as_of, = db.one(f"SELECT max(r.ts) FROM {kept}")
         if as_of is None:
             die("the CSV has no row with an id and a parseable created_at")
-    db.run("posts and parents (join on id)", """
+    db.run("posts and parents (join on id)", f"""
         CREATE OR REPLACE TEMP TABLE posts AS
-        WITH k AS (SELECT k.*, a.b AS brand FROM kept k LEFT JOIN accounts a ON a.handle = k.author
-                   WHERE k.ts <= $as_of)
-        SELECT c.idx, c.id, c.author, c.brand, c.ts, c.mh,
-               p.idx AS pidx, p.author AS pauth, p.brand AS pbrand,
+        WITH k AS (
+            SELECT r.rowid AS idx, r.id, r.par, r.author, r.ts, r.mh, a.b AS brand
+            FROM {kept.replace("WHERE", "LEFT JOIN accounts a ON a.handle = r.author WHERE")}
+              AND r.ts <= {as_of}
+        )
+        SELECT c.idx, CASE WHEN c.brand IS NOT NULL THEN c.id END AS id, c.author, c.brand,
+               c.ts, c.mh, p.idx AS pidx, p.author AS pauth, p.brand AS pbrand,
                -- the parent when it is by the same author: the complainant-only chain upwards
                CASE WHEN p.author = c.author THEN p.idx END AS up
         FROM k c LEFT JOIN k p ON p.id = c.par AND p.idx <> c.idx
-    """, {"as_of": as_of})
-    db.run("drop", "DROP TABLE kept")
+    """)
+    db.run("drop", "DROP TABLE raw")
     return as_of
 
 

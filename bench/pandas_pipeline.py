@@ -345,6 +345,8 @@ def main():
     posts = read_posts(a.csv)
     if a.as_of:
         as_of = int(np.floor(pd.Timestamp(a.as_of).tz_convert("UTC").timestamp()))
+    elif posts.empty:
+        sys.exit(f"error: {a.csv} has no row with an id and a parseable created_at")
     else:
         as_of = int(posts["ts"].max())
     posts = posts[posts["ts"] <= as_of].reset_index(drop=True)  # later posts are ignored entirely

@@ -919,6 +919,17 @@ struct Result1 {
     rescore: Option<Measured>,
     pandas: Option<ScriptRun>,
     duckdb: Option<ScriptRun>,
+    /// The 1-minute load average before and after the measured steps.
+    load: (f64, f64),
+}
+
+/// The 1-minute load average (NaN where /proc/loadavg is unreadable): the benchmark shares
+/// the machine, and every figure should say how busy it was.
+fn load_average() -> f64 {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Script>) -> Result1 {
@@ -962,6 +973,7 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Sc
     // (the import syncs its own files, which would otherwise wait for it too).
     // SAFETY: sync() has no preconditions.
     unsafe { libc::sync() };
+    let load_before = load_average();
 
     let mut cmd = Command::new(bin);
     cmd.arg("--root")
@@ -1036,6 +1048,8 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Sc
         eprintln!("   DuckDB / replyrank: {:.2}x", r.m.secs() / total);
         r
     });
+    let load = (load_before, load_average());
+    eprintln!("   load average {:.2} before, {:.2} after", load.0, load.1);
     Result1 {
         posts,
         csv_mb: bytes as f64 / 1e6,
@@ -1044,6 +1058,7 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Sc
         rescore,
         pandas,
         duckdb,
+        load,
     }
 }
 
@@ -1052,16 +1067,17 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Sc
 fn print_duckdb_table(results: &[Result1]) {
     println!(
         "\n| posts | import s | score s | repeat score s | total s | CPU s | peak RSS MB | \
-         DuckDB s | DuckDB CPU s | DuckDB peak RSS MB | DuckDB / replyrank | figures differ |"
+         DuckDB s | DuckDB CPU s | DuckDB peak RSS MB | DuckDB / replyrank | figures differ | \
+         load avg |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in results {
         let (Some(d), Some(again)) = (&r.duckdb, &r.rescore) else {
             continue;
         };
         let total = r.import.secs() + r.score.secs();
         println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {} | {:.1}–{:.1} |",
             r.posts,
             r.import.secs(),
             r.score.secs(),
@@ -1073,12 +1089,16 @@ fn print_duckdb_table(results: &[Result1]) {
             d.m.cpu_secs(),
             d.m.rss_mb(),
             d.m.secs() / total,
-            d.mismatches
+            d.mismatches,
+            r.load.0,
+            r.load.1
         );
     }
     println!(
-        "\ntotal = import + score; DuckDB / replyrank = DuckDB s / total s (above 1: replyrank \
-         is faster); figures differ = per-brand complaints, answered 1 h / 24 h, median, p90 \
+        "\ntotal = import + score; CPU = user + system time of both; DuckDB / replyrank = \
+         DuckDB s / total s (above 1: replyrank is faster); load avg = 1-minute load average \
+         before and after the size's measured steps (2 cores: above 2, other work shares them); \
+         figures differ = per-brand complaints, answered 1 h / 24 h, median, p90 \
          and rank that differ from replyrank's leaderboard (method 1)."
     );
 }
