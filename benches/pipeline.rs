@@ -1067,28 +1067,30 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Sc
 fn print_duckdb_table(results: &[Result1]) {
     println!(
         "\n| posts | import s | score s | repeat score s | total s | CPU s | peak RSS MB | \
-         DuckDB s | DuckDB CPU s | DuckDB peak RSS MB | DuckDB / replyrank | figures differ | \
+         DuckDB s | DuckDB CPU s | DuckDB peak RSS MB | DuckDB / replyrank | CPU ratio | figures differ | \
          load avg |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in results {
         let (Some(d), Some(again)) = (&r.duckdb, &r.rescore) else {
             continue;
         };
         let total = r.import.secs() + r.score.secs();
+        let cpu = r.import.cpu_secs() + r.score.cpu_secs();
         println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {} | {:.1}–{:.1} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {} | {:.1}–{:.1} |",
             r.posts,
             r.import.secs(),
             r.score.secs(),
             again.secs(),
             total,
-            r.import.cpu_secs() + r.score.cpu_secs(),
+            cpu,
             r.import.rss_mb().max(r.score.rss_mb()),
             d.m.secs(),
             d.m.cpu_secs(),
             d.m.rss_mb(),
             d.m.secs() / total,
+            d.m.cpu_secs() / cpu,
             d.mismatches,
             r.load.0,
             r.load.1
@@ -1096,7 +1098,8 @@ fn print_duckdb_table(results: &[Result1]) {
     }
     println!(
         "\ntotal = import + score; CPU = user + system time of both; DuckDB / replyrank = \
-         DuckDB s / total s (above 1: replyrank is faster); load avg = 1-minute load average \
+         DuckDB s / total s (above 1: replyrank is faster); CPU ratio = the same for CPU \
+         time; load avg = 1-minute load average \
          before and after the size's measured steps (2 cores: above 2, other work shares them); \
          figures differ = per-brand complaints, answered 1 h / 24 h, median, p90 \
          and rank that differ from replyrank's leaderboard (method 1)."
