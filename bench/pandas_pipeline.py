@@ -49,7 +49,8 @@ def load_brands(path):
     ids, accounts = [], {}
     for i, b in enumerate(reg.get("brand", [])):
         ids.append(str(b["id"]))
-        for handle in (b.get("accounts") or {}).get("twitter", []) or []:
+        for acc in (b.get("accounts") or {}).get("twitter", []) or []:
+            handle = acc.get("handle", "") if isinstance(acc, dict) else acc  # { handle = ... }
             accounts.setdefault(str(handle).strip().lower(), i)  # first brand listing it wins
     return ids, accounts
 
@@ -344,6 +345,8 @@ def main():
     posts = read_posts(a.csv)
     if a.as_of:
         as_of = int(np.floor(pd.Timestamp(a.as_of).tz_convert("UTC").timestamp()))
+    elif posts.empty:
+        sys.exit(f"error: {a.csv} has no row with an id and a parseable created_at")
     else:
         as_of = int(posts["ts"].max())
     posts = posts[posts["ts"] <= as_of].reset_index(drop=True)  # later posts are ignored entirely

@@ -1,7 +1,7 @@
 //! End-to-end benchmark of the real `replyrank` binary on synthetic TWCS corpora.
 //!
 //! ```text
-//! cargo bench --bench pipeline -- [--posts 100000,1000000,3000000] [--keep DIR] [--pandas]
+//! cargo bench --bench pipeline -- [--posts 100000,1000000,3000000] [--keep DIR] [--pandas] [--duckdb]
 //! ```
 //!
 //! For each size N it generates (from a fixed seed, not timed) a corpus of about N posts in the
@@ -12,7 +12,12 @@
 //! `replyrank.toml`). Then it runs `replyrank import FILE --format twcs` and `replyrank score` as
 //! child processes and measures the wall time and peak RSS (`wait4`'s rusage) of each step.
 //! With `--pandas` it also runs `bench/pandas_pipeline.py` on the same file, prints the speed-up
-//! and compares the deterministic per-brand figures of both leaderboards.
+//! and compares the deterministic per-brand figures of both leaderboards. With `--duckdb` it
+//! runs `replyrank score` a second time (the daily job on a store that already holds
+//! everything), then `bench/duckdb_pipeline.py` (the same method in DuckDB SQL; the `duckdb`
+//! Python package is installed into a virtual environment under the target directory when
+//! python3 lacks it), compares its figures the same way and prints a side-by-side table.
+//! Both comparisons score with method version 1, the one the scripts implement.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -47,11 +52,12 @@ struct Options {
     posts: Vec<usize>,
     keep: Option<PathBuf>,
     pandas: bool,
+    duckdb: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo bench --bench pipeline -- [--posts 100000,1000000,3000000] [--keep DIR] [--pandas]"
+        "usage: cargo bench --bench pipeline -- [--posts 100000,1000000,3000000] [--keep DIR] [--pandas] [--duckdb]"
     );
     std::process::exit(2);
 }
@@ -72,6 +78,7 @@ fn parse_args() -> Options {
         posts: vec![100_000, 1_000_000, 3_000_000],
         keep: None,
         pandas: false,
+        duckdb: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -79,6 +86,7 @@ fn parse_args() -> Options {
             // cargo bench passes --bench to harness = false targets
             "--bench" => {}
             "--pandas" => o.pandas = true,
+            "--duckdb" => o.duckdb = true,
             "--posts" => {
                 let v = args.next().unwrap_or_else(|| usage());
                 o.posts = v
@@ -629,7 +637,8 @@ fn write_csv(c: &Corpus, path: &Path, seed: u64) -> std::io::Result<u64> {
     Ok(bytes)
 }
 
-/// The site root; `method` 1 when the pandas cross-check runs (it implements version 1).
+/// The site root; `method` 1 when the pandas or DuckDB cross-check runs (they implement
+/// version 1).
 fn write_site(root: &Path, method: u8) -> std::io::Result<()> {
     fs::create_dir_all(root.join("data"))?;
     let mut toml = String::with_capacity(BRANDS * 140);
@@ -667,24 +676,125 @@ fn dir_size(p: &Path) -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// pandas cross-check
+// pandas and DuckDB cross-checks
 // ---------------------------------------------------------------------------------------------
 
-fn pandas_script() -> Result<PathBuf, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/pandas_pipeline.py");
+/// A Python implementation of method version 1 and the interpreter that runs it.
+struct Script {
+    /// "pandas" or "DuckDB", for messages.
+    name: &'static str,
+    python: PathBuf,
+    path: PathBuf,
+}
+
+fn bench_script(file: &str) -> Result<PathBuf, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("bench")
+        .join(file);
     if !script.exists() {
         return Err(format!("{} is missing", script.display()));
     }
-    let ok = Command::new("python3")
-        .args(["-c", "import pandas, numpy"])
+    Ok(script)
+}
+
+fn can_import(python: &Path, modules: &str) -> bool {
+    Command::new(python)
+        .args(["-c", &format!("import {modules}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
+        .is_ok_and(|s| s.success())
+}
+
+fn pandas_script() -> Result<Script, String> {
+    let path = bench_script("pandas_pipeline.py")?;
+    let python = PathBuf::from("python3");
+    if !can_import(&python, "pandas, numpy") {
         return Err("python3 cannot import pandas".into());
     }
-    Ok(script)
+    Ok(Script {
+        name: "pandas",
+        python,
+        path,
+    })
+}
+
+/// Runs one setup step, saying what it does; whether it succeeded.
+fn setup_step(program: &Path, args: &[&str]) -> bool {
+    eprintln!("   $ {} {}", program.display(), args.join(" "));
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// python3 when it can import duckdb and numpy; else the virtual environment
+/// `<target dir>/bench-venv`, created and given both packages from PyPI on first use. A fresh
+/// Debian has python3 without venv/pip (and refuses `pip install --user` into the system
+/// Python, PEP 668): as root, `apt-get install python3-venv` first.
+fn duckdb_python() -> Result<PathBuf, String> {
+    let system = PathBuf::from("python3");
+    if can_import(&system, "duckdb, numpy") {
+        return Ok(system);
+    }
+    // the binary is <target dir>/<profile>/replyrank
+    let target = Path::new(env!("CARGO_BIN_EXE_replyrank"))
+        .ancestors()
+        .nth(2)
+        .ok_or("no target directory")?;
+    let venv = target.join("bench-venv");
+    let python = venv.join("bin/python3");
+    if can_import(&python, "duckdb, numpy") {
+        return Ok(python);
+    }
+    eprintln!(
+        "python3 cannot import duckdb and numpy: installing them into {}",
+        venv.display()
+    );
+    let venv_arg = venv.to_string_lossy().into_owned();
+    let make_venv = || {
+        // a venv left without pip by an earlier failed attempt is made again
+        if venv.exists() {
+            let _ = fs::remove_dir_all(&venv);
+        }
+        setup_step(&system, &["-m", "venv", &venv_arg])
+            && setup_step(&python, &["-m", "pip", "--version"])
+    };
+    let has_pip = python.exists() && can_import(&python, "pip");
+    if !has_pip && !make_venv() {
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        let apt = Path::new("/usr/bin/apt-get");
+        if !(root && apt.exists()) {
+            return Err("python3 -m venv failed; install python3-venv (Debian) or pip".into());
+        }
+        let installed = setup_step(apt, &["install", "-y", "-q", "python3-venv"])
+            || (setup_step(apt, &["update", "-q"])
+                && setup_step(apt, &["install", "-y", "-q", "python3-venv"]));
+        if !installed || !make_venv() {
+            return Err("could not create a Python virtual environment".into());
+        }
+    }
+    if !setup_step(
+        &python,
+        &["-m", "pip", "install", "--quiet", "duckdb", "numpy"],
+    ) || !can_import(&python, "duckdb, numpy")
+    {
+        return Err(format!(
+            "pip could not install duckdb and numpy into {venv_arg}"
+        ));
+    }
+    Ok(python)
+}
+
+fn duckdb_script() -> Result<Script, String> {
+    let path = bench_script("duckdb_pipeline.py")?;
+    Ok(Script {
+        name: "DuckDB",
+        python: duckdb_python()?,
+        path,
+    })
 }
 
 fn read_json(p: &Path) -> Value {
@@ -692,8 +802,9 @@ fn read_json(p: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: bad JSON: {e}", p.display()))
 }
 
-/// Compares the deterministic per-brand figures; returns (brands compared, mismatch lines).
-fn compare(pandas: &Value, ours: &Value) -> (usize, Vec<String>) {
+/// Compares the deterministic per-brand figures of another implementation's output (`name`)
+/// with ours; returns (brands compared, mismatch lines).
+fn compare(name: &str, other: &Value, ours: &Value) -> (usize, Vec<String>) {
     let empty = Vec::new();
     let list = |v: &Value| v["brands"].as_array().unwrap_or(&empty).clone();
     let ours_by_id: HashMap<String, Value> = list(ours)
@@ -707,35 +818,94 @@ fn compare(pandas: &Value, ours: &Value) -> (usize, Vec<String>) {
         (None, None) => a.is_null() && b.is_null(),
         _ => false,
     };
-    let pb = list(pandas);
+    let pb = list(other);
     for p in &pb {
         let id = p["id"].as_str().unwrap_or("?").to_string();
         seen.insert(id.clone());
         let Some(o) = ours_by_id.get(&id) else {
-            bad.push(format!("{id}: in pandas output only"));
+            bad.push(format!("{id}: in {name} output only"));
             continue;
         };
         for f in ["complaints", "median_reply_s", "p90_reply_s", "rank"] {
             if p[f] != o[f] {
-                bad.push(format!("{id}.{f}: pandas {} vs replyrank {}", p[f], o[f]));
+                bad.push(format!("{id}.{f}: {name} {} vs replyrank {}", p[f], o[f]));
             }
         }
         for f in ["answered_1h", "answered_24h"] {
             if !float_eq(&p[f], &o[f]) {
-                bad.push(format!("{id}.{f}: pandas {} vs replyrank {}", p[f], o[f]));
+                bad.push(format!("{id}.{f}: {name} {} vs replyrank {}", p[f], o[f]));
             }
         }
     }
     for (id, o) in &ours_by_id {
         if !seen.contains(id) && o["complaints"].as_u64().unwrap_or(0) > 0 {
             bad.push(format!(
-                "{id}: replyrank has {} complaints, pandas lists no such brand",
+                "{id}: replyrank has {} complaints, {name} lists no such brand",
                 o["complaints"]
             ));
         }
     }
     bad.sort();
     (pb.len(), bad)
+}
+
+/// One run of a script on the corpus: its measure and the number of figures that differ from
+/// replyrank's leaderboard `lb`.
+struct ScriptRun {
+    m: Measured,
+    mismatches: usize,
+}
+
+fn run_script(script: &Script, work: &Path, csv: &Path, root: &Path, lb: &Value) -> ScriptRun {
+    let stem = script.name.to_ascii_lowercase();
+    let out = work.join(format!("{stem}.json"));
+    let mut cmd = Command::new(&script.python);
+    cmd.arg(&script.path)
+        .arg("--csv")
+        .arg(csv)
+        .arg("--brands")
+        .arg(root.join("data/brands.toml"))
+        .arg("--out")
+        .arg(&out)
+        .args(["--bootstrap", "1000", "--seed", "1"]);
+    let m = run_measured(
+        &format!("{}", script.path.display()),
+        cmd,
+        &work.join(format!("{stem}.out")),
+        &work.join(format!("{stem}.err")),
+    );
+    let j = read_json(&out);
+    let t = &j["timings"];
+    let phase = |k: &str| t[k].as_f64().unwrap_or(f64::NAN);
+    eprintln!(
+        "   {} {:.2} s (read {:.2}, pair {:.2}, score {:.2}), CPU {:.2} s, peak RSS {:.0} MB",
+        script.name,
+        m.secs(),
+        phase("read"),
+        phase("pair"),
+        phase("score"),
+        m.cpu_secs(),
+        m.rss_mb(),
+    );
+    if j["as_of"] != lb["as_of"] {
+        eprintln!(
+            "   note: as_of differs: {} {} vs replyrank {}",
+            script.name, j["as_of"], lb["as_of"]
+        );
+    }
+    let (compared, bad) = compare(script.name, &j, lb);
+    eprintln!(
+        "   cross-check with {}: {compared} brands compared, {} mismatches",
+        script.name,
+        bad.len()
+    );
+    for b in bad.iter().take(8) {
+        eprintln!("     {b}");
+    }
+    ScriptRun {
+        m,
+        mismatches: bad.len(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -745,11 +915,24 @@ struct Result1 {
     csv_mb: f64,
     import: Measured,
     score: Measured,
-    pandas: Option<Measured>,
-    mismatches: Option<usize>,
+    /// `replyrank score` run again on the same store (with `--duckdb`).
+    rescore: Option<Measured>,
+    pandas: Option<ScriptRun>,
+    duckdb: Option<ScriptRun>,
+    /// The 1-minute load average before and after the measured steps.
+    load: (f64, f64),
 }
 
-fn bench_size(n: usize, work: &Path, pandas: Option<&Path>) -> Result1 {
+/// The 1-minute load average (NaN where /proc/loadavg is unreadable): the benchmark shares
+/// the machine, and every figure should say how busy it was.
+fn load_average() -> f64 {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Script>) -> Result1 {
     let bin = env!("CARGO_BIN_EXE_replyrank");
     let root = work.join("root");
     // a kept directory from an earlier run: start from an empty store
@@ -759,8 +942,12 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Path>) -> Result1 {
             fs::remove_dir_all(&p).unwrap_or_else(|e| panic!("cannot remove {}: {e}", p.display()));
         }
     }
-    // The pandas script implements method version 1: compare like with like.
-    let method = if pandas.is_some() { 1 } else { 2 };
+    // The scripts implement method version 1: compare like with like.
+    let method = if pandas.is_some() || duckdb.is_some() {
+        1
+    } else {
+        2
+    };
     write_site(&root, method).expect("cannot write the site root");
     let csv = work.join("twcs.csv");
 
@@ -786,6 +973,7 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Path>) -> Result1 {
     // (the import syncs its own files, which would otherwise wait for it too).
     // SAFETY: sync() has no preconditions.
     unsafe { libc::sync() };
+    let load_before = load_average();
 
     let mut cmd = Command::new(bin);
     cmd.arg("--root")
@@ -832,61 +1020,90 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Path>) -> Result1 {
         lb["data_quality"]
     );
 
-    let mut result = Result1 {
+    let rescore = duckdb.map(|_| {
+        let mut cmd = Command::new(bin);
+        cmd.arg("--root").arg(&root).arg("score");
+        let m = run_measured(
+            "replyrank score (repeat)",
+            cmd,
+            &work.join("rescore.out"),
+            &work.join("rescore.err"),
+        );
+        eprintln!(
+            "   repeat score {:.2} s, CPU {:.2} s, peak RSS {:.0} MB",
+            m.secs(),
+            m.cpu_secs(),
+            m.rss_mb()
+        );
+        m
+    });
+    let total = import.secs() + score.secs();
+    let pandas = pandas.map(|s| {
+        let r = run_script(s, work, &csv, &root, &lb);
+        eprintln!("   pandas / replyrank: {:.1}x", r.m.secs() / total);
+        r
+    });
+    let duckdb = duckdb.map(|s| {
+        let r = run_script(s, work, &csv, &root, &lb);
+        eprintln!("   DuckDB / replyrank: {:.2}x", r.m.secs() / total);
+        r
+    });
+    let load = (load_before, load_average());
+    eprintln!("   load average {:.2} before, {:.2} after", load.0, load.1);
+    Result1 {
         posts,
         csv_mb: bytes as f64 / 1e6,
         import,
         score,
-        pandas: None,
-        mismatches: None,
-    };
-    if let Some(script) = pandas {
-        let out = work.join("pandas.json");
-        let mut cmd = Command::new("python3");
-        cmd.arg(script)
-            .arg("--csv")
-            .arg(&csv)
-            .arg("--brands")
-            .arg(root.join("data/brands.toml"))
-            .arg("--out")
-            .arg(&out)
-            .args(["--bootstrap", "1000", "--seed", "1"]);
-        let m = run_measured(
-            "pandas_pipeline.py",
-            cmd,
-            &work.join("pandas.out"),
-            &work.join("pandas.err"),
-        );
-        let pj = read_json(&out);
-        let total = result.import.secs() + result.score.secs();
-        eprintln!(
-            "   pandas {:.2} s (read {:.2}, pair {:.2}, score {:.2}), peak RSS {:.0} MB; \
-             speed-up {:.1}x",
-            m.secs(),
-            pj["timings"]["read"].as_f64().unwrap_or(f64::NAN),
-            pj["timings"]["pair"].as_f64().unwrap_or(f64::NAN),
-            pj["timings"]["score"].as_f64().unwrap_or(f64::NAN),
-            m.rss_mb(),
-            m.secs() / total
-        );
-        if pj["as_of"] != lb["as_of"] {
-            eprintln!(
-                "   note: as_of differs: pandas {} vs replyrank {}",
-                pj["as_of"], lb["as_of"]
-            );
-        }
-        let (compared, bad) = compare(&pj, &lb);
-        eprintln!(
-            "   cross-check: {compared} brands compared, {} mismatches",
-            bad.len()
-        );
-        for b in bad.iter().take(8) {
-            eprintln!("     {b}");
-        }
-        result.pandas = Some(m);
-        result.mismatches = Some(bad.len());
+        rescore,
+        pandas,
+        duckdb,
+        load,
     }
-    result
+}
+
+/// The side-by-side table of `--duckdb`: replyrank's import + score against the same method in
+/// DuckDB SQL on the same file, wall and CPU (user + system) time, peak RSS.
+fn print_duckdb_table(results: &[Result1]) {
+    println!(
+        "\n| posts | import s | score s | repeat score s | total s | CPU s | peak RSS MB | \
+         DuckDB s | DuckDB CPU s | DuckDB peak RSS MB | DuckDB / replyrank | CPU ratio | figures differ | \
+         load avg |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in results {
+        let (Some(d), Some(again)) = (&r.duckdb, &r.rescore) else {
+            continue;
+        };
+        let total = r.import.secs() + r.score.secs();
+        let cpu = r.import.cpu_secs() + r.score.cpu_secs();
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {} | {:.1}–{:.1} |",
+            r.posts,
+            r.import.secs(),
+            r.score.secs(),
+            again.secs(),
+            total,
+            cpu,
+            r.import.rss_mb().max(r.score.rss_mb()),
+            d.m.secs(),
+            d.m.cpu_secs(),
+            d.m.rss_mb(),
+            d.m.secs() / total,
+            d.m.cpu_secs() / cpu,
+            d.mismatches,
+            r.load.0,
+            r.load.1
+        );
+    }
+    println!(
+        "\ntotal = import + score; CPU = user + system time of both; DuckDB / replyrank = \
+         DuckDB s / total s (above 1: replyrank is faster); CPU ratio = the same for CPU \
+         time; load avg = 1-minute load average \
+         before and after the size's measured steps (2 cores: above 2, other work shares them); \
+         figures differ = per-brand complaints, answered 1 h / 24 h, median, p90 \
+         and rank that differ from replyrank's leaderboard (method 1)."
+    );
 }
 
 fn main() {
@@ -896,6 +1113,17 @@ fn main() {
             Ok(s) => Some(s),
             Err(why) => {
                 println!("pandas comparison skipped: pip install pandas ({why})");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let duckdb = if opts.duckdb {
+        match duckdb_script() {
+            Ok(s) => Some(s),
+            Err(why) => {
+                println!("DuckDB comparison skipped: {why}");
                 None
             }
         }
@@ -930,7 +1158,7 @@ fn main() {
     for &n in &opts.posts {
         let work = base.join(format!("posts-{n}"));
         fs::create_dir_all(&work).expect("cannot create the work directory");
-        results.push(bench_size(n, &work, pandas.as_deref()));
+        results.push(bench_size(n, &work, pandas.as_ref(), duckdb.as_ref()));
     }
 
     println!(
@@ -969,15 +1197,18 @@ fn main() {
                 Some(p) => {
                     line += &format!(
                         " {:.2} | {:.0} | {:.1}x | {} |",
-                        p.secs(),
-                        p.rss_mb(),
-                        p.secs() / total,
-                        r.mismatches.unwrap_or(0)
+                        p.m.secs(),
+                        p.m.rss_mb(),
+                        p.m.secs() / total,
+                        p.mismatches
                     )
                 }
                 None => line += " — | — | — | — |",
             }
         }
         println!("{line}");
+    }
+    if results.iter().any(|r| r.duckdb.is_some()) {
+        print_duckdb_table(&results);
     }
 }

@@ -11,6 +11,9 @@ pub struct Measured {
     pub wall: Duration,
     /// Peak resident set size of the child, KiB.
     pub maxrss_kib: i64,
+    /// User + system CPU time of the child (all its threads), less inflated than `wall` by
+    /// other processes on a shared machine.
+    pub cpu: Duration,
 }
 
 impl Measured {
@@ -19,6 +22,9 @@ impl Measured {
     }
     pub fn rss_mb(&self) -> f64 {
         self.maxrss_kib as f64 / 1024.0
+    }
+    pub fn cpu_secs(&self) -> f64 {
+        self.cpu.as_secs_f64()
     }
 }
 
@@ -70,9 +76,11 @@ pub fn run_measured(label: &str, mut cmd: Command, stdout: &Path, stderr: &Path)
         eprintln!("--- stdout ---\n{}", tail(&out, 2000));
         std::process::exit(1);
     }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     Measured {
         wall,
         maxrss_kib: ru.ru_maxrss,
+        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
     }
 }
 
