@@ -544,7 +544,7 @@ struct Observed<'c> {
     /// Complaints in the window per UTC day number.
     window_days: Vec<BTreeMap<i64, usize>>,
     /// Every complaint up to as-of, by calendar month.
-    months: Vec<BTreeMap<String, Vec<Obs>>>,
+    months: Vec<BTreeMap<(i64, i64), Vec<Obs>>>,
     /// Complaints in the window answered by as-of.
     answered: Vec<usize>,
 }
@@ -587,7 +587,7 @@ impl<'c> Observed<'c> {
                 o.answered[b] += usize::from(obs.answered);
             }
             o.months[b]
-                .entry(crate::time::month_of(c.at))
+                .entry(crate::time::year_month(c.at))
                 .or_default()
                 .push(obs);
         }
@@ -663,17 +663,17 @@ fn score_interval(score: Option<f64>, boot: &[Option<f64>]) -> Option<[f64; 2]> 
     })
 }
 
-fn month_entries(months: &BTreeMap<String, Vec<Obs>>, version: Version) -> Vec<MonthEntry> {
+fn month_entries(months: &BTreeMap<(i64, i64), Vec<Obs>>, version: Version) -> Vec<MonthEntry> {
     months
         .iter()
-        .map(|(month, obs)| {
+        .map(|(&month, obs)| {
             let f = Figures::of(obs);
             let score_ci = (version == Version::V2)
                 .then(|| ScoreBase::of(f.score, obs).and_then(|s| s.interval()))
                 .flatten();
             MonthEntry {
                 score_ci,
-                month: month.clone(),
+                month: crate::time::month_label(month),
                 complaints: f.complaints,
                 answered_1h: share(f.answered_1h),
                 answered_24h: share(f.answered_24h),

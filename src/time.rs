@@ -173,8 +173,19 @@ pub fn month_index(t: i64) -> i64 {
 
 /// The calendar month (UTC) of an instant, `YYYY-MM`.
 pub fn month_of(t: i64) -> String {
-    let (y, m, _) = civil_from_days(t.div_euclid(DAY));
+    month_label(year_month(t))
+}
+
+/// `YYYY-MM` of a (year, month).
+pub fn month_label((y, m): (i64, i64)) -> String {
     format!("{y:04}-{m:02}")
+}
+
+/// The calendar month (UTC) of an instant as (year, month): ordered as [`month_of`]'s strings,
+/// without building one.
+pub fn year_month(t: i64) -> (i64, i64) {
+    let (y, m, _) = civil_from_days(t.div_euclid(DAY));
+    (y, m)
 }
 
 /// Serde adapter: an instant (Unix seconds) written as an RFC 3339 string, as in every file
