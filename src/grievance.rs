@@ -267,11 +267,11 @@ impl OfficeHours {
 
 /// Local weekday (0 = Monday) and minute after midnight of an instant in a time zone.
 pub fn local(at: i64, tz: &jiff::tz::TimeZone) -> (u8, u16) {
-    let dt = tz.to_datetime(jiff::Timestamp::from_second(at).expect("a stored time"));
-    (
-        dt.weekday().to_monday_zero_offset() as u8,
-        dt.hour() as u16 * 60 + dt.minute() as u16,
-    )
+    let offset = tz.to_offset(jiff::Timestamp::from_second(at).expect("a stored time"));
+    let local = at + i64::from(offset.seconds());
+    // 1 January 1970 was a Thursday: 3 days after a Monday.
+    let day = (local.div_euclid(86_400) + 3).rem_euclid(7);
+    (day as u8, (local.rem_euclid(86_400) / 60) as u16)
 }
 
 impl Hours {
@@ -422,5 +422,27 @@ impl Influence {
             (self.top.answered_24h, self.top.answered_24h_ci),
             (self.rest.answered_24h, self.rest.answered_24h_ci),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The local weekday and minute, from the zone's offset, are jiff's civil time's, across
+    /// daylight-saving changes and the years the store accepts.
+    #[test]
+    fn local_weekday_and_minute_are_the_civil_time_of_the_zone() {
+        for zone in ["Europe/Paris", "America/New_York", "Asia/Kolkata", "UTC"] {
+            let tz = jiff::tz::TimeZone::get(zone).unwrap();
+            let mut at = 631_152_000i64; // 1990-01-01
+            while at < 4_102_444_800 {
+                let dt = tz.to_datetime(jiff::Timestamp::from_second(at).unwrap());
+                let civil = (
+                    dt.weekday().to_monday_zero_offset() as u8,
+                    dt.hour() as u16 * 60 + dt.minute() as u16,
+                );
+                assert_eq!(super::local(at, &tz), civil, "{zone} at {at}");
+                at += 86_400 * 3 + 3_607;
+            }
+        }
     }
 }

@@ -220,24 +220,25 @@ pub fn groups(sigs: &[Signature]) -> Vec<usize> {
         }
         i
     }
-    let mut buckets: rustc_hash::FxHashMap<(usize, [u16; 4]), usize> =
-        rustc_hash::FxHashMap::with_capacity_and_hasher(
-            sigs.len() * HASHES / 4,
-            Default::default(),
-        );
+    // One table per band, keyed by the band's four values packed in a u64.
+    let mut buckets: Vec<rustc_hash::FxHashMap<u64, u32>> = (0..HASHES / 4)
+        .map(|_| rustc_hash::FxHashMap::with_capacity_and_hasher(sigs.len(), Default::default()))
+        .collect();
     for (i, s) in sigs.iter().enumerate() {
-        for band in 0..HASHES / 4 {
-            let key: [u16; 4] = s.0[4 * band..4 * band + 4].try_into().expect("4 values");
-            match buckets.get(&(band, key)) {
-                Some(&j) if near_duplicate(s, &sigs[j]) => {
-                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+        for (band, table) in buckets.iter_mut().enumerate() {
+            let key = s.0[4 * band..4 * band + 4]
+                .iter()
+                .fold(0u64, |k, &v| k << 16 | u64::from(v));
+            match table.get(&key) {
+                Some(&j) if near_duplicate(s, &sigs[j as usize]) => {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j as usize));
                     if a != b {
                         parent[a.max(b)] = a.min(b);
                     }
                 }
                 Some(_) => {}
                 None => {
-                    buckets.insert((band, key), i);
+                    table.insert(key, i as u32);
                 }
             }
         }
