@@ -17,8 +17,8 @@
 //!
 //! [archive]
 //! keep_full = "quarter"   # earlier snapshots kept whole: the last of each "quarter" or
-//!                         # "month", or "all"; the others keep only their data download
-//!                         # (leaderboard.csv and .json) and a page saying so
+//!                         # "month", or "all"; the others keep only their
+//!                         # data/leaderboard.csv and a page saying so
 //!
 //! [sources.app-store]     # any source by name (twcs, x, bluesky, mastodon, or a pairs source)
 //! coverage = "Reviews with developer replies; reviews deleted by their author are not seen."

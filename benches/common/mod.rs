@@ -11,6 +11,9 @@ pub struct Measured {
     pub wall: Duration,
     /// Peak resident set size of the child, KiB.
     pub maxrss_kib: i64,
+    /// CPU time of the child in user and system mode.
+    pub user: Duration,
+    pub sys: Duration,
 }
 
 impl Measured {
@@ -70,9 +73,12 @@ pub fn run_measured(label: &str, mut cmd: Command, stdout: &Path, stderr: &Path)
         eprintln!("--- stdout ---\n{}", tail(&out, 2000));
         std::process::exit(1);
     }
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     Measured {
         wall,
         maxrss_kib: ru.ru_maxrss,
+        user: time(ru.ru_utime),
+        sys: time(ru.ru_stime),
     }
 }
 

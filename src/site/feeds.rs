@@ -6,13 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::Site;
 use super::lang::Lang;
 use super::output::Dated;
 use super::view::{View, pretty, rel_root};
+use crate::method::Version;
 use crate::score::Leaderboard;
 
 /// The feed's entries: the newest snapshots (two months of daily publishing), so a build reads
@@ -27,10 +28,14 @@ struct Figures {
     scores: BTreeMap<String, (String, f64)>,
 }
 
-/// Reads a snapshot's figures from its `data/leaderboard.json` (a thinned snapshot keeps it);
-/// a damaged leaderboard is an error.
+/// Reads a snapshot's figures from its `data/leaderboard.json`, or from its
+/// `data/leaderboard.csv` where it is thinned; a damaged leaderboard is an error.
 fn figures(s: &Dated) -> Result<Figures> {
-    let lb = Leaderboard::read(&s.dir.join("data/leaderboard.json"))?;
+    let json = s.dir.join("data/leaderboard.json");
+    if !json.is_file() {
+        return csv_figures(&s.dir.join("data/leaderboard.csv"));
+    }
+    let lb = Leaderboard::read(&json)?;
     let scores = lb
         .ranked()
         .filter_map(|b| Some((b.id.clone(), (b.name.clone(), b.score?))))
@@ -39,6 +44,40 @@ fn figures(s: &Dated) -> Result<Figures> {
         version: lb.method.version,
         scores,
     })
+}
+
+/// The figures of a `leaderboard.csv`: its method version is the one whose columns it has.
+fn csv_figures(path: &std::path::Path) -> Result<Figures> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .iter()
+        .map(String::from)
+        .collect();
+    let version = [Version::V1, Version::V2]
+        .into_iter()
+        .find(|v| super::downloads::csv_header(*v) == header)
+        .with_context(|| {
+            format!(
+                "{}: its columns are not those of any method version's leaderboard.csv",
+                path.display()
+            )
+        })?;
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap_or(0);
+    let (id, name, score, eligible) = (at("id"), at("name"), at("score"), at("eligible"));
+    let mut scores = BTreeMap::new();
+    for (i, record) in reader.records().enumerate() {
+        let r = record.with_context(|| format!("{}:{}", path.display(), i + 2))?;
+        if &r[eligible] != "true" {
+            continue;
+        }
+        if let Ok(x) = r[score].parse::<f64>() {
+            scores.insert(r[id].to_string(), (r[name].to_string(), x));
+        }
+    }
+    Ok(Figures { version, scores })
 }
 
 /// For each thinned date, the snapshot kept whole nearest to it in time (the later one on a
@@ -82,14 +121,13 @@ struct ArchivePage {
 struct ThinnedPage {
     heading: String,
     csv: String,
-    json: String,
     nearest_text: String,
     nearest_href: String,
     archive_href: String,
 }
 
 /// What the 404 page knows of the archive: each thinned date and the snapshot its deep links
-/// go to (`date>kept` pairs, space-separated, read by site.js).
+/// go to (`date=kept` pairs, space-separated, read by site.js).
 #[derive(Serialize)]
 struct NotFoundPage {
     redirects: String,
@@ -175,7 +213,6 @@ impl View<'_> {
         let page = ThinnedPage {
             heading,
             csv: format!("{root}archive/{date}/data/leaderboard.csv"),
-            json: format!("{root}archive/{date}/data/leaderboard.json"),
             nearest_text: lang.t("thinned_nearest", &[("date", &kept_words)]),
             nearest_href: format!("{root}archive/{kept}/{}index.html", lang.prefix),
             archive_href: format!("{root}{}archive/index.html", lang.prefix),
@@ -201,7 +238,7 @@ impl View<'_> {
         let mut out = Site::new();
         let base_url = self.address();
         let nearest = nearest_whole(snapshots);
-        let redirects: Vec<String> = nearest.iter().map(|(d, k)| format!("{d}>{k}")).collect();
+        let redirects: Vec<String> = nearest.iter().map(|(d, k)| format!("{d}={k}")).collect();
         let not_found = NotFoundPage {
             redirects: redirects.join(" "),
         };

@@ -14,7 +14,7 @@
   }
 
   // The 404 page: a page of a thinned date goes to the same page of the snapshot kept whole
-  // nearest to it (the build's list: "date>kept" pairs), which says so; any other file of that
+  // nearest to it (the build's list: "date=kept" pairs), which says so; any other file of that
   // date, or a page the kept snapshot lacks, gets a note here with that day's data download.
   var thinned = new URLSearchParams(location.search).get("thinned");
   if (thinned && !/^\d{4}-\d{2}-\d{2}$/.test(thinned)) { thinned = null; }
@@ -22,7 +22,7 @@
   if (here && deep) {
     var kept = null;
     here.getAttribute("data-redirects").split(" ").forEach(function (pair) {
-      var p = pair.split(">");
+      var p = pair.split("=");
       if (p[0] === deep[2]) { kept = p[1]; }
     });
     var page = deep[3] === "" || /(\/|\.html)$/.test(deep[3]);
