@@ -261,6 +261,13 @@ fn simulate_year(root: &Path, bin: &str, brands: usize, days: usize) {
         bytes: live.bytes + 5 * full.bytes + 360 * thin.bytes,
     };
     cpu.sort_by(f64::total_cmp);
+    let kb = |p: &str| std::fs::metadata(public.join(p)).map_or(0, |m| m.len()) as f64 / 1e3;
+    println!(
+        "\nLeaderboard page {:.0} kB, full ranking {:.0} kB, a brand page {:.0} kB (target for the leaderboard: under 150 kB).",
+        kb("index.html"),
+        kb("ranking/index.html"),
+        kb("brand/b0001/index.html")
+    );
     println!(
         "\nMeasured after {days} days: live site {:.1} MB in {} files; a snapshot kept whole {:.1} MB in {} files; a thinned date {:.0} kB in {} files (its data download and its pages); the archive's list {:.0} kB. Build CPU (user + sys): median {:.2} s.",
         live.mb(),

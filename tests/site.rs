@@ -836,7 +836,7 @@ fn the_interval_band_and_the_focus_ring_reach_three_to_one() {
             hex
         }
     };
-    let band = colour(".ci span {", "background");
+    let band = colour(".ci::before {", "background");
     let behind = colour(".ci {", "background");
     assert!(
         contrast(&band, &behind) >= 3.0,

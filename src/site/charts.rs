@@ -492,9 +492,10 @@ pub fn sparkline(scores: &[(i64, f64)], title: &str) -> String {
     let mut d = String::new();
     for (i, &(ago, s)) in scores.iter().enumerate() {
         let joined = i > 0 && scores[i - 1].0 == ago + 1;
+        // After a moveto, coordinate pairs are linetos.
         d.push_str(&format!(
-            "{}{},{}",
-            if joined { 'L' } else { 'M' },
+            "{}{} {}",
+            if joined { " " } else { "M" },
             x(ago),
             y(s)
         ));
@@ -510,7 +511,7 @@ pub fn sparkline(scores: &[(i64, f64)], title: &str) -> String {
         .map(|(_, &(ago, s))| format!("<circle cx=\"{}\" cy=\"{}\" r=\"2\"/>", x(ago), y(s)))
         .collect();
     format!(
-        "<svg class=\"spark\" viewBox=\"0 0 80 20\" width=\"80\" height=\"20\" role=\"img\"><title>{}</title><path d=\"{d}\"/>{dots}</svg>",
+        "<svg class=\"spark\" viewBox=\"0 0 80 20\" role=\"img\"><title>{}</title><path d=\"{d}\"/>{dots}</svg>",
         escape(title)
     )
 }

@@ -47,6 +47,43 @@
     note.hidden = false;
   }
 
+  // The chart of every shown brand's score and interval (dots and whiskers), drawn from the
+  // table's rows, which hold its figures: the score as shown, its interval (data-lo, data-hi)
+  // and the interval in words (the score cell's title).
+  document.querySelectorAll("[data-dots-figure]").forEach(function (figure) {
+    var table = figure.parentNode.querySelector("table.board");
+    var list = figure.querySelector("[data-dots]");
+    if (!table) { return; }
+    Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+      var lo = parseFloat(row.getAttribute("data-lo")), hi = parseFloat(row.getAttribute("data-hi"));
+      var ci = row.querySelector(".ci"), shown = row.querySelector("td.score b");
+      if (isNaN(lo) || !ci || !shown) { return; }
+      var li = document.createElement("li");
+      li.setAttribute("data-id", row.getAttribute("data-id"));
+      li.setAttribute("data-lo", row.getAttribute("data-lo"));
+      li.setAttribute("data-hi", row.getAttribute("data-hi"));
+      var span = function (cls, text) {
+        var e = document.createElement("span");
+        e.className = cls;
+        if (text) { e.textContent = text; }
+        li.appendChild(e);
+        return e;
+      };
+      span("name", row.getAttribute("data-name"));
+      var track = span("track");
+      track.style.setProperty("--l", lo + "%");
+      track.style.setProperty("--w", Math.max(hi - lo, 0.3).toFixed(1) + "%");
+      track.style.setProperty("--p", ci.style.getPropertyValue("--p"));
+      var val = span("val", shown.textContent);
+      var words = document.createElement("span");
+      words.className = "vh";
+      words.textContent = " (" + ci.title + ")";
+      val.appendChild(words);
+      list.appendChild(li);
+    });
+    figure.hidden = false;
+  });
+
   function sortBy(table, key, ascending) {
     var body = table.tBodies[0];
     var th = table.querySelector("thead th[data-key='" + key + "']");
