@@ -103,7 +103,7 @@ impl KeepFull {
         let (year, month) = (date.get(..4)?, date.get(5..7)?.parse::<u8>().ok()?);
         match self {
             KeepFull::Month => Some(format!("{year}-{month:02}")),
-            KeepFull::Quarter => Some(format!("{year}-Q{}", (month + 2) / 3)),
+            KeepFull::Quarter => Some(format!("{year}-Q{}", month.div_ceil(3))),
             KeepFull::All => None,
         }
     }

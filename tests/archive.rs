@@ -41,7 +41,10 @@ fn thinned(public: &Path, date: &str) -> bool {
 /// The `date=kept` pairs the 404 page hands to site.js.
 fn redirects(public: &Path) -> BTreeMap<String, String> {
     let page = read(&public.join("404.html"));
-    let at = page.find("data-redirects=\"").expect("404 page lists the redirects") + 16;
+    let at = page
+        .find("data-redirects=\"")
+        .expect("404 page lists the redirects")
+        + 16;
     page[at..]
         .split('"')
         .next()
@@ -108,7 +111,11 @@ fn only_the_latest_and_each_quarters_last_snapshot_stay_whole_the_others_keep_th
         assert_eq!(files(&snap), expected, "{date}");
         // The figures it cited, byte for byte as the day published them.
         let data = &written[date];
-        assert_eq!(std::fs::read(snap.join("data/leaderboard.csv")).unwrap(), data[0], "{date}");
+        assert_eq!(
+            std::fs::read(snap.join("data/leaderboard.csv")).unwrap(),
+            data[0],
+            "{date}"
+        );
     }
     assert_eq!(read(&public.join("CNAME")), "ranks.example\n");
     assert_eq!(
@@ -118,13 +125,25 @@ fn only_the_latest_and_each_quarters_last_snapshot_stay_whole_the_others_keep_th
 
     // The thinned date's page says what happened, in its language, and where to go.
     let en = read(&public.join("archive/2017-10-01/index.html"));
-    assert!(en.contains("Snapshot of 1\u{a0}October 2017: leaderboard download only"), "{en}");
-    assert!(en.contains("href=\"../../archive/2017-10-01/data/leaderboard.csv\""), "{en}");
+    assert!(
+        en.contains("Snapshot of 1\u{a0}October 2017: leaderboard download only"),
+        "{en}"
+    );
+    assert!(
+        en.contains("href=\"../../archive/2017-10-01/data/leaderboard.csv\""),
+        "{en}"
+    );
     assert!(en.contains("The nearest snapshot kept whole is of 30\u{a0}September 2017."));
     assert!(en.contains("href=\"../../archive/2017-09-30/index.html\""));
     let fr = read(&public.join("archive/2017-10-01/fr/index.html"));
-    assert!(fr.contains("classement téléchargeable seul") && fr.contains("lang=\"fr\""), "{fr}");
-    assert!(fr.contains("href=\"../../../archive/2017-09-30/fr/index.html\""), "{fr}");
+    assert!(
+        fr.contains("classement téléchargeable seul") && fr.contains("lang=\"fr\""),
+        "{fr}"
+    );
+    assert!(
+        fr.contains("href=\"../../../archive/2017-09-30/fr/index.html\""),
+        "{fr}"
+    );
 
     // The 404 page sends each thinned date to the whole snapshot nearest in time.
     let expected: BTreeMap<String, String> = [
@@ -145,7 +164,11 @@ fn only_the_latest_and_each_quarters_last_snapshot_stay_whole_the_others_keep_th
             .split("<li>")
             .find(|li| li.contains(&format!("archive/{date}/index.html")))
             .unwrap_or_else(|| panic!("{date} is not listed"));
-        assert_eq!(item.contains("leaderboard download only"), !whole.contains(&date), "{item}");
+        assert_eq!(
+            item.contains("leaderboard download only"),
+            !whole.contains(&date),
+            "{item}"
+        );
     }
 
     // The manifests, the links and the downloads all check out.
@@ -200,7 +223,10 @@ fn keep_full_in_the_config_chooses_months_or_every_snapshot_and_a_typo_is_an_err
     .unwrap();
     ok(rr(root.path(), &["build", "--as-of", "2017-11-03"]));
     assert!(!thinned(&public, "2017-11-02"), "every snapshot kept whole");
-    assert!(thinned(&public, "2017-11-01"), "a thinned one stays thinned");
+    assert!(
+        thinned(&public, "2017-11-01"),
+        "a thinned one stays thinned"
+    );
 
     std::fs::write(
         root.path().join("replyrank.toml"),

@@ -783,7 +783,9 @@ fn a_deep_link_into_a_thinned_snapshot_lands_on_the_nearest_whole_one_saying_so(
     };
     let (s, base) = (&b.s, &b.base);
     s.viewport(1366, 900);
-    s.open(&format!("{base}archive/2017-10-01/fr/methodology/index.html"));
+    s.open(&format!(
+        "{base}archive/2017-10-01/fr/methodology/index.html"
+    ));
     let landed = wait_js(
         s,
         "return location.pathname + location.search",
@@ -802,11 +804,23 @@ fn a_deep_link_into_a_thinned_snapshot_lands_on_the_nearest_whole_one_saying_so(
         "{text}"
     );
     assert_eq!(note[2], "/archive/2017-10-01/data/leaderboard.csv");
-    let banner = s.js("const b = document.querySelector('[data-snapshot]'); return [b.hidden, b.textContent]");
+    let banner = s.js(
+        "const b = document.querySelector('[data-snapshot]'); return [b.hidden, b.textContent]",
+    );
     assert_eq!(banner[0], false, "the snapshot banner shows");
-    assert!(banner[1].as_str().unwrap().contains("30\u{a0}septembre 2017"), "{banner}");
+    assert!(
+        banner[1]
+            .as_str()
+            .unwrap()
+            .contains("30\u{a0}septembre 2017"),
+        "{banner}"
+    );
     let status = s.js_async("const done = arguments[arguments.length - 1]; fetch('/archive/2017-10-01/data/leaderboard.csv').then(r => r.text().then(t => done([r.status, t.split('\\n')[0].split(',')[0]])));");
-    assert_eq!(status, json!([200, "rank"]), "the cited day's figures are there");
+    assert_eq!(
+        status,
+        json!([200, "rank"]),
+        "the cited day's figures are there"
+    );
     s.screenshot("archive-thinned-redirect-fr");
 
     // Not a page: no swap for another day's file; the 404 page says where that day's are.
@@ -828,7 +842,10 @@ fn a_deep_link_into_a_thinned_snapshot_lands_on_the_nearest_whole_one_saying_so(
     let page = s.js("return [document.querySelector('h1').textContent, document.querySelector('[data-snapshot]').hidden]");
     assert_eq!(
         page,
-        json!(["Snapshot of 1\u{a0}October 2017: leaderboard download only", false])
+        json!([
+            "Snapshot of 1\u{a0}October 2017: leaderboard download only",
+            false
+        ])
     );
     s.screenshot("archive-thinned-page");
     if let Some(axe) = axe_source() {

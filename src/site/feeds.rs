@@ -313,7 +313,7 @@ impl View<'_> {
                 p.ends_with(".html")
                     && !p.ends_with("404.html")
                     && !p.contains("embed/")
-                    && !(p.starts_with("archive/") && *p != "archive/index.html")
+                    && (!p.starts_with("archive/") || *p == "archive/index.html")
             })
             .filter(|p| {
                 site.get(*p)

@@ -105,9 +105,13 @@ pub fn kept_whole<'a>(
 fn is_date(name: &str) -> bool {
     let b = name.as_bytes();
     b.len() == 10
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 /// Writes a build into the output folder of `root` and swaps it in. `finish` gets every
@@ -192,7 +196,11 @@ fn write_in_pool(
     }];
     if let Some(old) = &old {
         let dates = earlier.iter().filter_map(|e| e.strip_prefix("archive/"));
-        let whole = kept_whole(dates.filter(|d| is_date(d)), build.snapshot, build.keep_full);
+        let whole = kept_whole(
+            dates.filter(|d| is_date(d)),
+            build.snapshot,
+            build.keep_full,
+        );
         let mut moving = Vec::new();
         for rel in earlier {
             let date = rel.trim_start_matches("archive/").to_string();
@@ -403,7 +411,8 @@ struct Manifest {
 }
 
 /// The line that marks a thinned snapshot's manifest.
-const THINNED_MARK: &str = "# thinned: the other files of this snapshot were removed; see the 404 page";
+const THINNED_MARK: &str =
+    "# thinned: the other files of this snapshot were removed; see the 404 page";
 
 impl Manifest {
     fn add(&mut self, path: &str, size: u64) {
@@ -594,8 +603,8 @@ impl Previous {
     /// written anew. Returns the paths of the old tree to remove once the new one is in place.
     fn thin_into(&self, dir: &Path, rel: &str) -> Result<Vec<String>> {
         let path = self.dir.join(rel).join(MANIFEST);
-        let text =
-            std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let written = Manifest::parse(&text, &path)?;
         let mut kept = Manifest {
             thinned: true,
@@ -913,10 +922,15 @@ mod tests {
 
     #[test]
     fn the_latest_and_the_last_of_each_period_are_kept_whole() {
-        let dates = ["2026-03-30", "2026-03-31", "2026-04-01", "2026-05-31", "2026-06-02"];
-        let kept = |today, keep| -> Vec<String> {
-            kept_whole(dates, today, keep).into_iter().collect()
-        };
+        let dates = [
+            "2026-03-30",
+            "2026-03-31",
+            "2026-04-01",
+            "2026-05-31",
+            "2026-06-02",
+        ];
+        let kept =
+            |today, keep| -> Vec<String> { kept_whole(dates, today, keep).into_iter().collect() };
         assert_eq!(
             kept("2026-06-03", KeepFull::Quarter),
             ["2026-03-31", "2026-06-03"]

@@ -224,7 +224,8 @@ impl<'a> View<'a> {
         let at = |prefix: &str| format!("archive/{date}/{prefix}index.html");
         let path = at(&lang.prefix);
         let root = rel_root(&path);
-        let words = crate::time::parse_as_of(date).map_or_else(|_| date.to_string(), |t| lang.date(t));
+        let words =
+            crate::time::parse_as_of(date).map_or_else(|_| date.to_string(), |t| lang.date(t));
         base.snapshot_text = lang.t("snapshot_banner", &[("date", &words)]);
         base.as_of_text = lang.t("as_of", &[("date", &words)]);
         base.url = pretty(self.address(), &path);
