@@ -241,3 +241,41 @@ fn keep_full_in_the_config_chooses_months_or_every_snapshot_and_a_typo_is_an_err
         "{err}"
     );
 }
+
+#[test]
+fn a_publishing_job_that_restores_only_the_snapshots_keeps_the_thinned_dates_figures() {
+    // The publish workflow keeps archive/ alone between runs and restores it into an empty
+    // output before building: every file there then counts as written by a build, and a
+    // thinned date's leaderboard.csv must still be kept, not taken for one of its pages.
+    let root = shipped_site();
+    let public = root.path().join("public");
+    for date in ["2017-11-01", "2017-11-02"] {
+        ok(rr(root.path(), &["build", "--as-of", date]));
+    }
+    assert!(thinned(&public, "2017-11-01"));
+    let csv = std::fs::read(public.join("archive/2017-11-01/data/leaderboard.csv")).unwrap();
+    let kept = root.path().join("kept-archive");
+    common::copy_dir(&public.join("archive"), &kept);
+    std::fs::remove_dir_all(&public).unwrap();
+    common::copy_dir(&kept, &public.join("archive"));
+    ok(rr(root.path(), &["build", "--as-of", "2017-11-03"]));
+    assert!(thinned(&public, "2017-11-01") && thinned(&public, "2017-11-02"));
+    for date in ["2017-11-01", "2017-11-02"] {
+        assert_eq!(
+            files(&public.join(format!("archive/{date}"))),
+            [
+                ".replyrank-manifest",
+                "data/leaderboard.csv",
+                "fr/index.html",
+                "index.html"
+            ],
+            "{date}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(public.join("archive/2017-11-01/data/leaderboard.csv")).unwrap(),
+        csv
+    );
+    let check = ok(rr(root.path(), &["check"]));
+    assert!(check.contains("all resolve"), "{check}");
+}

@@ -23,9 +23,9 @@
 //!
 //! Retention (`[archive] keep_full`, see [`kept_whole`]): today's snapshot and the last one of
 //! each quarter (or month) stay whole; every other earlier snapshot is *thinned*: the new
-//! folder gets hard links to the files of [`THINNED_KEEPS`] only (its dated data download,
-//! which holds every figure its pages cited, byte for byte), and a manifest marked thinned that
-//! lists them; the files its build wrote go with the old folder, and files no build wrote are
+//! folder gets hard links to the files of [`THINNED_KEEPS`] only (its `leaderboard.csv`, which
+//! holds every brand's headline figures as published that day, byte for byte), and a manifest
+//! marked thinned that lists them; the files its build wrote go with the old folder, and files no build wrote are
 //! carried over as they are. The pages that say a date was thinned, and the 404 page that sends
 //! its deep links to the nearest snapshot kept whole, are written by each build (`finish`).
 
@@ -205,11 +205,12 @@ fn write_in_pool(
         for rel in earlier {
             let date = rel.trim_start_matches("archive/").to_string();
             let at = old.dir.join(&rel);
-            if !at.join("data/leaderboard.json").is_file() && !Manifest::is_thinned(&at)? {
+            let thinned = Manifest::is_thinned(&at)?;
+            if !at.join("data/leaderboard.json").is_file() && !thinned {
                 moving.push(rel); // not a snapshot: carried whole, as it is
                 continue;
             }
-            let full = !is_date(&date) || whole.contains(&date) && !Manifest::is_thinned(&at)?;
+            let full = !is_date(&date) || whole.contains(&date) && !thinned;
             if full || !at.join(MANIFEST).is_file() {
                 // Kept whole, or made before snapshots had manifests: no build's files to tell
                 // from the others, so it moves whole.
@@ -617,15 +618,16 @@ impl Previous {
                 return Ok(true);
             }
             let inner = &p[prefix.len()..];
-            if inner == MANIFEST || self.manifest.files.contains_key(p) {
-                return Ok(false); // removed with the old tree
-            }
             match written.files.get(inner) {
+                _ if inner == MANIFEST => {} // removed with the old tree
                 Some(&size) if THINNED_KEEPS.contains(&inner) => {
                     kept.add(inner, size);
                     linked.push(p.to_string());
                 }
                 Some(_) => gone.push(p.to_string()),
+                // The previous build's page for this date (the live site's manifest lists it):
+                // removed with the old tree, and written anew.
+                None if self.manifest.files.contains_key(p) => {}
                 None => linked.push(p.to_string()),
             }
             Ok(false)
