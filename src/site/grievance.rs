@@ -337,15 +337,12 @@ fn draw_grid(
         }
     }
     svg.push_str("<path fill=\"none\" stroke=\"#767676\" stroke-width=\"0.5\" d=\"");
+    let square = format!("h{side}v{side}h-{side}z");
+    let rest = format!("m{cell} 0{square}").repeat(cols - 1);
     for l in 0..lines {
-        svg.push_str(&format!(
-            "M{} {}h{side}v{side}h-{side}z",
-            margin_left,
-            margin_top + l as f64 * cell
-        ));
-        for _ in 1..cols {
-            svg.push_str(&format!("m{cell} 0h{side}v{side}h-{side}z"));
-        }
+        svg.push_str(&format!("M{margin_left} {}", margin_top + l as f64 * cell));
+        svg.push_str(&square);
+        svg.push_str(&rest);
     }
     svg.push_str("\"/>");
     svg.push_str("</svg>");
