@@ -15,6 +15,11 @@
 //! bootstrap = 1000        # resamples for the score and rank intervals (at least 1000)
 //! seed = 20171031         # seed of the bootstrap; same data + seed = same output
 //!
+//! [archive]
+//! keep_full = "quarter"   # earlier snapshots kept whole: the last of each "quarter" or
+//!                         # "month", or "all"; the others keep only their
+//!                         # data/leaderboard.csv and a page saying so
+//!
 //! [sources.app-store]     # any source by name (twcs, x, bluesky, mastodon, or a pairs source)
 //! coverage = "Reviews with developer replies; reviews deleted by their author are not seen."
 //!
@@ -67,6 +72,41 @@ pub struct Config {
     pub ranking: Ranking,
     pub sources: BTreeMap<String, SourceConfig>,
     pub collect: Collect,
+    pub archive: Archive,
+}
+
+/// `[archive]`: which earlier dated snapshots stay whole (see `site::output`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Archive {
+    pub keep_full: KeepFull,
+}
+
+/// Which earlier snapshots a build keeps whole: today's always, and the last one of each
+/// period; the others are thinned to their data download.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeepFull {
+    /// The last snapshot of each month.
+    Month,
+    /// The last snapshot of each quarter.
+    #[default]
+    Quarter,
+    /// Every snapshot (a full copy of the site a day).
+    All,
+}
+
+impl KeepFull {
+    /// The period a `YYYY-MM-DD` date falls in (`2026-Q1`, `2026-03`); `None` for `All` (each
+    /// snapshot its own period).
+    pub fn period(self, date: &str) -> Option<String> {
+        let (year, month) = (date.get(..4)?, date.get(5..7)?.parse::<u8>().ok()?);
+        match self {
+            KeepFull::Month => Some(format!("{year}-{month:02}")),
+            KeepFull::Quarter => Some(format!("{year}-Q{}", month.div_ceil(3))),
+            KeepFull::All => None,
+        }
+    }
 }
 
 /// `[collect]`: limits of live collection (see the module doc for defaults).
@@ -107,6 +147,7 @@ impl Default for Config {
             ranking: Ranking::default(),
             sources: BTreeMap::new(),
             collect: Collect::default(),
+            archive: Archive::default(),
         }
     }
 }

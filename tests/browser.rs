@@ -742,3 +742,121 @@ fn a_phone_shows_every_score_the_embed_fits_search_and_compare_work_and_axe_find
         assert!(violations.is_empty(), "axe-core on {page}: {violations:?}");
     }
 }
+
+/// Polls `script` in the open page until it returns `want` (at most 20 s); returns what it
+/// returned last.
+fn wait_js(s: &Session, script: &str, want: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let got = s.js(script).as_str().unwrap_or_default().to_string();
+        if got == want || start.elapsed() > Duration::from_secs(20) {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A dated link whose snapshot was thinned still leads somewhere true: the 404 page sends a
+/// page to the same page of the nearest snapshot kept whole, which says, in its language, that
+/// the cited day's figures are in that day's leaderboard.csv (and that file is there); a file
+/// that is not a page gets the same words on the 404 page instead of a silent swap.
+#[test]
+fn a_deep_link_into_a_thinned_snapshot_lands_on_the_nearest_whole_one_saying_so() {
+    let root = common::shipped_site();
+    for date in ["2017-09-29", "2017-09-30", "2017-10-01", "2017-10-02"] {
+        let out = Command::new(BIN)
+            .arg("--root")
+            .arg(root.path())
+            .args(["build", "--as-of", date])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // `serve` builds as of the data's end (2017-12-03): 2017-09-30 stays whole (the last of its
+    // quarter), 2017-09-29, 2017-10-01 and 2017-10-02 are thinned.
+    let Some(b) = open_browser(root.path()) else {
+        return;
+    };
+    let (s, base) = (&b.s, &b.base);
+    s.viewport(1366, 900);
+    s.open(&format!(
+        "{base}archive/2017-10-01/fr/methodology/index.html"
+    ));
+    let landed = wait_js(
+        s,
+        "return location.pathname + location.search",
+        "/archive/2017-09-30/fr/methodology/index.html?thinned=2017-10-01",
+    );
+    assert_eq!(
+        landed,
+        "/archive/2017-09-30/fr/methodology/index.html?thinned=2017-10-01"
+    );
+    let note = s.js("const n = document.querySelector('[data-thinned-note]'); return [n.hidden, n.textContent, n.querySelector('a').getAttribute('href')]");
+    assert_eq!(note[0], false, "the note shows");
+    let text = note[1].as_str().unwrap();
+    assert!(
+        text.contains("l'instantané du 2017-10-01, qui n'est plus gardé entier")
+            && text.contains("celui du 2017-09-30"),
+        "{text}"
+    );
+    assert_eq!(note[2], "/archive/2017-10-01/data/leaderboard.csv");
+    let banner = s.js(
+        "const b = document.querySelector('[data-snapshot]'); return [b.hidden, b.textContent]",
+    );
+    assert_eq!(banner[0], false, "the snapshot banner shows");
+    assert!(
+        banner[1]
+            .as_str()
+            .unwrap()
+            .contains("30\u{a0}septembre 2017"),
+        "{banner}"
+    );
+    let status = s.js_async("const done = arguments[arguments.length - 1]; fetch('/archive/2017-10-01/data/leaderboard.csv').then(r => r.text().then(t => done([r.status, t.split('\\n')[0].split(',')[0]])));");
+    assert_eq!(
+        status,
+        json!([200, "rank"]),
+        "the cited day's figures are there"
+    );
+    s.screenshot("archive-thinned-redirect-fr");
+
+    // Not a page: no swap for another day's file; the 404 page says where that day's are.
+    s.open(&format!("{base}archive/2017-10-02/data/history.csv"));
+    let here = s.js("const h = document.querySelector('[data-thinned-here]'); return [location.pathname, h.hidden, h.querySelector('[data-csv]').getAttribute('href'), h.querySelector('[data-kept]').getAttribute('href')]");
+    assert_eq!(
+        here,
+        json!([
+            "/archive/2017-10-02/data/history.csv",
+            false,
+            "/archive/2017-10-02/data/leaderboard.csv",
+            "/archive/2017-09-30/data/history.csv"
+        ])
+    );
+    s.screenshot("archive-thinned-404");
+
+    // The thinned date's own page: what is left, where to go, and clean for axe-core.
+    s.open(&format!("{base}archive/2017-10-01/index.html"));
+    let page = s.js("return [document.querySelector('h1').textContent, document.querySelector('[data-snapshot]').hidden]");
+    assert_eq!(
+        page,
+        json!([
+            "Snapshot of 1\u{a0}October 2017: leaderboard download only",
+            false
+        ])
+    );
+    s.screenshot("archive-thinned-page");
+    if let Some(axe) = axe_source() {
+        for page in [
+            "archive/2017-10-01/index.html",
+            "archive/2017-10-01/fr/index.html",
+            "archive/index.html",
+        ] {
+            s.open(&format!("{base}{page}"));
+            let violations = s.axe(&axe);
+            assert!(violations.is_empty(), "axe-core on {page}: {violations:?}");
+        }
+    }
+}

@@ -11,9 +11,10 @@ pub struct Measured {
     pub wall: Duration,
     /// Peak resident set size of the child, KiB.
     pub maxrss_kib: i64,
-    /// User + system CPU time of the child (all its threads), less inflated than `wall` by
-    /// other processes on a shared machine.
-    pub cpu: Duration,
+    /// CPU time of the child (all its threads) in user and system mode, less inflated than
+    /// `wall` by other processes on a shared machine.
+    pub user: Duration,
+    pub sys: Duration,
 }
 
 impl Measured {
@@ -23,8 +24,9 @@ impl Measured {
     pub fn rss_mb(&self) -> f64 {
         self.maxrss_kib as f64 / 1024.0
     }
+    /// User + system CPU time, seconds.
     pub fn cpu_secs(&self) -> f64 {
-        self.cpu.as_secs_f64()
+        (self.user + self.sys).as_secs_f64()
     }
 }
 
@@ -76,11 +78,12 @@ pub fn run_measured(label: &str, mut cmd: Command, stdout: &Path, stderr: &Path)
         eprintln!("--- stdout ---\n{}", tail(&out, 2000));
         std::process::exit(1);
     }
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     Measured {
         wall,
         maxrss_kib: ru.ru_maxrss,
-        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
+        user: time(ru.ru_utime),
+        sys: time(ru.ru_stime),
     }
 }
 

@@ -54,23 +54,60 @@ struct Svg {
     out: String,
 }
 
+/// A coordinate to a tenth of a unit, without a trailing `.0` (every page draws its charts
+/// twice, and every snapshot kept whole holds a copy of every page).
+fn num(v: f64) -> String {
+    // Integer formatting: a float's, with a precision, costs several times more.
+    let t = tenths(v);
+    let (sign, a) = if t < 0 { ("-", -t) } else { ("", t) };
+    if a % 10 == 0 {
+        format!("{sign}{}", a / 10)
+    } else {
+        format!("{sign}{}.{}", a / 10, a % 10)
+    }
+}
+
+/// A coordinate in tenths of a unit, rounded.
+fn tenths(v: f64) -> i64 {
+    (v * 10.0).round() as i64
+}
+
 impl Svg {
     fn text(&mut self, x: f64, y: f64, anchor: &str, color: &str, s: &str) {
         self.out.push_str(&format!(
-            "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"{anchor}\" fill=\"{color}\">{}</text>",
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" fill=\"{color}\">{}</text>",
+            num(x),
+            num(y),
             escape(s)
         ));
     }
+    /// A straight line (`H`/`V` when it is level or upright); SVG's default width is 1.
     fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, color: &str, width: f64) {
+        let to = if tenths(y1) == tenths(y2) {
+            format!("H{}", num(x2))
+        } else if tenths(x1) == tenths(x2) {
+            format!("V{}", num(y2))
+        } else {
+            format!("L{} {}", num(x2), num(y2))
+        };
+        let width = if width == 1.0 {
+            String::new()
+        } else {
+            format!(" stroke-width=\"{width}\"")
+        };
         self.out.push_str(&format!(
-            "<path d=\"M{x1:.1} {y1:.1}L{x2:.1} {y2:.1}\" stroke=\"{color}\" stroke-width=\"{width}\"/>"
+            "<path d=\"M{} {}{to}\" stroke=\"{color}\"{width}/>",
+            num(x1),
+            num(y1)
         ));
     }
     fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, color: &str) {
         self.out.push_str(&format!(
-            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"/>",
-            w.max(0.0),
-            h.max(0.0)
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{color}\"/>",
+            num(x),
+            num(y),
+            num(w.max(0.0)),
+            num(h.max(0.0))
         ));
     }
     /// Rough width of a text at this font size (system sans-serif).
@@ -198,20 +235,20 @@ pub fn still_waiting(steps: &[Step], tick: &dyn Fn(i64) -> String, l: &Labels) -
                 }
                 if let Some([blo, bhi]) = b {
                     band.push_str(&format!(
-                        "M{:.1} {:.1}H{:.1}V{:.1}H{:.1}Z",
-                        x(t),
-                        a.y(bhi * 100.0),
-                        x(end),
-                        a.y(blo * 100.0),
-                        x(t)
+                        "M{} {}H{}V{}H{}Z",
+                        num(x(t)),
+                        num(a.y(bhi * 100.0)),
+                        num(x(end)),
+                        num(a.y(blo * 100.0)),
+                        num(x(t))
                     ));
                 }
                 if i == 0 {
-                    d.push_str(&format!("M{:.1} {:.1}", x(t), a.y(s * 100.0)));
+                    d.push_str(&format!("M{} {}", num(x(t)), num(a.y(s * 100.0))));
                 } else {
-                    d.push_str(&format!("V{:.1}", a.y(s * 100.0)));
+                    d.push_str(&format!("V{}", num(a.y(s * 100.0))));
                 }
-                d.push_str(&format!("H{:.1}", x(end)));
+                d.push_str(&format!("H{}", num(x(end))));
             }
             if !band.is_empty() {
                 svg.out.push_str(&format!(
@@ -351,8 +388,9 @@ pub fn month_scores(points: &[MonthPoint], axis: &MonthAxis, l: &Labels) -> Stri
             let mut d = String::new();
             for (i, p) in points.iter().enumerate() {
                 let joined = i > 0 && (p.x - points[i - 1].x - 1.0).abs() < 1e-9;
-                let c = if joined { 'L' } else { 'M' };
-                d.push_str(&format!("{c}{:.1} {:.1}", a.x(p.x), a.y(p.score)));
+                // After a moveto, coordinate pairs are linetos.
+                let c = if joined { " " } else { "M" };
+                d.push_str(&format!("{c}{} {}", num(a.x(p.x)), num(a.y(p.score))));
             }
             svg.out.push_str(&format!(
                 "<path d=\"{d}\" fill=\"none\" stroke=\"{LINE}\" stroke-width=\"2\"/>"
@@ -365,8 +403,9 @@ pub fn month_scores(points: &[MonthPoint], axis: &MonthAxis, l: &Labels) -> Stri
                     svg.line(x, a.y(lo), x, a.y(hi), BAND, 3.0);
                 }
                 svg.out.push_str(&format!(
-                    "<circle cx=\"{x:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{LINE}\"/></g>",
-                    a.y(p.score)
+                    "<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{LINE}\"/></g>",
+                    num(x),
+                    num(a.y(p.score))
                 ));
             }
             if let Some(p) = points.last() {
@@ -431,12 +470,12 @@ pub fn day_counts(
             let mut bars = String::new();
             for &(d, n) in days {
                 bars.push_str(&format!(
-                    "M{:.1} {:.1}V{:.1}h{:.1}V{:.1}Z",
-                    a.x(d as f64),
-                    a.bottom,
-                    a.y(n as f64),
-                    (w - 0.5).max(1.0),
-                    a.bottom
+                    "M{} {}V{}h{}V{}Z",
+                    num(a.x(d as f64)),
+                    num(a.bottom),
+                    num(a.y(n as f64)),
+                    num((w - 0.5).max(1.0)),
+                    num(a.bottom)
                 ));
             }
             svg.out
@@ -492,9 +531,10 @@ pub fn sparkline(scores: &[(i64, f64)], title: &str) -> String {
     let mut d = String::new();
     for (i, &(ago, s)) in scores.iter().enumerate() {
         let joined = i > 0 && scores[i - 1].0 == ago + 1;
+        // After a moveto, coordinate pairs are linetos.
         d.push_str(&format!(
-            "{}{},{}",
-            if joined { 'L' } else { 'M' },
+            "{}{} {}",
+            if joined { " " } else { "M" },
             x(ago),
             y(s)
         ));
@@ -510,7 +550,7 @@ pub fn sparkline(scores: &[(i64, f64)], title: &str) -> String {
         .map(|(_, &(ago, s))| format!("<circle cx=\"{}\" cy=\"{}\" r=\"2\"/>", x(ago), y(s)))
         .collect();
     format!(
-        "<svg class=\"spark\" viewBox=\"0 0 80 20\" width=\"80\" height=\"20\" role=\"img\"><title>{}</title><path d=\"{d}\"/>{dots}</svg>",
+        "<svg class=\"spark\" viewBox=\"0 0 80 20\" role=\"img\"><title>{}</title><path d=\"{d}\"/>{dots}</svg>",
         escape(title)
     )
 }
@@ -531,4 +571,18 @@ pub fn badge(label_text: &str, value: &str, ranked: bool) -> String {
         lx = lw / 2,
         vx = lw + vw / 2,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinates_are_written_to_a_tenth_without_a_trailing_zero() {
+        let written: Vec<String> = [0.0, -0.04, 233.0, 51.25, -0.3, 12.96, -7.0]
+            .iter()
+            .map(|v| num(*v))
+            .collect();
+        assert_eq!(written, ["0", "0", "233", "51.3", "-0.3", "13", "-7"]);
+    }
 }

@@ -23,7 +23,8 @@ fn text_cell(s: &str) -> String {
 }
 
 /// The CSV header: ranks, the brand, every figure (with its interval's bounds), then status.
-fn csv_header(version: Version) -> Vec<&'static str> {
+/// The columns of `leaderboard.csv` under a method version.
+pub fn csv_header(version: Version) -> Vec<&'static str> {
     let mut head = vec![
         "rank",
         "rank_best",
@@ -146,7 +147,11 @@ struct ReadmeColumn {
 /// The downloads, into `site`.
 pub fn downloads(view: &View, site: &mut Site) -> Result<()> {
     let lb = view.lb;
-    site.insert("data/leaderboard.json".into(), lb.to_json());
+    // Compact JSON: indenting the monthly histories and reply times doubled these files, and
+    // every snapshot kept whole holds a copy (see `output`).
+    let mut json = serde_json::to_vec(lb)?;
+    json.push(b'\n');
+    site.insert("data/leaderboard.json".into(), json);
     site.insert("data/leaderboard.csv".into(), leaderboard_csv(view)?);
     site.insert("data/history.csv".into(), history_csv(view)?);
     for b in &lb.brands {
@@ -161,7 +166,7 @@ pub fn downloads(view: &View, site: &mut Site) -> Result<()> {
             reply_time_bins_s: REPLY_BINS,
             reply_times: d.map(|d| &d.reply_times),
         };
-        let mut json = serde_json::to_string_pretty(&file)?;
+        let mut json = serde_json::to_string(&file)?;
         json.push('\n');
         site.insert(format!("data/brands/{}.json", b.id), json.into_bytes());
     }

@@ -288,6 +288,7 @@ fn draw_grid(
     );
     let day_name = |d: usize| escape(&lang.t(&format!("weekday_{d}"), &[]));
     // Column heads and line heads: hours every third (wide) or weekdays (narrow).
+    svg.push_str("<g font-size=\"13\" text-anchor=\"middle\">");
     for c in 0..cols {
         let label = if narrow {
             day_name(c)
@@ -297,11 +298,12 @@ fn draw_grid(
             continue;
         };
         svg.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"middle\">{label}</text>",
+            "<text x=\"{}\" y=\"{}\">{label}</text>",
             margin_left + c as f64 * cell + cell / 2.0,
             margin_top - 7.0
         ));
     }
+    svg.push_str("</g><g font-size=\"13\" text-anchor=\"end\">");
     for l in 0..lines {
         let label = if narrow {
             if l % 3 != 0 {
@@ -312,29 +314,37 @@ fn draw_grid(
             day_name(l)
         };
         svg.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"end\">{label}</text>",
+            "<text x=\"{}\" y=\"{}\">{label}</text>",
             margin_left - 6.0,
             margin_top + l as f64 * cell + cell * 0.68
         ));
     }
+    svg.push_str("</g>");
+    // The shares as filled cells (from light, few replied within the hour, to dark blue, all
+    // did), then every cell's outline as one path: blank cells had too few complaints.
+    let side = cell - 1.0;
     for day in 0..7 {
         for hour in 0..24 {
             let (c, l) = if narrow { (day, hour) } else { (hour, day) };
-            let fill = match h.grid_1h[day][hour] {
-                // From light (few replied within the hour) to dark blue (all did).
-                Some(s) => format!("hsl(212, 70%, {:.0}%)", 92.0 - 62.0 * s),
-                None => "none".to_string(),
-            };
-            svg.push_str(&format!(
-                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\" \
-                 stroke=\"#767676\" stroke-width=\"0.5\"/>",
-                margin_left + c as f64 * cell,
-                margin_top + l as f64 * cell,
-                cell - 1.0,
-                cell - 1.0
-            ));
+            if let Some(share) = h.grid_1h[day][hour] {
+                svg.push_str(&format!(
+                    "<rect x=\"{}\" y=\"{}\" width=\"{side}\" height=\"{side}\" fill=\"hsl(212, 70%, {:.0}%)\"/>",
+                    margin_left + c as f64 * cell,
+                    margin_top + l as f64 * cell,
+                    92.0 - 62.0 * share
+                ));
+            }
         }
     }
+    svg.push_str("<path fill=\"none\" stroke=\"#767676\" stroke-width=\"0.5\" d=\"");
+    let square = format!("h{side}v{side}h-{side}z");
+    let rest = format!("m{cell} 0{square}").repeat(cols - 1);
+    for l in 0..lines {
+        svg.push_str(&format!("M{margin_left} {}", margin_top + l as f64 * cell));
+        svg.push_str(&square);
+        svg.push_str(&rest);
+    }
+    svg.push_str("\"/>");
     svg.push_str("</svg>");
     svg
 }

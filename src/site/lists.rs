@@ -89,6 +89,10 @@ struct Row {
     country_href: String,
     cells: Vec<Cell>,
     spark: String,
+    /// The score's interval (`lo`, `hi`, one decimal), from which site.js draws the row's dot
+    /// and whisker in the chart of every shown brand.
+    lo: String,
+    hi: String,
 }
 
 #[derive(Serialize)]
@@ -132,8 +136,9 @@ struct TablePage {
     legend: String,
     /// A category or country page: its ranks are the overall ones.
     group_note: Option<String>,
-    /// Every shown brand's score and interval, one row each (dots and whiskers).
-    dots: Vec<Dot>,
+    /// How many brands the chart of every shown brand's score and interval (dots and whiskers)
+    /// has: site.js draws it from the table's rows, which hold its figures already.
+    dots: usize,
     /// The complaints per day in the window, and a warning when they crowd into few days.
     days: Option<DaysChart>,
     /// Sort choices for phones, where the headers are hidden: (`key:direction`, name).
@@ -153,20 +158,6 @@ struct DaysChart {
 
 /// One day holding this share of the window's complaints or more gets a warning.
 const CROWDED_DAY: f64 = 0.25;
-
-/// One row of the dots-and-whiskers chart.
-#[derive(Serialize)]
-struct Dot {
-    id: String,
-    name: String,
-    score: String,
-    point: String,
-    left: String,
-    width: String,
-    interval: String,
-    lo: String,
-    hi: String,
-}
 
 /// The months a sparkline shows: the last 24.
 fn recent(history: &[MonthEntry]) -> &[MonthEntry] {
@@ -211,27 +202,13 @@ impl View<'_> {
             .collect()
     }
 
-    fn dot(&self, lang: &Lang, b: &BrandEntry) -> Dot {
-        let score = columns::of(self.lb.method.version)
+    /// A brand's score interval on its 0–100 scale (`[0, 0]` when it has none).
+    fn score_interval(&self, b: &BrandEntry) -> [f64; 2] {
+        columns::of(self.lb.method.version)
             .find(|c| c.unit == Unit::Score)
-            .expect("every method has a score column");
-        let [lo, hi] = score
-            .interval
-            .as_ref()
+            .and_then(|score| score.interval.as_ref())
             .and_then(|i| (i.get)(b))
-            .unwrap_or([0.0, 0.0]);
-        let point = (score.value)(b).unwrap_or(0.0);
-        Dot {
-            id: b.id.clone(),
-            name: b.name.clone(),
-            score: figure(lang, score, b),
-            point: format!("{point:.1}"),
-            left: format!("{lo:.1}"),
-            width: format!("{:.1}", (hi - lo).max(0.3)),
-            interval: interval(lang, score, b).unwrap_or_default(),
-            lo: format!("{lo:.1}"),
-            hi: format!("{hi:.1}"),
-        }
+            .unwrap_or([0.0, 0.0])
     }
 
     /// The site's share image (PNG): the leaderboard's title and its first five brands.
@@ -368,7 +345,10 @@ impl View<'_> {
                     })
                     .filter(|(ago, _)| (0..24).contains(ago))
                     .collect();
+                let [lo, hi] = self.score_interval(b);
                 Row {
+                    lo: format!("{lo:.1}"),
+                    hi: format!("{hi:.1}"),
                     id: b.id.clone(),
                     rank: rank.to_string(),
                     rank_interval: format!("{best}–{worst}"),
@@ -487,7 +467,7 @@ impl View<'_> {
             },
             legend: lang.t("legend_table", &[]),
             group_note: (scope != Scope::Overall).then(|| lang.t("group_rank_note", &[])),
-            dots: ranked[..shown].iter().map(|b| self.dot(lang, b)).collect(),
+            dots: shown,
             days: (scope == Scope::Overall)
                 .then(|| self.days_chart(lang, &ranked))
                 .flatten(),

@@ -149,7 +149,6 @@ fn pages(view: &View, assets: Vec<(&'static str, Vec<u8>)>) -> Result<Site> {
             view.methodology_page(lang)?,
         );
         site.insert(format!("{p}data/index.html"), view.data_page(lang)?);
-        site.insert(format!("{p}404.html"), view.not_found_page(lang)?);
     }
     Ok(site)
 }
@@ -204,6 +203,7 @@ pub fn render(
         site: &site,
         snapshot: &snapshot,
         unlinked: &back,
+        keep_full: config.archive.keep_full,
     };
     let files = output::write(root, &build, |snapshots| {
         ctx.archive_and_feeds(snapshots, &site)

@@ -17,9 +17,17 @@
 //! Nothing here follows a symlink: a link found in the output is carried over as a link.
 //!
 //! Today's snapshot is hard links to the new live files (copies where the file system has
-//! none). Earlier snapshots are never entered: each moves into the new folder whole, by one
-//! rename, just before the swap (so during those few milliseconds the old site lacks them: a
-//! 404, never a partial file), and no build rewrites a file, so their content never changes.
+//! none). An earlier snapshot kept whole is never entered: it moves into the new folder whole,
+//! by one rename, just before the swap (so during those few milliseconds the old site lacks it:
+//! a 404, never a partial file), and no build rewrites a file, so its content never changes.
+//!
+//! Retention (`[archive] keep_full`, see [`kept_whole`]): today's snapshot and the last one of
+//! each quarter (or month) stay whole; every other earlier snapshot is *thinned*: the new
+//! folder gets hard links to the files of [`THINNED_KEEPS`] only (its `leaderboard.csv`, which
+//! holds every brand's headline figures as published that day, byte for byte), and a manifest
+//! marked thinned that lists them; the files its build wrote go with the old folder, and files no build wrote are
+//! carried over as they are. The pages that say a date was thinned, and the 404 page that sends
+//! its deep links to the nearest snapshot kept whole, are written by each build (`finish`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
@@ -29,7 +37,7 @@ use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 
 use super::Site;
-use super::feeds::{self as pages, Snapshot};
+use crate::config::KeepFull;
 use crate::root::SiteRoot;
 
 /// The manifest's name, at the top of the output folder.
@@ -45,15 +53,75 @@ pub struct Build<'a> {
     pub snapshot: &'a str,
     /// Files written as they are, in no snapshot (paths relative to the output).
     pub unlinked: &'a Site,
+    /// Which earlier snapshots stay whole.
+    pub keep_full: KeepFull,
+}
+
+/// What a thinned snapshot keeps of the files its build wrote: the dated leaderboard download,
+/// which holds every figure its pages headlined (its `leaderboard.json` is not kept: with each
+/// brand's monthly history it is about 60 times larger, 13 MB at 1,000 brands).
+pub const THINNED_KEEPS: [&str; 1] = ["data/leaderboard.csv"];
+
+/// A dated snapshot the new site holds.
+pub struct Dated {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Whole, or thinned to [`THINNED_KEEPS`].
+    pub full: bool,
+    /// Where its files are while the build runs (the old output for earlier snapshots, the new
+    /// folder for today's).
+    pub dir: PathBuf,
+}
+
+/// The snapshots kept whole among `dates` (`YYYY-MM-DD`, any order) when today's is `today`:
+/// today's, and the last of each period of `keep` (all of them for [`KeepFull::All`]). Once a
+/// later snapshot of its period exists, a snapshot is thinned for good, so a date's kind
+/// changes at most once.
+pub fn kept_whole<'a>(
+    dates: impl IntoIterator<Item = &'a str>,
+    today: &'a str,
+    keep: KeepFull,
+) -> BTreeSet<String> {
+    let mut last: BTreeMap<String, &'a str> = BTreeMap::new();
+    let mut kept = BTreeSet::from([today.to_string()]);
+    for d in dates.into_iter().chain([today]) {
+        match keep.period(d) {
+            Some(p) => {
+                let e = last.entry(p).or_insert(d);
+                if d > *e {
+                    *e = d;
+                }
+            }
+            None => {
+                kept.insert(d.to_string());
+            }
+        }
+    }
+    kept.extend(last.into_values().map(str::to_string));
+    kept
+}
+
+/// Whether `name` is a snapshot date, `YYYY-MM-DD`.
+fn is_date(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 /// Writes a build into the output folder of `root` and swaps it in. `finish` gets every
 /// snapshot the new site holds (earlier ones and today's, oldest first) and returns the files
-/// made from them (archive pages, feed, sitemap). Returns the number of files written.
+/// made from them (archive pages, thinned dates' pages, 404, feed, sitemap). Returns the
+/// number of files written.
 pub fn write(
     root: &SiteRoot,
     build: &Build,
-    finish: impl FnOnce(&[Snapshot]) -> Result<Site> + Send,
+    finish: impl FnOnce(&[Dated]) -> Result<Site> + Send,
 ) -> Result<usize> {
     // Creating, linking and removing files waits on the file system's journal far more than
     // on a core: more threads than cores keep more of those waits overlapping.
@@ -70,7 +138,7 @@ const IO_THREADS: usize = 16;
 fn write_in_pool(
     root: &SiteRoot,
     build: &Build,
-    finish: impl FnOnce(&[Snapshot]) -> Result<Site>,
+    finish: impl FnOnce(&[Dated]) -> Result<Site>,
 ) -> Result<usize> {
     let out = root.output();
     refuse_unsafe(root)?;
@@ -114,18 +182,50 @@ fn write_in_pool(
     for (live, snap) in &links {
         list(snap, build.site[*live].len());
     }
-    let (carried, earlier) = match &old {
+    let (mut carried, mut earlier) = match &old {
         Some(old) => old.carry_into(&dir, &snapshot_dir)?,
         None => (Vec::new(), Vec::new()),
     };
 
-    // Every snapshot: the earlier ones where they are, today's from the new folder.
-    let mut snapshots = match &old {
-        Some(old) => pages::snapshots(&old.dir)?,
-        None => Vec::new(),
-    };
-    snapshots.retain(|s| s.date != build.snapshot);
-    snapshots.extend(pages::snapshots(&dir)?);
+    // Every snapshot: the earlier ones where they are, today's in the new folder. Those not
+    // kept whole are thinned into the new folder now; the others move in whole at the swap.
+    let mut snapshots = vec![Dated {
+        date: build.snapshot.to_string(),
+        full: true,
+        dir: dir.join(&snapshot_dir),
+    }];
+    if let Some(old) = &old {
+        let dates = earlier.iter().filter_map(|e| e.strip_prefix("archive/"));
+        let whole = kept_whole(
+            dates.filter(|d| is_date(d)),
+            build.snapshot,
+            build.keep_full,
+        );
+        let mut moving = Vec::new();
+        for rel in earlier {
+            let date = rel.trim_start_matches("archive/").to_string();
+            let at = old.dir.join(&rel);
+            let thinned = Manifest::is_thinned(&at)?;
+            if !at.join("data/leaderboard.json").is_file() && !thinned {
+                moving.push(rel); // not a snapshot: carried whole, as it is
+                continue;
+            }
+            let full = !is_date(&date) || whole.contains(&date) && !thinned;
+            if full || !at.join(MANIFEST).is_file() {
+                // Kept whole, or made before snapshots had manifests: no build's files to tell
+                // from the others, so it moves whole.
+                moving.push(rel);
+            } else {
+                carried.extend(old.thin_into(&dir, &rel)?);
+            }
+            snapshots.push(Dated {
+                full: full || !at.join(MANIFEST).is_file(),
+                date,
+                dir: at,
+            });
+        }
+        earlier = moving;
+    }
     snapshots.sort_by(|a, b| a.date.cmp(&b.date));
     let extra = finish(&snapshots)?;
     create_parents(&dir, extra.keys().map(String::as_str))?;
@@ -307,15 +407,35 @@ fn resolved(path: &Path) -> PathBuf {
 #[derive(Debug, Default)]
 struct Manifest {
     files: BTreeMap<String, u64>,
+    /// A snapshot's, thinned to [`THINNED_KEEPS`].
+    thinned: bool,
 }
+
+/// The line that marks a thinned snapshot's manifest.
+const THINNED_MARK: &str =
+    "# thinned: the other files of this snapshot were removed; see the 404 page";
 
 impl Manifest {
     fn add(&mut self, path: &str, size: u64) {
         self.files.insert(path.to_string(), size);
     }
 
+    /// Whether the snapshot folder `dir` has a manifest marked thinned.
+    fn is_thinned(dir: &Path) -> Result<bool> {
+        let path = dir.join(MANIFEST);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Manifest::parse(&text, &path)?.thinned),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
     fn to_text(&self) -> String {
         let mut text = String::from(MANIFEST_HEADER);
+        if self.thinned {
+            text.push_str(THINNED_MARK);
+            text.push('\n');
+        }
         for (p, size) in &self.files {
             text.push_str(&format!("{size}\t{p}\n"));
         }
@@ -325,6 +445,7 @@ impl Manifest {
     /// Reads a manifest; a line that is not `<bytes>\t<relative path>` is an error naming it.
     fn parse(text: &str, file: &Path) -> Result<Manifest> {
         let mut files = BTreeMap::new();
+        let thinned = text.lines().any(|l| l == THINNED_MARK);
         for (i, line) in text.lines().enumerate() {
             if line.starts_with('#') || line.is_empty() {
                 continue;
@@ -342,7 +463,7 @@ impl Manifest {
             };
             files.insert(p.to_string(), size);
         }
-        Ok(Manifest { files })
+        Ok(Manifest { files, thinned })
     }
 }
 
@@ -476,8 +597,54 @@ impl Previous {
         Ok((carried, earlier))
     }
 
+    /// Carries the earlier snapshot `rel` (`archive/<date>`, which has a manifest) into `dir`
+    /// thinned: of the files its build wrote, only [`THINNED_KEEPS`] (hard links), listed by a
+    /// new manifest marked thinned; files no build wrote are carried as they are; what the
+    /// previous build wrote there for the live site (the thinned date's pages) is left to be
+    /// written anew. Returns the paths of the old tree to remove once the new one is in place.
+    fn thin_into(&self, dir: &Path, rel: &str) -> Result<Vec<String>> {
+        let path = self.dir.join(rel).join(MANIFEST);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let written = Manifest::parse(&text, &path)?;
+        let mut kept = Manifest {
+            thinned: true,
+            ..Manifest::default()
+        };
+        let (mut linked, mut gone) = (Vec::new(), Vec::new());
+        let prefix = format!("{rel}/");
+        walk(&self.dir.join(rel), &prefix, &mut |p, ft| {
+            if ft.is_dir() {
+                return Ok(true);
+            }
+            let inner = &p[prefix.len()..];
+            match written.files.get(inner) {
+                _ if inner == MANIFEST => {} // removed with the old tree
+                Some(&size) if THINNED_KEEPS.contains(&inner) => {
+                    kept.add(inner, size);
+                    linked.push(p.to_string());
+                }
+                Some(_) => gone.push(p.to_string()),
+                // The previous build's page for this date (the live site's manifest lists it):
+                // removed with the old tree, and written anew.
+                None if self.manifest.files.contains_key(p) => {}
+                None => linked.push(p.to_string()),
+            }
+            Ok(false)
+        })?;
+        create_parents(dir, linked.iter().map(String::as_str))?;
+        linked
+            .par_iter()
+            .try_for_each(|p| link_or_copy(&self.dir.join(p), &dir.join(p)))?;
+        std::fs::create_dir_all(dir.join(rel))
+            .with_context(|| format!("cannot create {}", dir.join(rel).display()))?;
+        write_new(&dir.join(rel).join(MANIFEST), kept.to_text().as_bytes())?;
+        gone.extend(linked);
+        Ok(gone)
+    }
+
     /// Removes from `previous` (the old tree, swapped out) what an earlier build wrote and what
-    /// was carried into the new one, then the folders left empty. Anything else (a file that
+    /// was carried into the new one or thinned away, then the folders left empty. Anything else (a file that
     /// appeared during the build) is left there, with a warning.
     fn remove(&self, previous: &Path, carried: &[String]) -> Result<()> {
         let carried: BTreeSet<&str> = carried.iter().map(String::as_str).collect();
@@ -754,6 +921,34 @@ fn copy_symlink(from: &Path, _to: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_latest_and_the_last_of_each_period_are_kept_whole() {
+        let dates = [
+            "2026-03-30",
+            "2026-03-31",
+            "2026-04-01",
+            "2026-05-31",
+            "2026-06-02",
+        ];
+        let kept =
+            |today, keep| -> Vec<String> { kept_whole(dates, today, keep).into_iter().collect() };
+        assert_eq!(
+            kept("2026-06-03", KeepFull::Quarter),
+            ["2026-03-31", "2026-06-03"]
+        );
+        assert_eq!(
+            kept("2026-06-03", KeepFull::Month),
+            ["2026-03-31", "2026-04-01", "2026-05-31", "2026-06-03"]
+        );
+        assert_eq!(kept("2026-06-03", KeepFull::All).len(), 6);
+        // A build of an earlier day keeps the later ones of its period whole too.
+        assert_eq!(
+            kept("2026-04-01", KeepFull::Quarter),
+            ["2026-03-31", "2026-04-01", "2026-06-02"]
+        );
+        assert!(is_date("2026-06-03") && !is_date("2026-6-03") && !is_date("latest"));
+    }
 
     #[test]
     fn manifest_round_trips_and_refuses_escaping_paths() {

@@ -26,9 +26,6 @@ struct DataLink {
     href: String,
 }
 
-#[derive(Serialize)]
-struct Empty {}
-
 impl View<'_> {
     pub fn methodology_page(&self, lang: &Lang) -> Result<Vec<u8>> {
         let page = "methodology/index.html";
@@ -68,12 +65,13 @@ impl View<'_> {
         self.render("data.html", &base, &DataPage { brands, columns })
     }
 
-    /// The 404 page is served at any depth: its links are absolute.
-    pub fn not_found_page(&self, lang: &Lang) -> Result<Vec<u8>> {
+    /// The 404 page is served at any depth: its links are absolute. It knows the archive's
+    /// thinned dates, and site.js sends their deep links to the nearest snapshot kept whole.
+    pub fn not_found_page<T: Serialize>(&self, lang: &Lang, archive: &T) -> Result<Vec<u8>> {
         let title = lang.t("not_found_title", &[]);
         let mut base = self.base(lang, "404.html", title, lang.t("not_found_text", &[]));
         base.absolute(&self.base_path(), &lang.prefix);
         base.cite = false;
-        self.render("404.html", &base, &Empty {})
+        self.render("404.html", &base, archive)
     }
 }

@@ -17,7 +17,7 @@ use crate::root::SiteRoot;
 use crate::score::{BrandEntry, Leaderboard};
 
 /// The built-in templates: pages, then the feeds and text files a site can override too.
-const TEMPLATES: [(&str, &str); 15] = [
+const TEMPLATES: [(&str, &str); 16] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("index.html", include_str!("../../templates/index.html")),
     ("table.html", include_str!("../../templates/table.html")),
@@ -26,6 +26,7 @@ const TEMPLATES: [(&str, &str); 15] = [
     ("page.html", include_str!("../../templates/page.html")),
     ("data.html", include_str!("../../templates/data.html")),
     ("archive.html", include_str!("../../templates/archive.html")),
+    ("thinned.html", include_str!("../../templates/thinned.html")),
     (
         "archive_redirect.html",
         include_str!("../../templates/archive_redirect.html"),
@@ -211,6 +212,37 @@ impl Base<'_> {
         for a in &mut self.alternates {
             a.href = a.path.clone();
         }
+    }
+}
+
+impl<'a> View<'a> {
+    /// The context of a page the build writes into the earlier snapshot `date`, at
+    /// `archive/<date>/<lang>/index.html` (a thinned date's page): its links from that depth,
+    /// its other languages' versions, and `date` in its header and banner; no citation.
+    pub fn snapshot_base(&self, lang: &'a Lang, date: &str, title: String) -> Base<'a> {
+        let mut base = self.base(lang, "index.html", title.clone(), title);
+        let at = |prefix: &str| format!("archive/{date}/{prefix}index.html");
+        let path = at(&lang.prefix);
+        let root = rel_root(&path);
+        let words =
+            crate::time::parse_as_of(date).map_or_else(|_| date.to_string(), |t| lang.date(t));
+        base.snapshot_text = lang.t("snapshot_banner", &[("date", &words)]);
+        base.as_of_text = lang.t("as_of", &[("date", &words)]);
+        base.url = pretty(self.address(), &path);
+        base.home = format!("{root}{}index.html", lang.prefix);
+        base.links = NavLinks {
+            methodology: format!("{root}{}methodology/index.html", lang.prefix),
+            data: format!("{root}{}data/index.html", lang.prefix),
+            archive: format!("{root}{}archive/index.html", lang.prefix),
+        };
+        for (a, l) in base.alternates.iter_mut().zip(self.langs) {
+            a.href = format!("{root}{}", at(&l.prefix));
+            a.url = pretty(self.address(), &at(&l.prefix));
+            a.path = pretty(&self.base_path(), &at(&l.prefix));
+        }
+        base.root = root;
+        base.cite = false;
+        base
     }
 }
 

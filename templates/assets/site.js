@@ -7,10 +7,82 @@
   // An archived copy says so, and links to the same page on the live site.
   var banner = document.querySelector("[data-snapshot]");
   var dated = /\/archive\/(\d{4}-\d{2}-\d{2})\//.exec(location.pathname);
-  if (banner && dated) {
+  var here = document.querySelector("[data-thinned-here]");
+  if (banner && dated && !here) {
     banner.hidden = false;
     banner.querySelector("[data-latest]").href = location.pathname.replace(dated[0], "/");
   }
+
+  // The 404 page: a page of a thinned date goes to the same page of the snapshot kept whole
+  // nearest to it (the build's list: "date=kept" pairs), which says so; any other file of that
+  // date, or a page the kept snapshot lacks, gets a note here with that day's data download.
+  var thinned = new URLSearchParams(location.search).get("thinned");
+  if (thinned && !/^\d{4}-\d{2}-\d{2}$/.test(thinned)) { thinned = null; }
+  var deep = /^(.*\/)archive\/(\d{4}-\d{2}-\d{2})\/(.*)$/.exec(location.pathname);
+  if (here && deep) {
+    var kept = null;
+    here.getAttribute("data-redirects").split(" ").forEach(function (pair) {
+      var p = pair.split("=");
+      if (p[0] === deep[2]) { kept = p[1]; }
+    });
+    var page = deep[3] === "" || /(\/|\.html)$/.test(deep[3]);
+    if (kept && page) {
+      location.replace(deep[1] + "archive/" + kept + "/" + deep[3] + "?thinned=" + deep[2] + location.hash);
+    } else if (kept || thinned) {
+      here.querySelector("[data-csv]").href = deep[1] + "archive/" + (kept ? deep[2] : thinned) + "/data/leaderboard.csv";
+      here.querySelector("[data-kept]").href = deep[1] + "archive/" + (kept || deep[2]) + "/" + (kept ? deep[3] : "");
+      here.hidden = false;
+    }
+  }
+
+  // Sent here from a thinned date's page: say so, in the page's language, with that day's data.
+  var note = document.querySelector("[data-thinned-note]");
+  if (note && dated && thinned && !here) {
+    note.textContent = note.getAttribute("data-thinned-note").split("{date}").join(thinned)
+      .split("{kept}").join(dated[1]) + " ";
+    var csv = document.createElement("a");
+    csv.href = location.pathname.slice(0, dated.index) + "/archive/" + thinned + "/data/leaderboard.csv";
+    csv.textContent = "leaderboard.csv";
+    note.appendChild(csv);
+    note.hidden = false;
+  }
+
+  // The chart of every shown brand's score and interval (dots and whiskers), drawn from the
+  // table's rows, which hold its figures: the score as shown, its interval (data-lo, data-hi)
+  // and the interval in words (the score cell's title).
+  document.querySelectorAll("[data-dots-figure]").forEach(function (figure) {
+    var table = figure.parentNode.querySelector("table.board");
+    var list = figure.querySelector("[data-dots]");
+    if (!table) { return; }
+    Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+      var lo = parseFloat(row.getAttribute("data-lo")), hi = parseFloat(row.getAttribute("data-hi"));
+      var ci = row.querySelector(".ci"), shown = row.querySelector("td.score b");
+      if (isNaN(lo) || !ci || !shown) { return; }
+      var li = document.createElement("li");
+      li.setAttribute("data-id", row.getAttribute("data-id"));
+      li.setAttribute("data-lo", row.getAttribute("data-lo"));
+      li.setAttribute("data-hi", row.getAttribute("data-hi"));
+      var span = function (cls, text) {
+        var e = document.createElement("span");
+        e.className = cls;
+        if (text) { e.textContent = text; }
+        li.appendChild(e);
+        return e;
+      };
+      span("name", row.getAttribute("data-name"));
+      var track = span("track");
+      track.style.setProperty("--l", lo + "%");
+      track.style.setProperty("--w", Math.max(hi - lo, 0.3).toFixed(1) + "%");
+      track.style.setProperty("--p", ci.style.getPropertyValue("--p"));
+      var val = span("val", shown.textContent);
+      var words = document.createElement("span");
+      words.className = "vh";
+      words.textContent = " (" + ci.title + ")";
+      val.appendChild(words);
+      list.appendChild(li);
+    });
+    figure.hidden = false;
+  });
 
   function sortBy(table, key, ascending) {
     var body = table.tBodies[0];
