@@ -147,10 +147,17 @@ impl Lang {
         out
     }
 
-    /// A reply time in words: `45 s`, `16 min`, `5 h 48 min`, `14 h`, `2.3 days`.
+    /// A reply time in words, rounded to the nearest unit it is written in (598 s is `10 min`,
+    /// never `9 min`): `45 s`, `16 min`, `5 h 48 min`, `14 h`, `2.3 days`.
     pub fn duration(&self, s: Option<i64>) -> String {
         let Some(s) = s else {
             return self.t("not_reached", &[]);
+        };
+        // Minutes are written below 10 hours: round to the nearest minute there first.
+        let s = if (60..10 * 3600).contains(&s) {
+            (s + 30) / 60 * 60
+        } else {
+            s
         };
         match s {
             s if s < 60 => format!("{s}\u{a0}s"),
@@ -293,6 +300,11 @@ mod tests {
         assert_eq!(en.int(1_234_567), "1,234,567");
         assert_eq!(fr.int(1234), "1\u{202f}234");
         assert_eq!(en.duration(Some(960)), "16\u{a0}min");
+        // Rounded to the nearest unit written, never cut off.
+        assert_eq!(en.duration(Some(598)), "10\u{a0}min");
+        assert_eq!(en.duration(Some(89)), "1\u{a0}min");
+        assert_eq!(en.duration(Some(3_570)), "1\u{a0}h");
+        assert_eq!(en.duration(Some(2 * 3600 + 59 * 60 + 45)), "3\u{a0}h");
         assert_eq!(
             en.duration(Some(5 * 3600 + 48 * 60)),
             "5\u{a0}h\u{a0}48\u{a0}min"
