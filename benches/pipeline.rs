@@ -10,7 +10,9 @@
 //! alternating customer/brand threads, "same here" replies, cut threads, quoted texts with commas
 //! and newlines, rows in shuffled order), plus a site root (`data/brands.toml`,
 //! `replyrank.toml`). Then it runs `replyrank import FILE --format twcs` and `replyrank score` as
-//! child processes and measures the wall time and peak RSS (`wait4`'s rusage) of each step.
+//! child processes and measures the wall time and peak RSS (`wait4`'s rusage) of each step. The
+//! corpus's last day is held back from that file and measured last, as the daily job: imported
+//! on its own, then `replyrank score` (which parses only what the store's index does not cover).
 //! With `--pandas` it also runs `bench/pandas_pipeline.py` on the same file, prints the speed-up
 //! and compares the deterministic per-brand figures of both leaderboards. With `--duckdb` it
 //! runs `replyrank score` a second time (the daily job on a store that already holds
@@ -575,15 +577,31 @@ fn make_text(text: &mut Vec<u8>, rng: &mut Pcg64Mcg, row: &Row) -> bool {
     quote
 }
 
-fn write_csv(c: &Corpus, path: &Path, seed: u64) -> std::io::Result<u64> {
+/// What [`write_csv`] wrote: (posts, bytes) of the corpus without its last day, and of that day.
+struct Written {
+    main: (usize, u64),
+    day: (usize, u64),
+}
+
+/// Writes the corpus in the TWCS format: its last day (posts made from the start of the last
+/// day on which threads start) to `day_path`, held back for the daily-job measurement, the rest
+/// to `path`.
+fn write_csv(c: &Corpus, path: &Path, day_path: &Path, seed: u64) -> std::io::Result<Written> {
     let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0x5eed);
     let mut order: Vec<u32> = (0..c.rows.len() as u32).collect();
     order.shuffle(&mut rng);
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    out.write_all(HEADER.as_bytes())?;
+    // The last day on which threads start, and the replies that come later.
+    let cutoff = SPAN - 86_400;
+    let mut main = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    let mut day = BufWriter::with_capacity(1 << 20, File::create(day_path)?);
+    main.write_all(HEADER.as_bytes())?;
+    day.write_all(HEADER.as_bytes())?;
     let mut line: Vec<u8> = Vec::with_capacity(512);
     let mut text: Vec<u8> = Vec::with_capacity(256);
-    let mut bytes = HEADER.len() as u64;
+    let mut written = Written {
+        main: (0, HEADER.len() as u64),
+        day: (0, HEADER.len() as u64),
+    };
     for &i in &order {
         let r = &c.rows[i as usize];
         line.clear();
@@ -630,11 +648,18 @@ fn write_csv(c: &Corpus, path: &Path, seed: u64) -> std::io::Result<u64> {
             line.extend_from_slice(b".0");
         }
         line.push(b'\n');
+        let (out, count) = if r.t >= cutoff {
+            (&mut day, &mut written.day)
+        } else {
+            (&mut main, &mut written.main)
+        };
         out.write_all(&line)?;
-        bytes += line.len() as u64;
+        count.0 += 1;
+        count.1 += line.len() as u64;
     }
-    out.flush()?;
-    Ok(bytes)
+    main.flush()?;
+    day.flush()?;
+    Ok(written)
 }
 
 /// The site root; `method` 1 when the pandas or DuckDB cross-check runs (they implement
@@ -917,6 +942,11 @@ struct Result1 {
     score: Measured,
     /// `replyrank score` run again on the same store (with `--duckdb`).
     rescore: Option<Measured>,
+    /// The daily job: the held-back last day's posts imported, then `replyrank score` (which
+    /// reads the store's index and parses only what was appended).
+    day_posts: usize,
+    day_import: Measured,
+    day_score: Measured,
     pandas: Option<ScriptRun>,
     duckdb: Option<ScriptRun>,
     /// The 1-minute load average before and after the measured steps.
@@ -950,23 +980,27 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Sc
     };
     write_site(&root, method).expect("cannot write the site root");
     let csv = work.join("twcs.csv");
+    let day_csv = work.join("twcs-last-day.csv");
 
     eprintln!("\n== {n} posts: generating {} ...", csv.display());
     let t = Instant::now();
     let corpus = generate(n, SEED);
-    let bytes = write_csv(&corpus, &csv, SEED).expect("cannot write the CSV");
-    let posts = corpus.rows.len();
+    let written = write_csv(&corpus, &csv, &day_csv, SEED).expect("cannot write the CSV");
+    let (posts, bytes) = written.main;
+    let all = corpus.rows.len();
     eprintln!(
-        "   generated {posts} posts in {} threads ({:.2} posts/thread, {:.1}% brand posts, \
-         {} cut threads, {} same-here, {} anonymised mentions), {:.1} MB in {:.1} s",
+        "   generated {all} posts in {} threads ({:.2} posts/thread, {:.1}% brand posts, \
+         {} cut threads, {} same-here, {} anonymised mentions), {:.1} MB in {:.1} s; \
+         the last day's {} posts held back for the daily job",
         corpus.threads,
-        posts as f64 / corpus.threads as f64,
+        all as f64 / corpus.threads as f64,
         100.0 * corpus.brand_posts as f64 / posts as f64,
         corpus.phantom_parents,
         corpus.same_here,
         corpus.anon_roots,
-        bytes as f64 / 1e6,
-        t.elapsed().as_secs_f64()
+        (bytes + written.day.1) as f64 / 1e6,
+        t.elapsed().as_secs_f64(),
+        written.day.0
     );
     drop(corpus);
     // Flush the freshly written CSV so its writeback does not compete with the measured steps
@@ -1048,6 +1082,38 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Sc
         eprintln!("   DuckDB / replyrank: {:.2}x", r.m.secs() / total);
         r
     });
+    // The daily job, after the comparisons (it changes the store): the last day appended.
+    let mut cmd = Command::new(bin);
+    cmd.arg("--root")
+        .arg(&root)
+        .arg("import")
+        .arg(&day_csv)
+        .args(["--format", "twcs"]);
+    let day_import = run_measured(
+        "replyrank import (last day)",
+        cmd,
+        &work.join("day-import.out"),
+        &work.join("day-import.err"),
+    );
+    // SAFETY: as above.
+    unsafe { libc::sync() };
+    let mut cmd = Command::new(bin);
+    cmd.arg("--root").arg(&root).arg("score");
+    let day_score = run_measured(
+        "replyrank score (after the last day)",
+        cmd,
+        &work.join("day-score.out"),
+        &work.join("day-score.err"),
+    );
+    eprintln!(
+        "   daily job: import of the last day's {} posts {:.2} s, then score {:.2} s (CPU {:.2} s, \
+         peak RSS {:.0} MB)",
+        written.day.0,
+        day_import.secs(),
+        day_score.secs(),
+        day_score.cpu_secs(),
+        day_score.rss_mb()
+    );
     let load = (load_before, load_average());
     eprintln!("   load average {:.2} before, {:.2} after", load.0, load.1);
     Result1 {
@@ -1056,6 +1122,9 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Sc
         import,
         score,
         rescore,
+        day_posts: written.day.0,
+        day_import,
+        day_score,
         pandas,
         duckdb,
         load,
@@ -1208,7 +1277,29 @@ fn main() {
         }
         println!("{line}");
     }
+    print_daily_table(&results);
     if results.iter().any(|r| r.duckdb.is_some()) {
         print_duckdb_table(&results);
+    }
+}
+
+/// The daily job: the store already holds all but the last day; that day is imported, then the
+/// store scored (through its index).
+fn print_daily_table(results: &[Result1]) {
+    println!(
+        "\n| posts in the store | the last day's posts | import the day s | then score s | \
+         score CPU s (user + sys) | score peak RSS MB |\n|---:|---:|---:|---:|---:|---:|"
+    );
+    for r in results {
+        println!(
+            "| {} | {} | {:.2} | {:.2} | {:.2} + {:.2} | {:.0} |",
+            r.posts + r.day_posts,
+            r.day_posts,
+            r.day_import.secs(),
+            r.day_score.secs(),
+            r.day_score.user.as_secs_f64(),
+            r.day_score.sys.as_secs_f64(),
+            r.day_score.rss_mb()
+        );
     }
 }
