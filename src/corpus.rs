@@ -4,6 +4,8 @@
 //! Built from the store (streaming each partition, text skipped) or, in tests, from posts in
 //! memory. Both go through the same two steps: [`prepare`] (pure, run in parallel: parse the
 //! time, resolve brands, hash the strings) and [`CorpusBuilder::add`] (in file order: intern).
+//! Runs of the pipeline keep the builder in the store's index ([`index`]) and add only what was
+//! appended since.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -139,7 +141,6 @@ impl Corpus {
         Ok(b.finish_load(store))
     }
 
-    /// A corpus of posts held in memory (tests, examples).
     /// A corpus of posts held in memory (tests, examples).
     pub fn from_posts(registry: &Registry, posts: &[Post]) -> Corpus {
         let mut b = CorpusBuilder::default();
