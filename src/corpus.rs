@@ -4,8 +4,8 @@
 //! Built from the store (streaming each partition, text skipped) or, in tests, from posts in
 //! memory. Both go through the same two steps: [`prepare`] (pure, run in parallel: parse the
 //! time, resolve brands, hash the strings) and [`CorpusBuilder::add`] (in file order: intern).
-//! Runs of the pipeline keep the builder in the store's index (`corpus/index.rs`) and add only what was
-//! appended since.
+//! Runs of the pipeline keep the builder in the store's index (`corpus/index.rs`) and add only
+//! what was appended since.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
