@@ -414,10 +414,7 @@ fn leaderboard_sorts_filters_and_stays_clean_in_a_real_browser() {
             .collect()
     };
     let ranks = column("rank");
-    let lb: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.path().join("public/data/leaderboard.json")).unwrap(),
-    )
-    .unwrap();
+    let lb = common::leaderboard(root.path());
     let ranked = lb["brands"]
         .as_array()
         .unwrap()

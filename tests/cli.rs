@@ -8,7 +8,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{ok, rr, site};
+use common::{leaderboard, ok, rr, site};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -29,13 +29,6 @@ fn write(root: &Path, name: &str, text: &str) -> PathBuf {
     let p = root.join(name);
     std::fs::write(&p, text).unwrap();
     p
-}
-
-fn leaderboard(root: &Path) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(root.join("public/data/leaderboard.json")).unwrap(),
-    )
-    .unwrap()
 }
 
 fn brand<'a>(lb: &'a Value, id: &str) -> &'a Value {

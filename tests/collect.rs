@@ -675,10 +675,7 @@ fn collect_fills_the_store_and_build_ranks_with_coverage_labels() {
         .output()
         .unwrap();
     ok(&out);
-    let lb: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.path().join("public/data/leaderboard.json")).unwrap(),
-    )
-    .unwrap();
+    let lb = common::leaderboard(root.path());
     for id in ["kenny", "schoch", "breaking"] {
         let b = lb["brands"]
             .as_array()
@@ -1034,10 +1031,7 @@ fn collected_data_publishes_no_customer_and_scores_as_the_raw_posts() {
     .unwrap();
     let figures = |root: &Path| -> Value {
         rr(root, &["score"]);
-        let lb: Value = serde_json::from_str(
-            &std::fs::read_to_string(root.join("public/data/leaderboard.json")).unwrap(),
-        )
-        .unwrap();
+        let lb = common::leaderboard(root);
         let mut brands = lb["brands"].clone();
         // The published store keeps follower counts bucketed (1, 2, 5, 10…): the top tenth's
         // threshold is the bucket's floor there, the exact count in the raw posts.

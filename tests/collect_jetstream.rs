@@ -599,10 +599,7 @@ fn a_cursor_older_than_the_server_keeps_is_recorded_as_a_gap_not_skipped_silentl
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lb: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.path().join("public/data/leaderboard.json")).unwrap(),
-    )
-    .unwrap();
+    let lb = common::leaderboard(root.path());
     let bsky = lb["sources"]
         .as_array()
         .unwrap()
@@ -662,10 +659,7 @@ fn figures(root: &Path) -> Value {
         root,
         &["score", "--as-of", "2026-07-05T00:00:00Z"],
     ));
-    let lb: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("public/data/leaderboard.json")).unwrap(),
-    )
-    .unwrap();
+    let lb = common::leaderboard(root);
     lb["brands"]
         .as_array()
         .unwrap()

@@ -571,12 +571,7 @@ fn overlong_lines_and_records_are_rejected_with_file_line() {
 fn future_dated_post_does_not_move_the_default_as_of() {
     let root = common::shipped_site();
     ok(rr(root.path(), &["score"]));
-    let lb = |root: &Path| -> serde_json::Value {
-        serde_json::from_str(
-            &std::fs::read_to_string(root.join("public/data/leaderboard.json")).unwrap(),
-        )
-        .unwrap()
-    };
+    let lb = |root: &Path| -> serde_json::Value { common::leaderboard(root) };
     let before = lb(root.path());
     let ranked = |v: &serde_json::Value| {
         v["brands"]

@@ -57,6 +57,14 @@ pub fn ok(out: Output) -> String {
     stdout
 }
 
+/// The `public/data/leaderboard.json` a `score` or `build` of the site root wrote.
+pub fn leaderboard(root: &Path) -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(root.join("public/data/leaderboard.json")).unwrap(),
+    )
+    .unwrap()
+}
+
 /// Copies a directory tree.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
