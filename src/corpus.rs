@@ -155,6 +155,43 @@ impl Corpus {
     }
 }
 
+/// The ids of the posts a store holds, by source, as its index knows them: what `import` and
+/// `collect` look up to skip posts already stored, without parsing the store's lines again.
+pub struct StoredIds {
+    /// (source, its interned ids, whether each id is a stored post rather than a parent only
+    /// named by one).
+    sources: Vec<(String, Interner, Vec<bool>)>,
+}
+
+impl StoredIds {
+    /// Brings the store's index at `index` up to date (parsing only the lines appended since it
+    /// was written, see [`Corpus::load_indexed`]) and keeps the ids it holds.
+    pub fn load(store: &Store, registry: &Registry, index: &Path) -> Result<(StoredIds, IndexUse)> {
+        let (b, used) = index::update(store, registry, index)?;
+        let sources = b
+            .sources
+            .into_iter()
+            .map(|mut s| {
+                s.ids.build_table();
+                let stored = s.posts.iter().map(|m| m.at != i64::MIN).collect();
+                (s.name, s.ids, stored)
+            })
+            .collect();
+        Ok((StoredIds { sources }, used))
+    }
+
+    /// Whether the store holds a post `id` of `source`.
+    pub fn contains(&self, source: &str, id: &str) -> bool {
+        self.sources
+            .iter()
+            .find(|(name, ..)| name == source)
+            .is_some_and(|(_, ids, stored)| {
+                ids.find(id)
+                    .is_some_and(|i| stored.get(i as usize).copied().unwrap_or(false))
+            })
+    }
+}
+
 /// A line with everything that needs no shared state already worked out.
 pub struct Prepared<'a> {
     source: Cow<'a, str>,
@@ -307,7 +344,8 @@ impl Interner {
         out
     }
 
-    fn intern(&mut self, (hash, s): &(u64, Cow<'_, str>)) -> u32 {
+    /// Builds the lookup table of an interner read back from the index.
+    fn build_table(&mut self) {
         if !self.unindexed.is_empty() {
             let hashes = std::mem::take(&mut self.unindexed);
             self.table = HashTable::with_capacity(hashes.len() + hashes.len() / 8);
@@ -315,6 +353,18 @@ impl Interner {
                 self.table.insert_unique(h, (i as u32, h), |&(_, h)| h);
             }
         }
+    }
+
+    /// The index of `s`, when interned (the table must be built).
+    fn find(&self, s: &str) -> Option<u32> {
+        let hash = FxBuildHasher.hash_one(s);
+        self.table
+            .find(hash, |&(i, h)| h == hash && self.get(i as usize) == s)
+            .map(|&(i, _)| i)
+    }
+
+    fn intern(&mut self, (hash, s): &(u64, Cow<'_, str>)) -> u32 {
+        self.build_table();
         let Interner {
             table, bytes, ends, ..
         } = self;

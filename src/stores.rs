@@ -16,6 +16,7 @@
 
 use anyhow::{Context, Result};
 
+use crate::corpus::{IndexUse, StoredIds};
 use crate::forget::Forgotten;
 use crate::post::Post;
 use crate::publish::{Pseudonymiser, pseudonymised};
@@ -29,6 +30,8 @@ pub struct Stores {
     pub private: Store,
     pub pseudonymiser: Option<Pseudonymiser>,
     pub forgotten: Forgotten,
+    /// The published store's index (`data/index/corpus.bin`), kept current by every writer.
+    index: std::path::PathBuf,
 }
 
 impl Stores {
@@ -47,7 +50,25 @@ impl Stores {
             private,
             pseudonymiser,
             forgotten,
+            index: root.index(),
         })
+    }
+
+    /// The ids the published store holds, from its index (brought up to date first), for a
+    /// writer to de-duplicate against ([`StoreWriter::knowing`]).
+    pub fn stored_ids(&self, registry: &Registry) -> Result<(StoredIds, IndexUse)> {
+        StoredIds::load(&self.published, registry, &self.index)
+    }
+
+    /// Brings the published store's index up to date after a write, so the next `score` or
+    /// `build` reads back what was just stored instead of parsing it. Returns why the index
+    /// could not be updated, when it could not (the store is unaffected, and the next run
+    /// that can write the index does).
+    pub fn update_index(&self, registry: &Registry) -> Option<String> {
+        match StoredIds::load(&self.published, registry, &self.index) {
+            Ok((_, used)) => used.not_written,
+            Err(e) => Some(format!("{}: {e:#}", self.index.display())),
+        }
     }
 
     /// What opening the stores noticed and repaired.
@@ -104,7 +125,13 @@ pub struct StoreWriter<'s> {
     pub forgotten: usize,
 }
 
-impl StoreWriter<'_> {
+impl<'s> StoreWriter<'s> {
+    /// De-duplicates published posts against `stored`, the published store's ids as its index
+    /// gave them, instead of reading them from the store.
+    pub fn knowing(&mut self, stored: &'s crate::corpus::StoredIds) {
+        self.published.knowing(stored);
+    }
+
     /// Makes room for about `n` new posts.
     pub fn reserve(&mut self, n: usize) {
         self.published.reserve(n);

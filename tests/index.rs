@@ -219,29 +219,22 @@ fn what_the_index_cannot_vouch_for_is_read_again_in_full() {
     fs::remove_file(twcs.join("2010-01.jsonl")).unwrap();
     rebuilt("2010-01.jsonl is gone");
 
-    // A new source that sorts before an indexed one; then one after: read on top.
-    let csv = root.path().join("pairs.csv");
-    fs::write(
-        &csv,
-        "brand,complaint_id,complaint_at,reply_at\nuber,a1,2017-11-20T10:00:00Z,2017-11-20T10:30:00Z\n",
-    )
-    .unwrap();
-    ok(rr(
-        root.path(),
-        &["import", csv.to_str().unwrap(), "--format", "pairs"],
-    ));
+    // A new source that sorts before an indexed one; then one after: read on top. (Written
+    // by hand: `import` brings the index up to date itself.)
+    let new_source = |name: &str| {
+        let dir = root.path().join("data/store").join(name);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("2017-11.jsonl"),
+            format!(
+                "{{\"source\":\"{name}\",\"id\":\"a1\",\"author\":\"c1\",\"created_at\":\"2017-11-20T10:00:00Z\",\"mentions\":[\"Uber_Support\"],\"inbound\":true}}\n"
+            ),
+        )
+        .unwrap();
+    };
+    new_source("pairs");
     rebuilt("a new source sorts before an indexed one");
-    ok(rr(
-        root.path(),
-        &[
-            "import",
-            csv.to_str().unwrap(),
-            "--format",
-            "pairs",
-            "--source",
-            "zz",
-        ],
-    ));
+    new_source("zz");
     let on_top = load_both(root.path());
     assert!(fast(&on_top) && on_top.parsed_bytes > 0, "{on_top:?}");
 
@@ -270,20 +263,110 @@ fn what_the_index_cannot_vouch_for_is_read_again_in_full() {
 
 #[test]
 fn an_index_that_cannot_be_written_is_reported_and_the_figures_are_unaffected() {
-    let root = common::shipped_site();
+    let (root, rest_of_nov, _) = site_with_a_later_month();
+    let more = root.path().join("more.jsonl");
+    fs::write(&more, &rest_of_nov).unwrap();
     let before = ok(rr(root.path(), &["score"]));
     // The index's folder is a file: it cannot be created.
     fs::remove_dir_all(root.path().join("data/index")).unwrap();
     fs::write(root.path().join("data/index"), b"not a folder").unwrap();
+    let says_so = |out: &std::process::Output| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("could not write the store's index")
+                && stderr.contains("data/index/corpus.bin")
+                && stderr.contains("the figures are unaffected"),
+            "{stderr}"
+        );
+    };
     let out = rr(root.path(), &["score"]);
     assert_eq!(ok(out.clone()), before);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("could not write the store's index")
-            && stderr.contains("data/index/corpus.bin")
-            && stderr.contains("the figures are unaffected"),
-        "{stderr}"
+    says_so(&out);
+
+    // An import stores its posts all the same, and says the index is behind.
+    let import = rr(
+        root.path(),
+        &["import", more.to_str().unwrap(), "--format", "jsonl"],
     );
+    let n = rest_of_nov.iter().filter(|&&b| b == b'\n').count();
+    assert!(
+        ok(import.clone()).contains(&format!("imported {n}, duplicates 0")),
+        "{import:?}"
+    );
+    says_so(&import);
+    fs::remove_file(root.path().join("data/index")).unwrap();
+    load_both(root.path());
+}
+
+/// `import` de-duplicates against the ids the index holds and leaves the index current, so the
+/// next `score` parses nothing; whatever state the index was in before.
+#[test]
+fn import_deduplicates_through_the_index_and_leaves_it_current() {
+    let (root, rest_of_nov, dec) = site_with_a_later_month();
+    let twcs = root.path().join("data/store/twcs");
+    let index = SiteRoot::at(root.path()).index();
+    let import = |lines: &[u8]| -> String {
+        let file = root.path().join("import.jsonl");
+        fs::write(&file, lines).unwrap();
+        ok(rr(
+            root.path(),
+            &["import", file.to_str().unwrap(), "--format", "jsonl"],
+        ))
+    };
+    let current = || {
+        let used = load_both(root.path());
+        assert!(fast(&used) && used.parsed_bytes == 0, "{used:?}");
+        used.reused_posts
+    };
+    let stored = 13 + 3_358 + 1_000;
+    let lines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count();
+    let (nov, dec_n) = (lines(&rest_of_nov), lines(&dec));
+
+    // No index yet: import makes one, and the posts it stored are in it.
+    assert!(!index.exists());
+    let out = import(&rest_of_nov);
+    assert!(
+        out.contains(&format!("imported {nov}, duplicates 0")),
+        "{out}"
+    );
+    assert_eq!(current(), stored + nov);
+
+    // Again, with November and December: November's posts are known from the index.
+    let both = [rest_of_nov.clone(), dec.clone()].concat();
+    let out = import(&both);
+    assert!(
+        out.contains(&format!("imported {dec_n}, duplicates {nov}")),
+        "{out}"
+    );
+    assert_eq!(current(), stored + nov + dec_n);
+
+    // Lines a collector or a person appended after the index was written are parsed on top
+    // of it before the import de-duplicates: the index behind the store still finds them.
+    let dec_file = twcs.join("2017-12.jsonl");
+    let kept = fs::read(&dec_file).unwrap();
+    let cut = kept.len() - dec.len() / 2;
+    let cut = cut + kept[cut..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    fs::write(&dec_file, &kept[..cut]).unwrap();
+    load_both(root.path());
+    append(&dec_file, &kept[cut..]);
+    let out = import(&both);
+    assert!(
+        out.contains(&format!("imported 0, duplicates {}", nov + dec_n)),
+        "{out}"
+    );
+    assert_eq!(current(), stored + nov + dec_n);
+
+    // A damaged or missing index: the store is read in full and nothing is stored twice.
+    fs::write(&index, b"damaged").unwrap();
+    let out = import(&both);
+    assert!(out.contains("imported 0, duplicates"), "{out}");
+    fs::remove_file(&index).unwrap();
+    let out = import(&dec);
+    assert!(
+        out.contains(&format!("imported 0, duplicates {dec_n}")),
+        "{out}"
+    );
+    assert_eq!(current(), stored + nov + dec_n);
 }
 
 /// One change to a store, as collection, imports, a crash or a person make them.

@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 use replyrank::import::{self, ColumnMap, Format, PairsOptions};
 use replyrank::registry::Registry;
 use replyrank::root::SiteRoot;
+use replyrank::store::Notice;
 use replyrank::stores::Stores;
 use replyrank::time::TimeReader;
 
@@ -52,6 +53,9 @@ pub fn run(
                 }
                 if let Some(line) = Registry::describe_unregistered(&r.unregistered) {
                     println!("  {line}");
+                }
+                if let Some(error) = r.index_not_written.clone() {
+                    eprintln!("warning: {}", Notice::IndexNotWritten { error });
                 }
                 if let Some(e) = &r.stopped {
                     eprintln!(

@@ -670,6 +670,12 @@ pub fn run(root: &SiteRoot, mut opts: Options) -> Result<Report> {
     if recorded {
         state.save(root)?;
     }
+    if let Some(error) = stores.update_index(&Registry::load(root)?) {
+        eprintln!(
+            "warning: {}",
+            crate::store::Notice::IndexNotWritten { error }
+        );
+    }
     Ok(Report {
         accounts,
         skipped: plan.skipped,
@@ -895,8 +901,11 @@ fn spawn_writer(
 ) -> std::thread::JoinHandle<Result<Stores>> {
     std::thread::spawn(move || -> Result<Stores> {
         let registry = Registry::load(&root)?;
-        // One writer for the run: it loads each source's stored ids once and de-duplicates.
+        // One writer for the run: it de-duplicates against the published store's ids (from its
+        // index) and each source's private ids (loaded once).
+        let (stored, _) = stores.stored_ids(&registry)?;
         let mut writer = stores.writer(&registry);
+        writer.knowing(&stored);
         while let Some(first) = rx.blocking_recv() {
             let mut group = vec![first];
             while let Ok(more) = rx.try_recv() {

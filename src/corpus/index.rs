@@ -71,98 +71,109 @@ impl Corpus {
         registry: &Registry,
         index: &Path,
     ) -> Result<(Corpus, IndexUse)> {
-        let files = store.partitions(None)?;
-        let mut used = IndexUse::default();
-        let read_back = match read(index, registry.fingerprint, store.dir()) {
-            Ok(Some((builder, covered))) => match plan(store.dir(), &covered, &files)
-                .and_then(|plan| in_source_order(store.dir(), &builder, plan))
-            {
-                Ok(plan) => Some((builder, covered, plan)),
-                Err(why) => {
-                    used.rebuilt = Some(why);
-                    None
-                }
-            },
-            Ok(None) => {
-                used.rebuilt = Some("no index yet".into());
-                None
-            }
+        let (b, used) = update(store, registry, index)?;
+        Ok((b.finish_load(store), used))
+    }
+}
+
+/// Brings the index at `index` up to date with the store (see [`Corpus::load_indexed`]) and
+/// returns the corpus under construction.
+pub(super) fn update(
+    store: &Store,
+    registry: &Registry,
+    index: &Path,
+) -> Result<(CorpusBuilder, IndexUse)> {
+    let files = store.partitions(None)?;
+    let mut used = IndexUse::default();
+    let read_back = match read(index, registry.fingerprint, store.dir()) {
+        Ok(Some((builder, covered))) => match plan(store.dir(), &covered, &files)
+            .and_then(|plan| in_source_order(store.dir(), &builder, plan))
+        {
+            Ok(plan) => Some((builder, covered, plan)),
             Err(why) => {
                 used.rebuilt = Some(why);
                 None
             }
-        };
-        let (
-            mut b,
-            mut covered,
-            Plan {
-                reads,
-                touched,
-                mut grown,
+        },
+        Ok(None) => {
+            used.rebuilt = Some("no index yet".into());
+            None
+        }
+        Err(why) => {
+            used.rebuilt = Some(why);
+            None
+        }
+    };
+    let (
+        mut b,
+        mut covered,
+        Plan {
+            reads,
+            touched,
+            mut grown,
+        },
+    ) = match read_back {
+        Some(r) => r,
+        None => (
+            CorpusBuilder {
+                expected_posts: crate::store::estimated_posts(&files),
+                ..CorpusBuilder::default()
             },
-        ) = match read_back {
-            Some(r) => r,
-            None => (
-                CorpusBuilder {
-                    expected_posts: crate::store::estimated_posts(&files),
-                    ..CorpusBuilder::default()
-                },
-                Vec::new(),
-                Plan {
-                    reads: files.iter().map(|f| (f.clone(), Position::START)).collect(),
-                    touched: Vec::new(),
-                    grown: Vec::new(),
-                },
-            ),
-        };
-        used.reused_posts = b.quality.posts;
-        // Room for what is appended (about 240 bytes a post), so columns grow once.
-        for (file, from) in &reads {
-            let rel = relative(store.dir(), file);
-            let len = fs::symlink_metadata(file).map_or(0, |m| m.len());
-            let posts = (len.saturating_sub(from.offset) / 240) as usize;
-            if let Some(src) = b.sources.iter_mut().find(|s| s.name == source_of(&rel)) {
-                src.posts.reserve(posts);
-                src.ids.ends.reserve(posts);
-            }
+            Vec::new(),
+            Plan {
+                reads: files.iter().map(|f| (f.clone(), Position::START)).collect(),
+                touched: Vec::new(),
+                grown: Vec::new(),
+            },
+        ),
+    };
+    used.reused_posts = b.quality.posts;
+    // Room for what is appended (about 240 bytes a post), so columns grow once.
+    for (file, from) in &reads {
+        let rel = relative(store.dir(), file);
+        let len = fs::symlink_metadata(file).map_or(0, |m| m.len());
+        let posts = (len.saturating_sub(from.offset) / 240) as usize;
+        if let Some(src) = b.sources.iter_mut().find(|s| s.name == source_of(&rel)) {
+            src.posts.reserve(posts);
+            src.ids.ends.reserve(posts);
         }
-        let ends = b.read(registry, &reads)?;
-        let mut changed = used.rebuilt.is_some() || !touched.is_empty();
-        for (rel, st) in touched {
-            if let Some(c) = covered.iter_mut().find(|c| c.path == rel) {
-                (c.dev, c.ino, c.mtime) = (st.dev, st.ino, st.mtime);
-            }
-        }
-        for ((file, from), end) in reads.iter().zip(ends) {
-            used.parsed_bytes += end.offset - from.offset;
-            let rel = relative(store.dir(), file);
-            let grew = end != *from;
-            let hashed = grown
-                .iter()
-                .position(|(r, _)| *r == rel)
-                .map(|i| (from.offset, grown.swap_remove(i).1));
-            match covered.iter_mut().find(|c| c.path == rel) {
-                Some(c) if grew => {
-                    *c = covering(file, rel, end, hashed)?;
-                    changed = true;
-                }
-                Some(_) => {}
-                None => {
-                    covered.push(covering(file, rel, end, None)?);
-                    changed = true;
-                }
-            }
-        }
-        if changed {
-            // In the order a full read takes the partitions.
-            let rels: Vec<String> = files.iter().map(|f| relative(store.dir(), f)).collect();
-            covered.sort_by_key(|c| rels.iter().position(|r| *r == c.path));
-            if let Err(e) = write(index, registry.fingerprint, store.dir(), &covered, &b) {
-                used.not_written = Some(format!("{}: {e:#}", index.display()));
-            }
-        }
-        Ok((b.finish_load(store), used))
     }
+    let ends = b.read(registry, &reads)?;
+    let mut changed = used.rebuilt.is_some() || !touched.is_empty();
+    for (rel, st) in touched {
+        if let Some(c) = covered.iter_mut().find(|c| c.path == rel) {
+            (c.dev, c.ino, c.mtime) = (st.dev, st.ino, st.mtime);
+        }
+    }
+    for ((file, from), end) in reads.iter().zip(ends) {
+        used.parsed_bytes += end.offset - from.offset;
+        let rel = relative(store.dir(), file);
+        let grew = end != *from;
+        let hashed = grown
+            .iter()
+            .position(|(r, _)| *r == rel)
+            .map(|i| (from.offset, grown.swap_remove(i).1));
+        match covered.iter_mut().find(|c| c.path == rel) {
+            Some(c) if grew => {
+                *c = covering(file, rel, end, hashed)?;
+                changed = true;
+            }
+            Some(_) => {}
+            None => {
+                covered.push(covering(file, rel, end, None)?);
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        // In the order a full read takes the partitions.
+        let rels: Vec<String> = files.iter().map(|f| relative(store.dir(), f)).collect();
+        covered.sort_by_key(|c| rels.iter().position(|r| *r == c.path));
+        if let Err(e) = write(index, registry.fingerprint, store.dir(), &covered, &b) {
+            used.not_written = Some(format!("{}: {e:#}", index.display()));
+        }
+    }
+    Ok((b, used))
 }
 
 fn relative(store: &Path, file: &Path) -> String {

@@ -54,6 +54,9 @@ pub struct FileReport {
     /// Why the import stopped early, when it did after storing something: the counts above
     /// say what was stored (whole lines, synced); re-importing adds the rest.
     pub stopped: Option<String>,
+    /// Why the store's index could not be brought up to date after the import, when it could
+    /// not (the posts are stored all the same; the next `score` parses them).
+    pub index_not_written: Option<String>,
 }
 
 impl FileReport {
@@ -111,7 +114,9 @@ pub fn import_file(
         file: path.to_path_buf(),
         ..FileReport::default()
     };
+    let (stored, _) = stores.stored_ids(registry)?;
     let mut appender = stores.writer(registry);
+    appender.knowing(&stored);
     // A TWCS row takes about 160 bytes.
     appender.reserve(size as usize / 160);
     let mut sink = |rows: Vec<(usize, Row<'_>)>| -> Result<()> {
@@ -145,6 +150,11 @@ pub fn import_file(
     report.imported = appender.count().imported;
     report.duplicates = appender.count().duplicates;
     report.forgotten = appender.forgotten;
+    drop(appender);
+    drop(stored);
+    if report.imported > 0 {
+        report.index_not_written = stores.update_index(registry);
+    }
     if let Err(e) = read.and(synced) {
         if report.imported == 0 {
             return Err(e);
