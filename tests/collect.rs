@@ -606,6 +606,7 @@ fn collect_fills_the_store_and_build_ranks_with_coverage_labels() {
         log.contains("bluesky: no REPLYRANK_BLUESKY_HANDLE"),
         "{log}"
     );
+    assert_index_current(root.path());
 
     // Bluesky: 43 of the brand's own posts (reposts and the pin skipped), the parents and
     // roots of its replies, and the recorded thread.
@@ -775,6 +776,18 @@ fn collect_fills_the_store_and_build_ranks_with_coverage_labels() {
     // bluesky: feed page 1 and open-thread counts (getPosts); mastodon: since_id page and
     // open-thread counts; x: mentions and tweets since the cursor.
     assert!(again.len() <= 8, "{again:?}");
+    // The forgotten post's partition was rewritten: collect brought the index up to date.
+    assert_index_current(root.path());
+}
+
+/// The store's index covers everything stored: `score` reads it back and parses nothing.
+fn assert_index_current(root: &Path) {
+    let out = common::rr(root, &["score", "--verbose"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.contains("from its index, 0.0 MB of JSON Lines parsed)"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -336,6 +336,8 @@ fn the_publishing_workflow_audits_before_it_commits_or_deploys_and_never_commits
             .unwrap_or_else(|| panic!("no {s:?} in the workflow"))
     };
     assert!(at("actions/cache/restore") < at("replyrank collect"));
+    // Collect de-duplicates through the store's index and brings it up to date.
+    assert!(at("path: data/index") < at("replyrank collect"));
     assert!(at("replyrank build") < at("replyrank audit data/store data/state public"));
     assert!(at("replyrank audit") < at("git commit"));
     assert!(at("replyrank audit") < at("upload-pages-artifact"));
