@@ -57,19 +57,33 @@ struct Svg {
 /// A coordinate to a tenth of a unit, without a trailing `.0` (every page draws its charts
 /// twice, and every snapshot kept whole holds a copy of every page).
 fn num(v: f64) -> String {
-    // Integer formatting: a float's, with a precision, costs several times more.
-    let t = tenths(v);
-    let (sign, a) = if t < 0 { ("-", -t) } else { ("", t) };
-    if a % 10 == 0 {
-        format!("{sign}{}", a / 10)
-    } else {
-        format!("{sign}{}.{}", a / 10, a % 10)
+    Tenths::of(v).to_string()
+}
+
+/// A coordinate in tenths of a unit, rounded; written as [`num`] writes it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Tenths(i64);
+
+impl Tenths {
+    fn of(v: f64) -> Tenths {
+        Tenths((v * 10.0).round() as i64)
     }
 }
 
-/// A coordinate in tenths of a unit, rounded.
-fn tenths(v: f64) -> i64 {
-    (v * 10.0).round() as i64
+impl std::fmt::Display for Tenths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Integer formatting: a float's, with a precision, costs several times more.
+        let (sign, a) = if self.0 < 0 {
+            ("-", -self.0)
+        } else {
+            ("", self.0)
+        };
+        if a % 10 == 0 {
+            write!(f, "{sign}{}", a / 10)
+        } else {
+            write!(f, "{sign}{}.{}", a / 10, a % 10)
+        }
+    }
 }
 
 impl Svg {
@@ -83,9 +97,9 @@ impl Svg {
     }
     /// A straight line (`H`/`V` when it is level or upright); SVG's default width is 1.
     fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, color: &str, width: f64) {
-        let to = if tenths(y1) == tenths(y2) {
+        let to = if Tenths::of(y1) == Tenths::of(y2) {
             format!("H{}", num(x2))
-        } else if tenths(x1) == tenths(x2) {
+        } else if Tenths::of(x1) == Tenths::of(x2) {
             format!("V{}", num(y2))
         } else {
             format!("L{} {}", num(x2), num(y2))
@@ -225,30 +239,41 @@ pub fn still_waiting(steps: &[Step], tick: &dyn Fn(i64) -> String, l: &Labels) -
                 svg.line(x(t), a.top, x(t), a.bottom, MARK, 1.0);
                 svg.text(x(t), a.top - 5.0, "middle", MARK, name);
             }
-            // The band, one rectangle per step; then the steps.
+            // The band, one rectangle per step; then the steps. At the drawing's resolution
+            // (a tenth of a unit) many steps of a large brand share one x: a rectangle with no
+            // width and a line with no length draw nothing, so they are left out, and the
+            // vertical moves at one x merge into the last (the curve only goes down).
+            use std::fmt::Write;
             let mut band = String::new();
             let mut d = String::new();
+            let mut drop_to = None;
             for (i, &(t, s, b)) in steps.iter().enumerate() {
                 let end = steps.get(i + 1).map_or(t, |n| n.0);
                 if t >= 604_800 {
                     break;
                 }
-                if let Some([blo, bhi]) = b {
-                    band.push_str(&format!(
-                        "M{} {}H{}V{}H{}Z",
-                        num(x(t)),
-                        num(a.y(bhi * 100.0)),
-                        num(x(end)),
-                        num(a.y(blo * 100.0)),
-                        num(x(t))
-                    ));
+                let (from, to) = (Tenths::of(x(t)), Tenths::of(x(end)));
+                if let Some([blo, bhi]) = b
+                    && from != to
+                {
+                    let (lo, hi) = (Tenths::of(a.y(blo * 100.0)), Tenths::of(a.y(bhi * 100.0)));
+                    let _ = write!(band, "M{from} {hi}H{to}V{lo}H{from}Z");
                 }
+                let y = Tenths::of(a.y(s * 100.0));
                 if i == 0 {
-                    d.push_str(&format!("M{} {}", num(x(t)), num(a.y(s * 100.0))));
+                    let _ = write!(d, "M{from} {y}");
                 } else {
-                    d.push_str(&format!("V{}", num(a.y(s * 100.0))));
+                    drop_to = Some(y);
                 }
-                d.push_str(&format!("H{}", num(x(end))));
+                if from != to {
+                    if let Some(y) = drop_to.take() {
+                        let _ = write!(d, "V{y}");
+                    }
+                    let _ = write!(d, "H{to}");
+                }
+            }
+            if let Some(y) = drop_to {
+                let _ = write!(d, "V{y}");
             }
             if !band.is_empty() {
                 svg.out.push_str(&format!(
