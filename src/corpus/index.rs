@@ -1,5 +1,8 @@
 //! The store's index: the corpus as the last run built it, kept in `data/index/corpus.bin` so
-//! the next run reads only what was appended to the store since.
+//! the next run reads only what was appended to the store since. `score` and `build` read the
+//! corpus through it; `import` and `collect` look stored ids up in it
+//! ([`super::StoredIds`]) and bring it up to date after they write, so the next `score` parses
+//! nothing.
 //!
 //! The JSON Lines store stays the source of truth; the index is derived, never committed or
 //! published (it holds only what the published store holds, as fixed-width columns), and may
