@@ -10,13 +10,13 @@
 //! alternating customer/brand threads, "same here" replies, cut threads, quoted texts with commas
 //! and newlines, rows in shuffled order), plus a site root (`data/brands.toml`,
 //! `replyrank.toml`). Then it runs `replyrank import FILE --format twcs` and `replyrank score` as
-//! child processes and measures the wall time and peak RSS (`wait4`'s rusage) of each step. The
+//! child processes and measures the wall time and peak RSS (`wait4`'s rusage) of each step, then
+//! `replyrank score` a second time (the repeat score: the store's index covers everything). The
 //! corpus's last day is held back from that file and measured last, as the daily job: imported
-//! on its own, then `replyrank score` (which parses only what the store's index does not cover).
-//! With `--pandas` it also runs `bench/pandas_pipeline.py` on the same file, prints the speed-up
-//! and compares the deterministic per-brand figures of both leaderboards. With `--duckdb` it
-//! runs `replyrank score` a second time (the daily job on a store that already holds
-//! everything), then `bench/duckdb_pipeline.py` (the same method in DuckDB SQL; the `duckdb`
+//! on its own (import brings the store's index up to date), then `replyrank score`, then
+//! `replyrank build`. With `--pandas` it also runs `bench/pandas_pipeline.py` on the same file,
+//! prints the speed-up and compares the deterministic per-brand figures of both leaderboards.
+//! With `--duckdb` it runs `bench/duckdb_pipeline.py` (the same method in DuckDB SQL; the `duckdb`
 //! Python package is installed into a virtual environment under the target directory when
 //! python3 lacks it), compares its figures the same way and prints a side-by-side table.
 //! Both comparisons score with method version 1, the one the scripts implement.
@@ -947,6 +947,8 @@ struct Result1 {
     day_posts: usize,
     day_import: Measured,
     day_score: Measured,
+    /// Then `replyrank build`: the same score, and the site rendered and written.
+    day_build: Measured,
     pandas: Option<ScriptRun>,
     duckdb: Option<ScriptRun>,
     /// The 1-minute load average before and after the measured steps.
@@ -1105,14 +1107,33 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Sc
         &work.join("day-score.out"),
         &work.join("day-score.err"),
     );
+    // Then the site, as the publishing workflow builds it (the methodology page is the one
+    // piece of content a site needs).
+    let content = root.join("content");
+    fs::create_dir_all(&content).expect("create the site's content folder");
+    fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/content/methodology.md"),
+        content.join("methodology.md"),
+    )
+    .expect("copy the methodology page");
+    let mut cmd = Command::new(bin);
+    cmd.arg("--root").arg(&root).arg("build");
+    let day_build = run_measured(
+        "replyrank build (after the last day)",
+        cmd,
+        &work.join("day-build.out"),
+        &work.join("day-build.err"),
+    );
     eprintln!(
         "   daily job: import of the last day's {} posts {:.2} s, then score {:.2} s (CPU {:.2} s, \
-         peak RSS {:.0} MB)",
+         peak RSS {:.0} MB), or build {:.2} s (CPU {:.2} s)",
         written.day.0,
         day_import.secs(),
         day_score.secs(),
         day_score.cpu_secs(),
-        day_score.rss_mb()
+        day_score.rss_mb(),
+        day_build.secs(),
+        day_build.cpu_secs(),
     );
     let load = (load_before, load_average());
     eprintln!("   load average {:.2} before, {:.2} after", load.0, load.1);
@@ -1125,6 +1146,7 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Sc
         day_posts: written.day.0,
         day_import,
         day_score,
+        day_build,
         pandas,
         duckdb,
         load,
@@ -1289,12 +1311,12 @@ fn main() {
 fn print_daily_table(results: &[Result1]) {
     println!(
         "\n| posts with the last day | repeat score s (CPU s), without it | the last day's posts | import the day s | \
-         then score s | score CPU s (user + sys) | score peak RSS MB |\n\
-         |---:|---:|---:|---:|---:|---:|---:|"
+         then score s | score CPU s (user + sys) | score peak RSS MB | or build s (CPU s) |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for r in results {
         println!(
-            "| {} | {:.2} ({:.2}) | {} | {:.2} | {:.2} | {:.2} + {:.2} | {:.0} |",
+            "| {} | {:.2} ({:.2}) | {} | {:.2} | {:.2} | {:.2} + {:.2} | {:.0} | {:.2} ({:.2}) |",
             r.posts + r.day_posts,
             r.rescore.secs(),
             r.rescore.cpu_secs(),
@@ -1303,7 +1325,9 @@ fn print_daily_table(results: &[Result1]) {
             r.day_score.secs(),
             r.day_score.user.as_secs_f64(),
             r.day_score.sys.as_secs_f64(),
-            r.day_score.rss_mb()
+            r.day_score.rss_mb(),
+            r.day_build.secs(),
+            r.day_build.cpu_secs()
         );
     }
 }

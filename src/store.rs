@@ -584,6 +584,27 @@ impl<'s> Appender<'s> {
         self.stored = Some(stored);
     }
 
+    /// Leaves out of `posts` those the store holds by `stored` (see [`Appender::knowing`]),
+    /// counted as duplicates: what is left still goes through [`Appender::push`].
+    pub fn drop_stored(
+        &mut self,
+        posts: &mut Vec<Post<'_>>,
+        checkable: impl Fn(&Post) -> bool + Sync,
+    ) {
+        let Some(stored) = self.stored else {
+            return;
+        };
+        use rayon::prelude::*;
+        let keep: Vec<bool> = posts
+            .par_iter()
+            .map(|p| !(checkable(p) && stored.contains(&p.source, &p.id)))
+            .collect();
+        let before = posts.len();
+        let mut keep = keep.into_iter();
+        posts.retain(|_| keep.next().expect("one flag a post"));
+        self.count.duplicates += before - posts.len();
+    }
+
     /// Makes room for about `n` new posts, so the de-duplication table is sized once.
     pub fn reserve(&mut self, n: usize) {
         self.expected_new = n;

@@ -132,6 +132,16 @@ impl<'s> StoreWriter<'s> {
         self.published.knowing(stored);
     }
 
+    /// Leaves out of `posts` those the published store already holds, as its index says (see
+    /// [`StoreWriter::knowing`]), counted as duplicates, so an import that repeats what is
+    /// stored does not classify it again. Posts of a collected source are published under
+    /// pseudonyms: those still raw are left to [`StoreWriter::push`].
+    pub fn drop_stored(&mut self, posts: &mut Vec<Post<'_>>) {
+        self.published.drop_stored(posts, |p| {
+            !pseudonymised(&p.source) || crate::publish::is_pseudonym(&p.id)
+        });
+    }
+
     /// Makes room for about `n` new posts.
     pub fn reserve(&mut self, n: usize) {
         self.published.reserve(n);

@@ -138,6 +138,7 @@ pub fn import_file(
                 Err(reason) => report.rejected.push((line, reason)),
             }
         }
+        appender.drop_stored(&mut posts);
         crate::classify::annotate(registry, &mut posts);
         appender.push(posts)
     };
