@@ -1,7 +1,7 @@
 //! End-to-end benchmark of the real `replyrank` binary on synthetic TWCS corpora.
 //!
 //! ```text
-//! cargo bench --bench pipeline -- [--posts 100000,1000000,3000000] [--keep DIR] [--pandas] [--duckdb]
+//! cargo bench --bench pipeline -- [--posts 100000,1000000,3000000] [--days 61] [--keep DIR] [--pandas] [--duckdb]
 //! ```
 //!
 //! For each size N it generates (from a fixed seed, not timed) a corpus of about N posts in the
@@ -41,8 +41,8 @@ const SEED: u64 = 0x7477_6373_2017_1031;
 const BRANDS: usize = 108;
 /// 2017-10-01T00:00:00Z.
 const START: i64 = 1_506_816_000;
-/// Threads start over 61 days (to 2017-12-01).
-const SPAN: u32 = 61 * 86_400;
+/// By default threads start over 61 days (to 2017-12-01); `--days N` sets another span.
+const DAYS: u32 = 61;
 const HEADER: &str =
     "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n";
 
@@ -52,6 +52,8 @@ const HEADER: &str =
 
 struct Options {
     posts: Vec<usize>,
+    /// The days over which threads start (the store's history; the window is 90 days).
+    days: u32,
     keep: Option<PathBuf>,
     pandas: bool,
     duckdb: bool,
@@ -59,7 +61,7 @@ struct Options {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo bench --bench pipeline -- [--posts 100000,1000000,3000000] [--keep DIR] [--pandas] [--duckdb]"
+        "usage: cargo bench --bench pipeline -- [--posts 100000,1000000,3000000] [--days 61] [--keep DIR] [--pandas] [--duckdb]"
     );
     std::process::exit(2);
 }
@@ -78,6 +80,7 @@ fn parse_count(s: &str) -> Option<usize> {
 fn parse_args() -> Options {
     let mut o = Options {
         posts: vec![100_000, 1_000_000, 3_000_000],
+        days: DAYS,
         keep: None,
         pandas: false,
         duckdb: false,
@@ -102,6 +105,16 @@ fn parse_args() -> Options {
                     .collect();
             }
             "--keep" => o.keep = Some(PathBuf::from(args.next().unwrap_or_else(|| usage()))),
+            "--days" => {
+                o.days = args
+                    .next()
+                    .and_then(|d| d.parse().ok())
+                    .filter(|&d| (2..=3650).contains(&d))
+                    .unwrap_or_else(|| {
+                        eprintln!("--days: a whole number of days from 2 to 3650");
+                        usage()
+                    })
+            }
             "-h" | "--help" => usage(),
             other => {
                 if let Some(v) = other.strip_prefix("--posts=") {
@@ -177,6 +190,8 @@ struct Pending {
 }
 
 struct Corpus {
+    /// Threads start within this many seconds after START.
+    span: u32,
     rows: Vec<Row>,
     kids: Vec<u32>,
     threads: usize,
@@ -217,7 +232,7 @@ fn lognormal(rng: &mut Pcg64Mcg, median: f64, sigma: f64) -> u32 {
     (median * (sigma * normal(rng)).exp()).clamp(1.0, 10.0 * 86_400.0) as u32
 }
 
-fn generate(target: usize, seed: u64) -> Corpus {
+fn generate(target: usize, days: u32, seed: u64) -> Corpus {
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let brands = brand_models(&mut rng);
     let est_threads = target / 2 + 1;
@@ -227,6 +242,7 @@ fn generate(target: usize, seed: u64) -> Corpus {
     let mut thread: Vec<Pending> = Vec::with_capacity(64);
     let mut next_id: u32 = 1;
     let mut c = Corpus {
+        span: days * 86_400,
         rows: Vec::new(),
         kids: Vec::new(),
         threads: 0,
@@ -254,7 +270,7 @@ fn generate(target: usize, seed: u64) -> Corpus {
         let b = brands.partition_point(|m| m.cum < u).min(BRANDS - 1);
         let m = &brands[b];
         let cust = 100_000 + rng.random_range(0..customers);
-        let t0 = rng.random_range(0..SPAN);
+        let t0 = rng.random_range(0..c.span);
         let anon = rng.random::<f64>() < 0.10;
         c.anon_roots += usize::from(anon);
         // push(row, parent index): 1% of replies point at a parent that is not in the file
@@ -591,7 +607,7 @@ fn write_csv(c: &Corpus, path: &Path, day_path: &Path, seed: u64) -> std::io::Re
     let mut order: Vec<u32> = (0..c.rows.len() as u32).collect();
     order.shuffle(&mut rng);
     // The last day on which threads start, and the replies that come later.
-    let cutoff = SPAN - 86_400;
+    let cutoff = c.span - 86_400;
     let mut main = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let mut day = BufWriter::with_capacity(1 << 20, File::create(day_path)?);
     main.write_all(HEADER.as_bytes())?;
@@ -964,11 +980,17 @@ fn load_average() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Script>) -> Result1 {
+fn bench_size(
+    n: usize,
+    days: u32,
+    work: &Path,
+    pandas: Option<&Script>,
+    duckdb: Option<&Script>,
+) -> Result1 {
     let bin = env!("CARGO_BIN_EXE_replyrank");
     let root = work.join("root");
     // a kept directory from an earlier run: start from an empty store
-    for d in ["data/store", "public"] {
+    for d in ["data/store", "data/index", "public"] {
         let p = root.join(d);
         if p.exists() {
             fs::remove_dir_all(&p).unwrap_or_else(|e| panic!("cannot remove {}: {e}", p.display()));
@@ -986,7 +1008,7 @@ fn bench_size(n: usize, work: &Path, pandas: Option<&Script>, duckdb: Option<&Sc
 
     eprintln!("\n== {n} posts: generating {} ...", csv.display());
     let t = Instant::now();
-    let corpus = generate(n, SEED);
+    let corpus = generate(n, days, SEED);
     let written = write_csv(&corpus, &csv, &day_csv, SEED).expect("cannot write the CSV");
     let (posts, bytes) = written.main;
     let all = corpus.rows.len();
@@ -1250,7 +1272,7 @@ fn main() {
     for &n in &opts.posts {
         let work = base.join(format!("posts-{n}"));
         fs::create_dir_all(&work).expect("cannot create the work directory");
-        results.push(bench_size(n, &work, pandas.as_ref(), duckdb.as_ref()));
+        results.push(bench_size(n, opts.days, &work, pandas.as_ref(), duckdb.as_ref()));
     }
 
     println!(
