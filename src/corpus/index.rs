@@ -506,6 +506,8 @@ fn write(
 struct In<R: Read> {
     r: R,
     hash: Xxh3,
+    /// Reused for each block of a column, so reading a column allocates only the column.
+    scratch: Vec<u8>,
 }
 
 /// The body is damaged or of another layout.
@@ -546,8 +548,16 @@ impl<R: Read> In<R> {
         let mut left = n;
         while left > 0 {
             let take = left.min(1 << 16);
-            let buf = self.bytes(take * width)?;
-            out.extend(buf.chunks_exact(width).map(&get));
+            self.scratch.clear();
+            (&mut self.r)
+                .take((take * width) as u64)
+                .read_to_end(&mut self.scratch)
+                .map_err(|e| e.to_string())?;
+            if self.scratch.len() != take * width {
+                return Err(DAMAGED.into());
+            }
+            self.hash.update(&self.scratch);
+            out.extend(self.scratch.chunks_exact(width).map(&get));
             left -= take;
         }
         Ok(out)
@@ -603,6 +613,7 @@ fn read(index: &Path, registry: u64, store: &Path) -> Result<ReadBack, String> {
     let mut i = In {
         r,
         hash: Xxh3::new(),
+        scratch: Vec::new(),
     };
     if i.u64()? != registry {
         return Err("the brand registry changed".into());
