@@ -1272,7 +1272,13 @@ fn main() {
     for &n in &opts.posts {
         let work = base.join(format!("posts-{n}"));
         fs::create_dir_all(&work).expect("cannot create the work directory");
-        results.push(bench_size(n, opts.days, &work, pandas.as_ref(), duckdb.as_ref()));
+        results.push(bench_size(
+            n,
+            opts.days,
+            &work,
+            pandas.as_ref(),
+            duckdb.as_ref(),
+        ));
     }
 
     println!(
