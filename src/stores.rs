@@ -30,7 +30,8 @@ pub struct Stores {
     pub private: Store,
     pub pseudonymiser: Option<Pseudonymiser>,
     pub forgotten: Forgotten,
-    /// The published store's index (`data/index/corpus.bin`), kept current by every writer.
+    /// The published store's index (`data/index/corpus.bin`), which `import` and `collect` keep
+    /// current.
     index: std::path::PathBuf,
 }
 
