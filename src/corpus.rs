@@ -157,37 +157,41 @@ impl Corpus {
 
 /// The ids of the posts a store holds, by source, as its index knows them: what `import` and
 /// `collect` look up to skip posts already stored, without parsing the store's lines again.
+/// It keeps the whole corpus under construction, so that bringing the index up to date after
+/// the write ([`StoredIds::update`]) carries on from it rather than reading the index back.
 pub struct StoredIds {
-    /// (source, its interned ids, whether each id is a stored post rather than a parent only
-    /// named by one).
-    sources: Vec<(String, Interner, Vec<bool>)>,
+    indexed: index::Indexed,
 }
 
 impl StoredIds {
     /// Brings the store's index at `index` up to date (parsing only the lines appended since it
     /// was written, see [`Corpus::load_indexed`]) and keeps the ids it holds.
     pub fn load(store: &Store, registry: &Registry, index: &Path) -> Result<(StoredIds, IndexUse)> {
-        let (b, used) = index::update(store, registry, index)?;
-        let sources = b
-            .sources
-            .into_iter()
-            .map(|mut s| {
-                s.ids.build_table();
-                let stored = s.posts.iter().map(|m| m.at != i64::MIN).collect();
-                (s.name, s.ids, stored)
-            })
-            .collect();
-        Ok((StoredIds { sources }, used))
+        let (mut indexed, used) = index::update(store, registry, index, None)?;
+        for s in &mut indexed.builder.sources {
+            s.ids.build_table();
+        }
+        Ok((StoredIds { indexed }, used))
+    }
+
+    /// Brings the index at `index` up to date again after this run wrote to the store: parses
+    /// what was appended since [`StoredIds::load`] (or the whole store, when something the
+    /// index cannot vouch for happened) and writes the index.
+    pub fn update(self, store: &Store, registry: &Registry, index: &Path) -> Result<IndexUse> {
+        index::update(store, registry, index, Some(self.indexed)).map(|(_, used)| used)
     }
 
     /// Whether the store holds a post `id` of `source`.
     pub fn contains(&self, source: &str, id: &str) -> bool {
-        self.sources
+        self.indexed
+            .builder
+            .sources
             .iter()
-            .find(|(name, ..)| name == source)
-            .is_some_and(|(_, ids, stored)| {
-                ids.find(id)
-                    .is_some_and(|i| stored.get(i as usize).copied().unwrap_or(false))
+            .find(|s| s.name == source)
+            .is_some_and(|s| {
+                s.ids
+                    .find(id)
+                    .is_some_and(|i| s.posts.get(i as usize).is_some_and(|m| m.at != i64::MIN))
             })
     }
 }

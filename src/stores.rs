@@ -61,13 +61,13 @@ impl Stores {
         StoredIds::load(&self.published, registry, &self.index)
     }
 
-    /// Brings the published store's index up to date after a write, so the next `score` or
-    /// `build` reads back what was just stored instead of parsing it. Returns why the index
-    /// could not be updated, when it could not (the store is unaffected, and the next run
-    /// that can write the index does).
-    pub fn update_index(&self, registry: &Registry) -> Option<String> {
-        match StoredIds::load(&self.published, registry, &self.index) {
-            Ok((_, used)) => used.not_written,
+    /// Brings the published store's index up to date after a write, carrying on from the ids
+    /// [`Stores::stored_ids`] gave before it, so the next `score` or `build` reads back what was
+    /// just stored instead of parsing it. Returns why the index could not be updated, when it
+    /// could not (the store is unaffected, and the next run that can write the index does).
+    pub fn update_index(&self, registry: &Registry, stored: StoredIds) -> Option<String> {
+        match stored.update(&self.published, registry, &self.index) {
+            Ok(used) => used.not_written,
             Err(e) => Some(format!("{}: {e:#}", self.index.display())),
         }
     }

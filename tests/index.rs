@@ -356,6 +356,19 @@ fn import_deduplicates_through_the_index_and_leaves_it_current() {
     );
     assert_eq!(current(), stored + nov + dec_n);
 
+    // A late post imported into November while December exists: the index cannot take it on
+    // top (a full read gives November's lines first), so the import reads the store again.
+    let late = String::from_utf8(rest_of_nov.clone()).unwrap();
+    let late = late.lines().next().unwrap();
+    let id = serde_json::from_str::<serde_json::Value>(late).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let late = late.replacen(&format!("\"id\":\"{id}\""), "\"id\":\"late-1\"", 1);
+    let out = import(format!("{late}\n").as_bytes());
+    assert!(out.contains("imported 1, duplicates 0"), "{out}");
+    assert_eq!(current(), stored + nov + dec_n + 1);
+
     // A damaged or missing index: the store is read in full and nothing is stored twice.
     fs::write(&index, b"damaged").unwrap();
     let out = import(&both);
@@ -366,7 +379,7 @@ fn import_deduplicates_through_the_index_and_leaves_it_current() {
         out.contains(&format!("imported 0, duplicates {dec_n}")),
         "{out}"
     );
-    assert_eq!(current(), stored + nov + dec_n);
+    assert_eq!(current(), stored + nov + dec_n + 1);
 }
 
 /// One change to a store, as collection, imports, a crash or a person make them.

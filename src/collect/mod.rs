@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::config::Config;
+use crate::corpus::StoredIds;
 use crate::post::Post;
 use crate::registry::Registry;
 use crate::root::SiteRoot;
@@ -654,7 +655,7 @@ pub fn run(root: &SiteRoot, mut opts: Options) -> Result<Report> {
     );
     let deleted = std::mem::take(&mut *ctx.deleted.lock().expect("not poisoned"));
     drop(ctx);
-    let mut stores = writer
+    let (mut stores, stored) = writer
         .join()
         .expect("the store writer does not panic")
         .context("the store writer failed")?;
@@ -670,7 +671,7 @@ pub fn run(root: &SiteRoot, mut opts: Options) -> Result<Report> {
     if recorded {
         state.save(root)?;
     }
-    if let Some(error) = stores.update_index(&Registry::load(root)?) {
+    if let Some(error) = stores.update_index(&Registry::load(root)?, stored) {
         eprintln!(
             "warning: {}",
             crate::store::Notice::IndexNotWritten { error }
@@ -892,14 +893,15 @@ impl Outcome {
 }
 
 /// The writer thread: appends each group of pages to the stores (synced), then saves the
-/// cursors; returns the stores when the run is over.
+/// cursors; returns the stores, and the published store's ids it de-duplicated against (to
+/// bring the index up to date from), when the run is over.
 fn spawn_writer(
     root: SiteRoot,
     stores: Stores,
     mut cursors: Cursors,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Commit>,
-) -> std::thread::JoinHandle<Result<Stores>> {
-    std::thread::spawn(move || -> Result<Stores> {
+) -> std::thread::JoinHandle<Result<(Stores, StoredIds)>> {
+    std::thread::spawn(move || -> Result<(Stores, StoredIds)> {
         let registry = Registry::load(&root)?;
         // One writer for the run: it de-duplicates against the published store's ids (from its
         // index) and each source's private ids (loaded once).
@@ -948,7 +950,7 @@ fn spawn_writer(
             }
         }
         drop(writer);
-        Ok(stores)
+        Ok((stores, stored))
     })
 }
 

@@ -74,21 +74,33 @@ impl Corpus {
         registry: &Registry,
         index: &Path,
     ) -> Result<(Corpus, IndexUse)> {
-        let (b, used) = update(store, registry, index)?;
-        Ok((b.finish_load(store), used))
+        let (indexed, used) = update(store, registry, index, None)?;
+        Ok((indexed.builder.finish_load(store), used))
     }
 }
 
+/// The corpus under construction and the partitions it covers: what an index holds.
+pub(super) struct Indexed {
+    pub(super) builder: CorpusBuilder,
+    covered: Vec<Covered>,
+}
+
 /// Brings the index at `index` up to date with the store (see [`Corpus::load_indexed`]) and
-/// returns the corpus under construction.
+/// returns what it now holds. With `held` (what an earlier call returned, in this run), it
+/// carries on from there instead of reading the index back.
 pub(super) fn update(
     store: &Store,
     registry: &Registry,
     index: &Path,
-) -> Result<(CorpusBuilder, IndexUse)> {
+    held: Option<Indexed>,
+) -> Result<(Indexed, IndexUse)> {
     let files = store.partitions(None)?;
     let mut used = IndexUse::default();
-    let read_back = match read(index, registry.fingerprint, store.dir()) {
+    let held = match held {
+        Some(h) => Ok(Some((h.builder, h.covered))),
+        None => read(index, registry.fingerprint, store.dir()),
+    };
+    let read_back = match held {
         Ok(Some((builder, covered))) => match plan(store.dir(), &covered, &files)
             .and_then(|plan| in_source_order(store.dir(), &builder, plan))
         {
@@ -176,7 +188,13 @@ pub(super) fn update(
             used.not_written = Some(format!("{}: {e:#}", index.display()));
         }
     }
-    Ok((b, used))
+    Ok((
+        Indexed {
+            builder: b,
+            covered,
+        },
+        used,
+    ))
 }
 
 fn relative(store: &Path, file: &Path) -> String {

@@ -152,9 +152,8 @@ pub fn import_file(
     report.duplicates = appender.count().duplicates;
     report.forgotten = appender.forgotten;
     drop(appender);
-    drop(stored);
     if report.imported > 0 {
-        report.index_not_written = stores.update_index(registry);
+        report.index_not_written = stores.update_index(registry, stored);
     }
     if let Err(e) = read.and(synced) {
         if report.imported == 0 {
