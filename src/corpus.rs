@@ -22,7 +22,9 @@ use crate::source::Network;
 use crate::store::{Notice, Position, Store};
 
 mod index;
-pub use index::IndexUse;
+mod seal;
+pub use index::{IndexUse, Loaded, Ranking};
+pub use seal::{Seal, SealedComplaint};
 
 pub const NONE: u32 = u32::MAX;
 
@@ -167,7 +169,7 @@ impl StoredIds {
     /// Brings the store's index at `index` up to date (parsing only the lines appended since it
     /// was written, see [`Corpus::load_indexed`]) and keeps the ids it holds.
     pub fn load(store: &Store, registry: &Registry, index: &Path) -> Result<(StoredIds, IndexUse)> {
-        let (mut indexed, used) = index::update(store, registry, index, None)?;
+        let (mut indexed, used) = index::update_with_sealed_ids(store, registry, index)?;
         for s in &mut indexed.builder.sources {
             s.ids.build_table();
         }
@@ -181,11 +183,11 @@ impl StoredIds {
         index::update(store, registry, index, Some(self.indexed)).map(|(_, used)| used)
     }
 
-    /// Whether the store holds a post `id` of `source`.
+    /// Whether the store holds a post `id` of `source` (among the posts the index holds, or
+    /// the sealed ones).
     pub fn contains(&self, source: &str, id: &str) -> bool {
-        self.indexed
-            .builder
-            .sources
+        let b = &self.indexed.builder;
+        b.sources
             .iter()
             .find(|s| s.name == source)
             .is_some_and(|s| {
@@ -193,6 +195,7 @@ impl StoredIds {
                     .find(id)
                     .is_some_and(|i| s.posts.get(i as usize).is_some_and(|m| m.at != i64::MIN))
             })
+            || b.seal.as_ref().is_some_and(|seal| seal.stores(source, id))
     }
 }
 
@@ -307,7 +310,7 @@ pub fn prepare<'a>(
 }
 
 /// Strings interned to dense indices, stored end to end in one buffer; hashes come precomputed.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Interner {
     table: HashTable<(u32, u64)>,
     bytes: String,
@@ -387,6 +390,7 @@ impl Interner {
     }
 }
 
+#[derive(Clone)]
 struct SourceState {
     name: String,
     ids: Interner,
@@ -407,6 +411,10 @@ pub struct CorpusBuilder {
     sources: Vec<SourceState>,
     quality: LoadQuality,
     notices: Vec<Notice>,
+    /// What the threads sealed away contributed (`seal.rs`), when the index holds a seal.
+    seal: Option<Seal>,
+    /// A post added since joins a sealed thread: the seal must be given up (a full read).
+    joins_seal: bool,
 }
 
 const ABSENT: Meta = Meta {
@@ -493,6 +501,16 @@ impl CorpusBuilder {
         })
     }
 
+    /// The newest post time not after `now`.
+    fn newest_until(&self, now: i64) -> Option<i64> {
+        self.sources
+            .iter()
+            .flat_map(|s| &s.posts)
+            .map(|p| p.at)
+            .filter(|&t| t != i64::MIN && t <= now)
+            .max()
+    }
+
     /// The corpus of a store: [`CorpusBuilder::finish`], with the store's own notices first and
     /// posts dated after the wall clock counted.
     fn finish_load(self, store: &Store) -> Corpus {
@@ -513,6 +531,9 @@ impl CorpusBuilder {
     }
 
     pub fn add(&mut self, p: Prepared) {
+        if self.seal.as_ref().is_some_and(|s| s.joined_by(&p)) {
+            self.joins_seal = true;
+        }
         for name in p.unregistered {
             *self.quality.unregistered_accounts.entry(name).or_default() += 1;
         }

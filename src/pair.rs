@@ -66,6 +66,18 @@ pub struct PairQuality {
     pub negative_reply_times: usize,
 }
 
+impl PairQuality {
+    /// Adds the counts of `other` (threads paired apart) to these.
+    pub fn add(&mut self, other: &PairQuality) {
+        self.posts_after_as_of += other.posts_after_as_of;
+        self.follow_ups += other.follow_ups;
+        self.not_addressed += other.not_addressed;
+        self.missing_parents += other.missing_parents;
+        self.reply_cycles += other.reply_cycles;
+        self.negative_reply_times += other.negative_reply_times;
+    }
+}
+
 pub struct Pairing {
     pub complaints: Vec<Complaint>,
     pub quality: PairQuality,

@@ -34,20 +34,67 @@ impl Scored {
 /// Loads the registry and store under `root` and scores them with `config` as of `as_of`
 /// (default: the newest post). With `verbose`, each step's time goes to stderr.
 pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) -> Result<Scored> {
+    run_reading(root, config, as_of, verbose, Read::Indexed)
+}
+
+/// How [`run_reading`] reads the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// Through the store's index, with the threads the window cannot reach sealed away (what
+    /// `score` and `build` do).
+    Indexed,
+    /// Every line, neither using nor writing the index (the tests' reference).
+    Full,
+}
+
+/// [`run`], reading the store as `read` says.
+pub fn run_reading(
+    root: &SiteRoot,
+    config: &Config,
+    as_of: Option<i64>,
+    verbose: bool,
+    read: Read,
+) -> Result<Scored> {
     let mut clock = Steps::new(verbose);
     let registry = Registry::load(root)?;
     let store = Store::open(root)?;
     clock.step("open registry and store");
-    let (corpus, index) = Corpus::load_indexed(&store, &registry, &root.index())?;
+    let ranking = crate::corpus::Ranking {
+        version: config.ranking.method,
+        window_days: config.ranking.window_days,
+        as_of,
+    };
+    let (corpus, seal, index) = match read {
+        Read::Indexed => {
+            let loaded = Corpus::load_for_ranking(&store, &registry, &root.index(), &ranking)?;
+            (loaded.corpus, loaded.seal, loaded.used)
+        }
+        Read::Full => {
+            let corpus = Corpus::load(&store, &registry)?;
+            let used = crate::corpus::IndexUse {
+                rebuilt: Some("a full read was asked for".into()),
+                ..Default::default()
+            };
+            (corpus, None, used)
+        }
+    };
+    let sealed: &[crate::corpus::SealedComplaint] = seal.as_ref().map_or(&[], |s| &s.complaints);
     clock.step(&format!(
-        "load the store ({} posts from its index, {:.1} MB of JSON Lines parsed{})",
+        "load the store ({} posts from its index, {:.1} MB of JSON Lines parsed{}){}",
         index.reused_posts,
         index.parsed_bytes as f64 / 1e6,
         index
             .rebuilt
             .as_deref()
             .map(|w| format!(": {w}"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        match &seal {
+            Some(s) if s.posts > 0 => format!(
+                "; {} posts in threads sealed away ({} now)",
+                s.posts, index.sealed_now
+            ),
+            _ => String::new(),
+        }
     ));
     let Some(as_of) = as_of.or_else(|| corpus.default_as_of()) else {
         bail!(
@@ -76,12 +123,16 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
         bootstrap: config.ranking.bootstrap,
         seed: config.ranking.seed,
     };
+    let mut pairing_quality = pairing.quality.clone();
+    if let Some(seal) = &seal {
+        pairing_quality.add(&seal.quality);
+    }
     let data_quality = DataQuality {
         posts: corpus.quality.posts,
-        complaints: pairing.complaints.len(),
+        complaints: pairing.complaints.len() + sealed.len(),
         duplicate_ids: corpus.quality.duplicate_ids,
         invalid_lines: corpus.quality.invalid_lines,
-        pairing: pairing.quality.clone(),
+        pairing: pairing_quality,
         unregistered_accounts: corpus.quality.unregistered_accounts.len(),
         store_notices: corpus.notices.len(),
     };
@@ -93,6 +144,7 @@ pub fn run(root: &SiteRoot, config: &Config, as_of: Option<i64>, verbose: bool) 
             method: &method,
             data_quality,
             templates: &corpus.templates,
+            sealed,
         },
     );
     clock.step("score, intervals and ranks");

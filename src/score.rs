@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ScoreBasis;
+use crate::corpus::SealedComplaint;
 use crate::grievance;
 use crate::km::{self, KaplanMeier, Obs, TwoPoints};
 use crate::method::Version;
@@ -89,13 +90,24 @@ impl Figures {
 /// A complaint's observation at as-of for an event `after` seconds (its first reply, or its
 /// public answer): answered then, or still waiting (censored at its age).
 pub fn observe(c: &Complaint, after: Option<i64>, as_of: i64) -> Obs {
+    observe_at(c.at, after, as_of)
+}
+
+/// [`observe`] for a complaint made at `at`.
+fn observe_at(at: i64, after: Option<i64>, as_of: i64) -> Obs {
     match after {
         Some(t) => Obs { t, answered: true },
         None => Obs {
-            t: as_of - c.at,
+            t: as_of - at,
             answered: false,
         },
     }
+}
+
+/// Version 2 leaves out of the figures the complaints whose listed reply the data lacks
+/// (`cut_off`) and the opening posts that need no reply.
+fn left_out(version: Version, cut_off: bool, needs_reply: bool) -> bool {
+    version == Version::V2 && (cut_off || !needs_reply)
 }
 
 /// Complaints whose 24-hour outcome is known: answered, or followed for at least 24 hours.
@@ -496,6 +508,9 @@ pub struct Inputs<'a> {
     pub data_quality: DataQuality,
     /// Template signatures of brand replies (`Corpus::templates`), for canned replies.
     pub templates: &'a [crate::classify::template::Signature],
+    /// The complaints of threads sealed away (`crate::corpus::Seal`): all made before the
+    /// window, so only in the monthly history.
+    pub sealed: &'a [SealedComplaint],
 }
 
 /// Scores the complaints of a single brand (registry index 0), as the methodology's worked
@@ -520,6 +535,7 @@ pub fn one_brand(complaints: &[Complaint], method: &Method) -> BrandEntry {
             method,
             data_quality: DataQuality::default(),
             templates: &[],
+            sealed: &[],
         },
     );
     lb.brands.remove(0)
@@ -550,7 +566,13 @@ struct Observed<'c> {
 }
 
 impl<'c> Observed<'c> {
-    fn of(m: &Method, complaints: &'c [Complaint], brands: usize, from: i64) -> Observed<'c> {
+    fn of(
+        m: &Method,
+        complaints: &'c [Complaint],
+        sealed: &[SealedComplaint],
+        brands: usize,
+        from: i64,
+    ) -> Observed<'c> {
         let as_of = m.as_of;
         let mut o = Observed {
             window: vec![Vec::new(); brands],
@@ -566,7 +588,7 @@ impl<'c> Observed<'c> {
         };
         for c in complaints.iter().filter(|c| c.at <= as_of) {
             let b = c.brand as usize;
-            if m.version == Version::V2 && (c.cut_off || !c.needs_reply) {
+            if left_out(m.version, c.cut_off, c.needs_reply) {
                 if c.at >= from {
                     if c.needs_reply {
                         o.cut_off[b] += 1;
@@ -590,6 +612,15 @@ impl<'c> Observed<'c> {
                 .entry(crate::time::year_month(c.at))
                 .or_default()
                 .push(obs);
+        }
+        for c in sealed.iter().filter(|c| c.at <= as_of) {
+            debug_assert!(c.at < from, "a sealed complaint in the window");
+            if !left_out(m.version, c.cut_off, c.needs_reply) {
+                o.months[c.brand as usize]
+                    .entry(crate::time::year_month(c.at))
+                    .or_default()
+                    .push(observe_at(c.at, c.reply_s, as_of));
+            }
         }
         o
     }
@@ -692,7 +723,7 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
     let from = as_of - i64::from(m.window_days) * DAY;
     let registry = &inp.registry.brands;
     let nb = registry.len();
-    let obs = Observed::of(m, complaints, nb, from);
+    let obs = Observed::of(m, complaints, inp.sealed, nb, from);
 
     let v2 = m.version == Version::V2;
     let figures: Vec<Figures> = obs.window.par_iter().map(|o| Figures::of(o)).collect();

@@ -171,6 +171,12 @@ pub fn month_index(t: i64) -> i64 {
     y * 12 + m - 1
 }
 
+/// The first second (UTC) of the calendar month of an instant.
+pub fn month_start(t: i64) -> i64 {
+    let (y, m, _) = civil_from_days(t.div_euclid(DAY));
+    days_from_civil(y, m, 1) * DAY
+}
+
 /// The calendar month (UTC) of an instant, `YYYY-MM`.
 pub fn month_of(t: i64) -> String {
     month_label(year_month(t))

@@ -117,6 +117,7 @@ fn brand(complaints: &[Complaint]) -> BrandEntry {
             method: &method,
             data_quality: Default::default(),
             templates: &corpus.templates,
+            sealed: &[],
         },
     );
     lb.brands.into_iter().next().unwrap()

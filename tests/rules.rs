@@ -364,6 +364,7 @@ fn scored(r: &Paired, as_of_minutes: i64, min: usize) -> replyrank::score::Leade
             method: &m,
             data_quality: Default::default(),
             templates: &r.corpus.templates,
+            sealed: &[],
         },
     )
 }

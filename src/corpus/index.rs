@@ -29,14 +29,17 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use xxhash_rust::xxh3::Xxh3;
 
+use super::seal::{Seal, SealedComplaint, SealedIds};
 use super::{Corpus, CorpusBuilder, Interner, LoadQuality, Meta, SourceState};
 use crate::classify::template::{HASHES, Signature};
+use crate::method::Version;
+use crate::pair::PairQuality;
 use crate::registry::Registry;
 use crate::store::{Notice, Position, Store};
 
 const MAGIC: &[u8; 16] = b"replyrank index\n";
 /// Bump when the corpus or this layout changes meaning: an index of another version is rebuilt.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// How a run used the index.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -49,6 +52,8 @@ pub struct IndexUse {
     pub rebuilt: Option<String>,
     /// The index could not be written (the run's figures are unaffected).
     pub not_written: Option<String>,
+    /// Posts this run sealed away (`seal.rs`).
+    pub sealed_now: usize,
 }
 
 /// One partition the index covers.
@@ -68,21 +73,129 @@ struct Covered {
 
 impl Corpus {
     /// [`Corpus::load`] through the store's index at `index`: reads back what it covers, parses
-    /// only what is new, and writes the index again when anything was parsed.
+    /// only what is new, and writes the index again when anything was parsed. An index holding
+    /// a seal (`seal.rs`) lacks the sealed threads' posts: the store is then read whole.
     pub fn load_indexed(
         store: &Store,
         registry: &Registry,
         index: &Path,
     ) -> Result<(Corpus, IndexUse)> {
-        let (indexed, used) = update(store, registry, index, None)?;
+        let (mut indexed, mut used) = update(store, registry, index, None)?;
+        if indexed.builder.seal.is_some() {
+            let why = "every post is asked for, and the index sealed threads away";
+            (indexed, used) = update_or_read_all(store, registry, index, None, Some(why.into()))?;
+        }
         Ok((indexed.builder.finish_load(store), used))
     }
+
+    /// What `score` and `build` rank from: the store through its index, with the threads the
+    /// ranking window can no longer reach sealed away (`seal.rs`). Seals more when the line
+    /// has moved on; reads the store whole when the seal cannot serve `ranking`.
+    pub fn load_for_ranking(
+        store: &Store,
+        registry: &Registry,
+        index: &Path,
+        ranking: &Ranking,
+    ) -> Result<Loaded> {
+        let (mut indexed, mut used) = update(store, registry, index, None)?;
+        let window = i64::from(ranking.window_days) * crate::time::DAY;
+        let newest = indexed
+            .builder
+            .newest_until(jiff::Timestamp::now().as_second());
+        // The line this run can seal up to: the month of its window's start, or of the newest
+        // post's window when as-of is later.
+        let line = ranking
+            .as_of
+            .or(newest)
+            .map(|a| crate::time::month_start(newest.map_or(a, |n| a.min(n)) - window));
+        let unusable = match (&indexed.builder.seal, line) {
+            (Some(seal), _) if seal.version != ranking.version => {
+                Some("the sealed threads were paired by another method version")
+            }
+            (Some(seal), Some(line)) if line < seal.line => {
+                Some("the ranking window starts before the seal line")
+            }
+            _ => None,
+        };
+        if let Some(why) = unusable {
+            let rebuilt;
+            (indexed, rebuilt) =
+                update_or_read_all(store, registry, index, None, Some(why.into()))?;
+            used.parsed_bytes += rebuilt.parsed_bytes;
+            used.rebuilt = rebuilt.rebuilt;
+            used.not_written = rebuilt.not_written;
+            used.reused_posts = 0;
+        }
+        if let Some(line) = line
+            && indexed.builder.seal.as_ref().is_none_or(|s| s.line < line)
+        {
+            if let Some(seal) = &mut indexed.builder.seal
+                && let Err(why) = seal.read_ids(index)
+            {
+                let rebuilt;
+                (indexed, rebuilt) = update_or_read_all(store, registry, index, None, Some(why))?;
+                used = rebuilt;
+            }
+            used.sealed_now = indexed.builder.seal(line, ranking.version);
+            let seal = indexed.builder.seal.as_mut().expect("sealed");
+            if let Err(e) = seal.write_ids(index).and_then(|()| {
+                write(
+                    index,
+                    registry.fingerprint,
+                    store.dir(),
+                    &indexed.covered,
+                    &indexed.builder,
+                )
+            }) {
+                used.not_written = Some(format!("{}: {e:#}", index.display()));
+            }
+        }
+        let seal = indexed.builder.seal.take();
+        Ok(Loaded {
+            corpus: indexed.builder.finish_load(store),
+            seal,
+            used,
+        })
+    }
+}
+
+/// How a run ranks, as far as sealing is concerned.
+pub struct Ranking {
+    pub version: Version,
+    pub window_days: u32,
+    /// The as-of asked for (`--as-of`), or `None` for the newest post.
+    pub as_of: Option<i64>,
+}
+
+/// What [`Corpus::load_for_ranking`] gives.
+pub struct Loaded {
+    /// The posts of the threads not sealed away.
+    pub corpus: Corpus,
+    /// What the sealed threads contributed, if any were sealed.
+    pub seal: Option<Seal>,
+    pub used: IndexUse,
 }
 
 /// The corpus under construction and the partitions it covers: what an index holds.
 pub(super) struct Indexed {
     pub(super) builder: CorpusBuilder,
     covered: Vec<Covered>,
+}
+
+/// [`update`], with the sealed ids read (to look stored ids up): a full read when they cannot
+/// be.
+pub(super) fn update_with_sealed_ids(
+    store: &Store,
+    registry: &Registry,
+    index: &Path,
+) -> Result<(Indexed, IndexUse)> {
+    let (mut indexed, used) = update(store, registry, index, None)?;
+    if let Some(seal) = &mut indexed.builder.seal
+        && let Err(why) = seal.read_ids(index)
+    {
+        return update_or_read_all(store, registry, index, None, Some(why));
+    }
+    Ok((indexed, used))
 }
 
 /// Brings the index at `index` up to date with the store (see [`Corpus::load_indexed`]) and
@@ -94,11 +207,23 @@ pub(super) fn update(
     index: &Path,
     held: Option<Indexed>,
 ) -> Result<(Indexed, IndexUse)> {
+    update_or_read_all(store, registry, index, held, None)
+}
+
+/// [`update`], or, with `read_all` (why), a full read of the store.
+fn update_or_read_all(
+    store: &Store,
+    registry: &Registry,
+    index: &Path,
+    held: Option<Indexed>,
+    read_all: Option<String>,
+) -> Result<(Indexed, IndexUse)> {
     let files = store.partitions(None)?;
     let mut used = IndexUse::default();
-    let held = match held {
-        Some(h) => Ok(Some((h.builder, h.covered))),
-        None => read(index, registry.fingerprint, store.dir()),
+    let held = match (held, read_all) {
+        (_, Some(why)) => Err(why),
+        (Some(h), None) => Ok(Some((h.builder, h.covered))),
+        (None, None) => read(index, registry.fingerprint, store.dir()),
     };
     let read_back = match held {
         Ok(Some((builder, covered))) => match plan(store.dir(), &covered, &files)
@@ -142,7 +267,7 @@ pub(super) fn update(
             },
         ),
     };
-    used.reused_posts = b.quality.posts;
+    used.reused_posts = b.quality.posts - b.seal.as_ref().map_or(0, |s| s.posts);
     // Room for what is appended (about 240 bytes a post), so columns grow once.
     for (file, from) in &reads {
         let rel = relative(store.dir(), file);
@@ -153,7 +278,18 @@ pub(super) fn update(
             src.ids.ends.reserve(posts);
         }
     }
+    // New posts are checked against the sealed ids.
+    if !reads.is_empty()
+        && let Some(seal) = &mut b.seal
+        && let Err(why) = seal.read_ids(index)
+    {
+        return update_or_read_all(store, registry, index, None, Some(why));
+    }
     let ends = b.read(registry, &reads)?;
+    if b.joins_seal {
+        let why = "a new post joins a thread sealed away (a late reply, a repeated id)";
+        return update_or_read_all(store, registry, index, None, Some(why.into()));
+    }
     let mut changed = used.rebuilt.is_some() || !touched.is_empty();
     for (rel, st) in touched {
         if let Some(c) = covered.iter_mut().find(|c| c.path == rel) {
@@ -505,6 +641,28 @@ fn write(
                 }
             })?;
         }
+        match &b.seal {
+            None => o.u64(0)?,
+            Some(seal) => {
+                o.u64(1)?;
+                o.u64(seal.line as u64)?;
+                o.str(&serde_json::to_string(&(
+                    seal.version,
+                    &seal.quality,
+                    seal.posts,
+                ))?)?;
+                o.column(&seal.complaints, |c, b| {
+                    b.extend_from_slice(&c.at.to_le_bytes());
+                    b.extend_from_slice(&c.brand.to_le_bytes());
+                    b.extend_from_slice(&c.reply_s.unwrap_or(i64::MIN).to_le_bytes());
+                    b.push(u8::from(c.needs_reply) | u8::from(c.cut_off) << 1);
+                })?;
+                let ids_sum = seal.ids_sum.ok_or_else(|| {
+                    anyhow::anyhow!("the sealed ids are written before the index")
+                })?;
+                o.u64(ids_sum)?;
+            }
+        }
         let sum = o.hash.digest();
         o.w.flush()?;
         drop(o);
@@ -597,6 +755,140 @@ impl<R: Read> In<R> {
             ends,
             unindexed,
         })
+    }
+}
+
+fn read_seal<R: Read>(i: &mut In<R>) -> Result<Seal, String> {
+    let line = i.u64()? as i64;
+    let (version, quality, posts): (Version, PairQuality, usize) =
+        serde_json::from_str(&i.str()?).map_err(|_| DAMAGED.to_string())?;
+    let complaints = i.column(21, |b| {
+        let reply_s = i64::from_le_bytes(b[12..20].try_into().expect("8 bytes"));
+        SealedComplaint {
+            at: i64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
+            brand: le_u32(&b[8..]),
+            reply_s: (reply_s != i64::MIN).then_some(reply_s),
+            needs_reply: b[20] & 1 != 0,
+            cut_off: b[20] & 2 != 0,
+        }
+    })?;
+    let ids_sum = i.u64()?;
+    Ok(Seal {
+        line,
+        version,
+        complaints,
+        quality,
+        posts,
+        ids: None,
+        ids_sum: Some(ids_sum),
+    })
+}
+
+/// The file of the sealed ids, beside the index.
+fn sealed_ids_path(index: &Path) -> PathBuf {
+    index.with_file_name("sealed-ids.bin")
+}
+
+const IDS_MAGIC: &[u8; 16] = b"replyrank sealed";
+
+impl Seal {
+    /// Writes the sealed ids beside the index (through a temporary file), unless the file
+    /// already holds them, and records its checksum for the index.
+    fn write_ids(&mut self, index: &Path) -> Result<()> {
+        if self.ids_sum.is_some() {
+            return Ok(());
+        }
+        let ids = self.ids.as_ref().expect("the sealed ids were read or made");
+        let path = sealed_ids_path(index);
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        let result = (|| -> Result<u64> {
+            let mut file =
+                crate::store::open_nofollow(OpenOptions::new().write(true).create_new(true), &tmp)?;
+            file.write_all(IDS_MAGIC)?;
+            file.write_all(&VERSION.to_le_bytes())?;
+            file.write_all(&0u64.to_le_bytes())?;
+            let mut o = Out {
+                w: BufWriter::with_capacity(1 << 20, &mut file),
+                hash: Xxh3::new(),
+            };
+            o.u64(ids.len() as u64)?;
+            for s in ids {
+                o.str(&s.source)?;
+                for hashes in [&s.stored, &s.named] {
+                    o.column(hashes, |h, b| b.extend_from_slice(&h.to_le_bytes()))?;
+                }
+            }
+            let sum = o.hash.digest();
+            o.w.flush()?;
+            drop(o);
+            file.seek(SeekFrom::Start((IDS_MAGIC.len() + 4) as u64))?;
+            file.write_all(&sum.to_le_bytes())?;
+            Ok(sum)
+        })();
+        match result {
+            Ok(sum) => {
+                fs::rename(&tmp, &path)?;
+                self.ids_sum = Some(sum);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads the sealed ids from beside the index at `index`, unless read already; an error
+    /// (why the seal cannot be used) when the file is missing, damaged or not the one the index
+    /// was written with.
+    pub(super) fn read_ids(&mut self, index: &Path) -> Result<(), String> {
+        if self.ids.is_some() {
+            return Ok(());
+        }
+        let path = sealed_ids_path(index);
+        let unusable = |why: &str| format!("{}: {why}", path.display());
+        let file = File::open(&path).map_err(|e| unusable(&e.to_string()))?;
+        let mut r = BufReader::with_capacity(1 << 20, file);
+        let mut head = [0u8; 28];
+        r.read_exact(&mut head).map_err(|_| unusable(DAMAGED))?;
+        if &head[..16] != IDS_MAGIC || le_u32(&head[16..20]) != VERSION {
+            return Err(unusable(DAMAGED));
+        }
+        if Some(le_u64(&head[20..28])) != self.ids_sum {
+            return Err(unusable("not the sealed ids of the index"));
+        }
+        let mut i = In {
+            r,
+            hash: Xxh3::new(),
+            scratch: Vec::new(),
+        };
+        let mut ids = Vec::new();
+        for _ in 0..i.len(64).map_err(|e| unusable(&e))? {
+            let source = i.str().map_err(|e| unusable(&e))?;
+            let mut column = || {
+                i.column(16, |b| {
+                    u128::from_le_bytes(b[..16].try_into().expect("16 bytes"))
+                })
+                .map_err(|e| unusable(&e))
+            };
+            let (stored, named) = (column()?, column()?);
+            if !stored.is_sorted() || !named.is_sorted() {
+                return Err(unusable(DAMAGED));
+            }
+            ids.push(SealedIds {
+                source,
+                stored,
+                named,
+            });
+        }
+        let mut rest = [0u8; 1];
+        if i.r.read(&mut rest).map_err(|e| unusable(&e.to_string()))? != 0
+            || Some(i.hash.digest()) != self.ids_sum
+        {
+            return Err(unusable(DAMAGED));
+        }
+        self.ids = Some(ids);
+        Ok(())
     }
 }
 
@@ -714,6 +1006,11 @@ fn read(index: &Path, registry: u64, store: &Path) -> Result<ReadBack, String> {
             templates,
         });
     }
+    let seal = match i.u64()? {
+        0 => None,
+        1 => Some(read_seal(&mut i)?),
+        _ => return Err(DAMAGED.into()),
+    };
     let mut rest = [0u8; 1];
     if i.r.read(&mut rest).map_err(|e| e.to_string())? != 0 || i.hash.digest() != sum {
         return Err(DAMAGED.into());
@@ -724,6 +1021,8 @@ fn read(index: &Path, registry: u64, store: &Path) -> Result<ReadBack, String> {
             sources,
             quality,
             notices,
+            seal,
+            joins_seal: false,
         },
         covered,
     )))
