@@ -511,6 +511,14 @@ impl CorpusBuilder {
             .max()
     }
 
+    /// Whether a post is dated before `t`.
+    fn posts_before(&self, t: i64) -> bool {
+        self.sources
+            .iter()
+            .flat_map(|s| &s.posts)
+            .any(|p| p.at != i64::MIN && p.at < t)
+    }
+
     /// The corpus of a store: [`CorpusBuilder::finish`], with the store's own notices first and
     /// posts dated after the wall clock counted.
     fn finish_load(self, store: &Store) -> Corpus {

@@ -613,13 +613,20 @@ impl<'c> Observed<'c> {
                 .or_default()
                 .push(obs);
         }
-        for c in sealed.iter().filter(|c| c.at <= as_of) {
-            debug_assert!(c.at < from, "a sealed complaint in the window");
-            if !left_out(m.version, c.cut_off, c.needs_reply) {
-                o.months[c.brand as usize]
-                    .entry(crate::time::year_month(c.at))
-                    .or_default()
-                    .push(observe_at(c.at, c.reply_s, as_of));
+        // Sealed complaints come sorted by brand and time: a brand's month at a time.
+        let month = |c: &SealedComplaint| (c.brand, crate::time::year_month(c.at));
+        for run in sealed.chunk_by(|a, b| month(a) == month(b)) {
+            let (b, ym) = month(&run[0]);
+            let obs: Vec<Obs> = run
+                .iter()
+                .filter(|c| c.at <= as_of && !left_out(m.version, c.cut_off, c.needs_reply))
+                .map(|c| {
+                    debug_assert!(c.at < from, "a sealed complaint in the window");
+                    observe_at(c.at, c.reply_s, as_of)
+                })
+                .collect();
+            if !obs.is_empty() {
+                o.months[b as usize].entry(ym).or_default().extend(obs);
             }
         }
         o
@@ -890,13 +897,15 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
         b.country_rank = k;
     }
 
-    let history = (0..nb)
+    let history: Vec<(String, Vec<MonthEntry>)> = (0..nb)
+        .into_par_iter()
         .filter(|&b| !obs.months[b].is_empty())
         .map(|b| {
             let entries = month_entries(&obs.months[b], m.version);
             (registry[b].id.clone(), entries)
         })
         .collect();
+    let history = history.into_iter().collect();
     let details = (0..nb)
         .filter(|&b| !obs.window[b].is_empty())
         .map(|b| {

@@ -21,6 +21,11 @@
 //! them, so its corpus is the one a full read builds (the tests compare the two). Otherwise,
 //! or when the file is damaged (its checksum is wrong) or from another version, the run reads
 //! the whole store and writes a new index. Writing goes to a temporary file renamed into place.
+//!
+//! `score` and `build` load through [`Corpus::load_for_ranking`], which seals away the threads
+//! the ranking window can no longer reach (`seal.rs`): the index then holds the live threads'
+//! posts and what the sealed ones contributed, and the sealed ids sit in a file of their own
+//! beside it (`sealed-ids.bin`), read only when posts are added or ids looked up.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -118,23 +123,19 @@ impl Corpus {
             _ => None,
         };
         if let Some(why) = unusable {
-            let rebuilt;
-            (indexed, rebuilt) =
-                update_or_read_all(store, registry, index, None, Some(why.into()))?;
-            used.parsed_bytes += rebuilt.parsed_bytes;
-            used.rebuilt = rebuilt.rebuilt;
-            used.not_written = rebuilt.not_written;
-            used.reused_posts = 0;
+            (indexed, used) = update_or_read_all(store, registry, index, None, Some(why.into()))?;
         }
+        // Sealing starts once a post is dated before the line.
         if let Some(line) = line
-            && indexed.builder.seal.as_ref().is_none_or(|s| s.line < line)
+            && match &indexed.builder.seal {
+                Some(seal) => seal.line < line,
+                None => indexed.builder.posts_before(line),
+            }
         {
             if let Some(seal) = &mut indexed.builder.seal
                 && let Err(why) = seal.read_ids(index)
             {
-                let rebuilt;
-                (indexed, rebuilt) = update_or_read_all(store, registry, index, None, Some(why))?;
-                used = rebuilt;
+                (indexed, used) = update_or_read_all(store, registry, index, None, Some(why))?;
             }
             used.sealed_now = indexed.builder.seal(line, ranking.version);
             let seal = indexed.builder.seal.as_mut().expect("sealed");
@@ -545,14 +546,11 @@ impl<W: Write> Out<W> {
     }
 }
 
-fn write(
-    index: &Path,
-    registry: u64,
-    store: &Path,
-    covered: &[Covered],
-    b: &CorpusBuilder,
-) -> Result<()> {
-    if let Some(dir) = index.parent() {
+/// The temporary file `path` is written through (renamed into place after), in a folder made
+/// if missing and never a symbolic link, with the leftovers of runs killed while writing it
+/// removed first (a run writing at this moment then fails to rename its file, and says so).
+fn temporary(path: &Path) -> Result<PathBuf> {
+    if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
         if fs::symlink_metadata(dir)?.file_type().is_symlink() {
             anyhow::bail!(
@@ -561,9 +559,7 @@ fn write(
             );
         }
     }
-    // Leftovers of runs killed while writing go first (a run writing at this moment then fails
-    // to rename its file, and says the index was not written).
-    if let (Some(dir), Some(stem)) = (index.parent(), index.file_stem()) {
+    if let (Some(dir), Some(stem)) = (path.parent(), path.file_stem()) {
         let prefix = format!("{}.tmp-", stem.to_string_lossy());
         for e in fs::read_dir(dir)?.flatten() {
             if e.file_name().to_string_lossy().starts_with(&prefix) {
@@ -571,7 +567,17 @@ fn write(
             }
         }
     }
-    let tmp = index.with_extension(format!("tmp-{}", std::process::id()));
+    Ok(path.with_extension(format!("tmp-{}", std::process::id())))
+}
+
+fn write(
+    index: &Path,
+    registry: u64,
+    store: &Path,
+    covered: &[Covered],
+    b: &CorpusBuilder,
+) -> Result<()> {
+    let tmp = temporary(index)?;
     let result = (|| -> Result<()> {
         let mut file =
             crate::store::open_nofollow(OpenOptions::new().write(true).create_new(true), &tmp)?;
@@ -800,7 +806,7 @@ impl Seal {
         }
         let ids = self.ids.as_ref().expect("the sealed ids were read or made");
         let path = sealed_ids_path(index);
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        let tmp = temporary(&path)?;
         let result = (|| -> Result<u64> {
             let mut file =
                 crate::store::open_nofollow(OpenOptions::new().write(true).create_new(true), &tmp)?;

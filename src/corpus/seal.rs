@@ -193,6 +193,8 @@ impl CorpusBuilder {
                     needs_reply: c.needs_reply,
                     cut_off: c.cut_off,
                 }));
+            // By brand and time, as scoring takes them a month at a time.
+            seal.complaints.sort_unstable_by_key(|c| (c.brand, c.at));
             seal.quality.add(&pairing.quality);
             seal.posts += sealed;
             for (src, mask) in self.sources.iter_mut().zip(&masks) {
