@@ -80,6 +80,25 @@ fn seal_state(root: &Path, config: &Config) -> SealState {
     }
 }
 
+/// Asserts the next load reads the store in full, for a reason that mentions `why`.
+fn assert_read_in_full(root: &Path, config: &Config, why: &str) {
+    let state = seal_state(root, config);
+    assert!(
+        state.rebuilt.as_deref().is_some_and(|w| w.contains(why)),
+        "{state:?}"
+    );
+}
+
+/// Imports JSON Lines into `root`'s store; returns what `import` printed.
+fn import(root: &Path, text: &str) -> String {
+    let file = root.join("import.jsonl");
+    fs::write(&file, text).unwrap();
+    ok(rr(
+        root,
+        &["import", file.to_str().unwrap(), "--format", "jsonl"],
+    ))
+}
+
 fn at(s: &str) -> Option<i64> {
     Some(replyrank::time::parse_rfc3339(s).unwrap())
 }
@@ -224,30 +243,28 @@ fn a_late_reply_into_a_sealed_thread_gives_the_seal_up_and_a_repeated_id_is_not_
     same_leaderboard(root.path(), &cfg, None);
     let sealed = seal_state(root.path(), &cfg).sealed;
     assert!(sealed > 0);
-    let import = |text: &str| -> String {
-        let file = root.path().join("import.jsonl");
-        fs::write(&file, text).unwrap();
-        ok(rr(
-            root.path(),
-            &["import", file.to_str().unwrap(), "--format", "jsonl"],
-        ))
-    };
 
     // A post repeating a sealed id is known as stored: not imported again.
-    let out = import(&line("c02-5", "cust0", "2017-02-07T09:05:00Z", None, ""));
+    let out = import(
+        root.path(),
+        &line("c02-5", "cust0", "2017-02-07T09:05:00Z", None, ""),
+    );
     assert!(out.contains("imported 0, duplicates 1"), "{out}");
     let state = seal_state(root.path(), &cfg);
     assert_eq!((state.sealed_now, state.rebuilt), (0, None));
 
     // A reply in June to a complaint of February (sealed, never answered): the import reads
     // the store again, so the next run seals everything anew.
-    let out = import(&line(
-        "late",
-        "Uber_Support",
-        "2017-06-20T10:00:00Z",
-        Some("c02-3"),
-        "",
-    ));
+    let out = import(
+        root.path(),
+        &line(
+            "late",
+            "Uber_Support",
+            "2017-06-20T10:00:00Z",
+            Some("c02-3"),
+            "",
+        ),
+    );
     assert!(out.contains("imported 1, duplicates 0"), "{out}");
     same_leaderboard(root.path(), &cfg, None);
     let state = seal_state(root.path(), &cfg);
@@ -270,14 +287,7 @@ fn a_late_reply_into_a_sealed_thread_gives_the_seal_up_and_a_repeated_id_is_not_
             "",
         ),
     );
-    let state = seal_state(root.path(), &cfg);
-    assert!(
-        state
-            .rebuilt
-            .as_deref()
-            .is_some_and(|w| w.contains("sealed")),
-        "{state:?}"
-    );
+    assert_read_in_full(root.path(), &cfg, "sealed");
     same_leaderboard(root.path(), &cfg, None);
 
     // A post the store lacked, named by a sealed post as its parent, arrives.
@@ -285,14 +295,7 @@ fn a_late_reply_into_a_sealed_thread_gives_the_seal_up_and_a_repeated_id_is_not_
         &month_file(root.path(), "2017-06"),
         &line("gone", "cust4", "2017-06-22T10:00:00Z", None, ""),
     );
-    let state = seal_state(root.path(), &cfg);
-    assert!(
-        state
-            .rebuilt
-            .as_deref()
-            .is_some_and(|w| w.contains("sealed")),
-        "{state:?}"
-    );
+    assert_read_in_full(root.path(), &cfg, "sealed");
     same_leaderboard(root.path(), &cfg, None);
 }
 
@@ -494,30 +497,17 @@ fn a_missing_or_damaged_sealed_ids_file_means_a_full_read_when_the_ids_are_neede
         &month_file(root.path(), "2017-06"),
         &line("new", "cust1", "2017-06-23T10:00:00Z", None, ""),
     );
-    let state = seal_state(root.path(), &cfg);
-    assert!(
-        state
-            .rebuilt
-            .as_deref()
-            .is_some_and(|w| w.contains("sealed-ids.bin")),
-        "{state:?}"
-    );
+    assert_read_in_full(root.path(), &cfg, "sealed-ids.bin");
     assert!(ids.exists());
     same_leaderboard(root.path(), &cfg, None);
 
     // An import looks ids up: with the file damaged, it reads the store in full, and still
     // knows a sealed post as stored.
     fs::write(&ids, b"damaged").unwrap();
-    let file = root.path().join("import.jsonl");
-    fs::write(
-        &file,
-        line("c02-5", "cust0", "2017-02-07T09:05:00Z", None, ""),
-    )
-    .unwrap();
-    let out = ok(rr(
+    let out = import(
         root.path(),
-        &["import", file.to_str().unwrap(), "--format", "jsonl"],
-    ));
+        &line("c02-5", "cust0", "2017-02-07T09:05:00Z", None, ""),
+    );
     assert!(out.contains("imported 0, duplicates 1"), "{out}");
     same_leaderboard(root.path(), &cfg, None);
 }

@@ -14,11 +14,13 @@
 //!   it at its own as-of (a complaint still unanswered is followed until as-of), so the history
 //!   figures are the ones a full read gives;
 //! - the pairing counts of the sealed threads (follow-ups, posts addressed to no brand…);
-//! - a 128-bit hash (xxh3) of every sealed id, stored or only named by a sealed post.
+//! - a 128-bit hash (xxh3) of every sealed id, stored or only named by a sealed post, in a file
+//!   of its own beside the index (`sealed-ids.bin`), read only when posts are added or stored
+//!   ids looked up (`import` and `collect` know sealed posts as stored).
 //!
 //! The load counts (posts, duplicates, invalid lines, unregistered accounts) stay in the index
-//! whole; the authors and template signatures only sealed posts use go. The seal is given up — a full read, then a
-//! new seal — when:
+//! whole; the authors and template signatures only sealed posts use go. The seal is given up —
+//! a full read, then a new seal — when:
 //!
 //! - a new post repeats a sealed id, replies to one, or is named by a sealed post (a late reply
 //!   into a sealed thread, a late parent);
