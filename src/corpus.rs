@@ -130,7 +130,7 @@ impl Corpus {
     /// while this thread adds the previous block in file order, so the result does not depend
     /// on the number of threads. Lines that are not valid posts are skipped and reported with
     /// their file:line; an unfinished last line is skipped and left for a writer to repair.
-    /// (`crate::pipeline` loads through the store's index instead: [`Corpus::load_indexed`].)
+    /// (`crate::pipeline` loads through the store's index instead: [`Corpus::load_for_ranking`].)
     pub fn load(store: &Store, registry: &Registry) -> Result<Corpus> {
         let files = store.partitions(None)?;
         let mut b = CorpusBuilder {
