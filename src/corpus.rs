@@ -310,7 +310,7 @@ pub fn prepare<'a>(
 }
 
 /// Strings interned to dense indices, stored end to end in one buffer; hashes come precomputed.
-#[derive(Default, Clone)]
+#[derive(Default)]
 struct Interner {
     table: HashTable<(u32, u64)>,
     bytes: String,
@@ -390,7 +390,6 @@ impl Interner {
     }
 }
 
-#[derive(Clone)]
 struct SourceState {
     name: String,
     ids: Interner,

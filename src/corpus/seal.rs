@@ -53,7 +53,7 @@ pub struct SealedComplaint {
 }
 
 /// What the sealed threads contributed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub struct Seal {
     /// Every post of a sealed thread is dated before this instant (a month's first second).
     pub line: i64,
@@ -71,7 +71,7 @@ pub struct Seal {
 }
 
 /// One source's sealed ids, hashed, each list sorted.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub(super) struct SealedIds {
     pub(super) source: String,
     /// Ids of sealed posts.
