@@ -254,7 +254,7 @@ impl View<'_> {
             "chart_km_title",
             desc,
             ("time_after", "still_waiting"),
-            |labels| Ok(charts::still_waiting(&d.steps, &tick, labels)),
+            |labels| Ok(charts::still_waiting(&self.curves[&b.id], &tick, labels)),
             (
                 &["time_after", "still_waiting"],
                 d.still_waiting

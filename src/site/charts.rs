@@ -211,84 +211,125 @@ impl Area {
 /// One step of the Kaplan–Meier curve: time (s), share still waiting, and its 95% band.
 pub type Step = (i64, f64, Option<[f64; 2]>);
 
-/// The Kaplan–Meier step function itself (share still waiting against time since the
-/// complaint, log axis from 1 minute to 7 days) with its 95% band, the 1 h and 24 h marks
-/// labelled above the plot.
-pub fn still_waiting(steps: &[Step], tick: &dyn Fn(i64) -> String, l: &Labels) -> String {
-    const TICKS: [i64; 6] = [60, 600, 3600, 6 * 3600, 86_400, 604_800];
-    let (lo, hi) = (60f64.ln(), 604_800f64.ln());
-    both(
-        l,
-        |w| if w < 500.0 { 250.0 } else { 300.0 },
-        |svg| {
-            let a = Area {
-                left: svg.font * 3.2,
-                right: svg.w - 8.0,
-                top: svg.font + 10.0,
-                bottom: svg.h - 2.0 * svg.font - 14.0,
-                x0: lo,
-                x1: hi,
-                y0: 0.0,
-                y1: 100.0,
-            };
-            let x = |t: i64| a.x((t.max(60) as f64).ln().min(hi));
-            a.y_grid(svg, &[0.0, 25.0, 50.0, 75.0, 100.0], &|v| {
-                format!("{v:.0}%")
-            });
-            for (t, name) in [(3600, "1 h"), (86_400, "24 h")] {
-                svg.line(x(t), a.top, x(t), a.bottom, MARK, 1.0);
-                svg.text(x(t), a.top - 5.0, "middle", MARK, name);
-            }
-            // The band, one rectangle per step; then the steps. At the drawing's resolution
-            // (a tenth of a unit) many steps of a large brand share one x: a rectangle with no
-            // width and a line with no length draw nothing, so they are left out, and the
-            // vertical moves at one x merge into the last (the curve only goes down).
-            use std::fmt::Write;
-            let mut band = String::new();
-            let mut d = String::new();
-            let mut drop_to = None;
-            for (i, &(t, s, b)) in steps.iter().enumerate() {
-                let end = steps.get(i + 1).map_or(t, |n| n.0);
-                if t >= 604_800 {
-                    break;
-                }
-                let (from, to) = (Tenths::of(x(t)), Tenths::of(x(end)));
-                if let Some([blo, bhi]) = b
-                    && from != to
-                {
-                    let (lo, hi) = (Tenths::of(a.y(blo * 100.0)), Tenths::of(a.y(bhi * 100.0)));
-                    let _ = write!(band, "M{from} {hi}H{to}V{lo}H{from}Z");
-                }
-                let y = Tenths::of(a.y(s * 100.0));
-                if i == 0 {
-                    let _ = write!(d, "M{from} {y}");
-                } else {
-                    drop_to = Some(y);
-                }
-                if from != to {
-                    if let Some(y) = drop_to.take() {
-                        let _ = write!(d, "V{y}");
+/// The still-waiting chart's canvas height at width `w`.
+fn still_waiting_height(w: f64) -> f64 {
+    if w < 500.0 { 250.0 } else { 300.0 }
+}
+
+/// The still-waiting chart's plot area on a canvas of width `w` and font size `font`: time on
+/// a log axis from 1 minute to 7 days, the share still waiting from 0 to 100%.
+fn still_waiting_area(w: f64, font: f64) -> Area {
+    Area {
+        left: font * 3.2,
+        right: w - 8.0,
+        top: font + 10.0,
+        bottom: still_waiting_height(w) - 2.0 * font - 14.0,
+        x0: 60f64.ln(),
+        x1: 604_800f64.ln(),
+        y0: 0.0,
+        y1: 100.0,
+    }
+}
+
+/// The x of `t` seconds on the still-waiting chart's axis.
+fn still_waiting_x(a: &Area, t: i64) -> f64 {
+    a.x((t.max(60) as f64).ln().min(a.x1))
+}
+
+/// The Kaplan–Meier curve and its 95% band as SVG path data, for each of [`SIZES`]: the same
+/// in every language, so a brand's is drawn once ([`still_waiting`] labels it).
+pub struct Curve {
+    /// (band, curve) per size.
+    paths: Vec<(String, String)>,
+}
+
+impl Curve {
+    pub fn of(steps: &[Step]) -> Curve {
+        let paths = SIZES
+            .iter()
+            .map(|&(_, w, font)| {
+                let a = still_waiting_area(w, font);
+                // One rectangle of the band per step; then the steps. At the drawing's
+                // resolution (a tenth of a unit) many steps of a large brand share one x: a
+                // rectangle with no width and a line with no length draw nothing, so they are
+                // left out, and the vertical moves at one x merge into the last (the curve only
+                // goes down).
+                use std::fmt::Write;
+                let mut band = String::new();
+                let mut d = String::new();
+                let mut drop_to = None;
+                let mut to = steps.first().map(|s| Tenths::of(still_waiting_x(&a, s.0)));
+                for (i, &(t, s, b)) in steps.iter().enumerate() {
+                    if t >= 604_800 {
+                        break;
                     }
-                    let _ = write!(d, "H{to}");
+                    let from = to.expect("a step");
+                    to = Some(Tenths::of(still_waiting_x(
+                        &a,
+                        steps.get(i + 1).map_or(t, |n| n.0),
+                    )));
+                    let to = to.expect("just set");
+                    if let Some([blo, bhi]) = b
+                        && from != to
+                    {
+                        let (lo, hi) = (Tenths::of(a.y(blo * 100.0)), Tenths::of(a.y(bhi * 100.0)));
+                        let _ = write!(band, "M{from} {hi}H{to}V{lo}H{from}Z");
+                    }
+                    let y = Tenths::of(a.y(s * 100.0));
+                    if i == 0 {
+                        let _ = write!(d, "M{from} {y}");
+                    } else {
+                        drop_to = Some(y);
+                    }
+                    if from != to {
+                        if let Some(y) = drop_to.take() {
+                            let _ = write!(d, "V{y}");
+                        }
+                        let _ = write!(d, "H{to}");
+                    }
                 }
-            }
-            if let Some(y) = drop_to {
-                let _ = write!(d, "V{y}");
-            }
-            if !band.is_empty() {
-                svg.out.push_str(&format!(
-                    "<path d=\"{band}\" fill=\"{BAND}\" fill-opacity=\"0.45\"/>"
-                ));
-            }
+                if let Some(y) = drop_to {
+                    let _ = write!(d, "V{y}");
+                }
+                (band, d)
+            })
+            .collect();
+        Curve { paths }
+    }
+}
+
+/// The Kaplan–Meier step function itself (share still waiting against time since the
+/// complaint, log axis from 1 minute to 7 days) with its 95% band ([`Curve`]), the 1 h and 24 h
+/// marks labelled above the plot.
+pub fn still_waiting(curve: &Curve, tick: &dyn Fn(i64) -> String, l: &Labels) -> String {
+    const TICKS: [i64; 6] = [60, 600, 3600, 6 * 3600, 86_400, 604_800];
+    both(l, still_waiting_height, |svg| {
+        let a = still_waiting_area(svg.w, svg.font);
+        let x = |t: i64| still_waiting_x(&a, t);
+        a.y_grid(svg, &[0.0, 25.0, 50.0, 75.0, 100.0], &|v| {
+            format!("{v:.0}%")
+        });
+        for (t, name) in [(3600, "1 h"), (86_400, "24 h")] {
+            svg.line(x(t), a.top, x(t), a.bottom, MARK, 1.0);
+            svg.text(x(t), a.top - 5.0, "middle", MARK, name);
+        }
+        let size = SIZES
+            .iter()
+            .position(|s| s.1 == svg.w)
+            .expect("one of SIZES");
+        let (band, d) = &curve.paths[size];
+        if !band.is_empty() {
             svg.out.push_str(&format!(
-                "<path d=\"{d}\" fill=\"none\" stroke=\"{LINE}\" stroke-width=\"2.5\"/>"
+                "<path d=\"{band}\" fill=\"{BAND}\" fill-opacity=\"0.45\"/>"
             ));
-            let ticks: Vec<(f64, String)> =
-                TICKS.iter().map(|&t| ((t as f64).ln(), tick(t))).collect();
-            a.x_labels(svg, &ticks);
-            svg.text(a.left, svg.h - 4.0, "start", MUTED, l.x);
-        },
-    )
+        }
+        svg.out.push_str(&format!(
+            "<path d=\"{d}\" fill=\"none\" stroke=\"{LINE}\" stroke-width=\"2.5\"/>"
+        ));
+        let ticks: Vec<(f64, String)> = TICKS.iter().map(|&t| ((t as f64).ln(), tick(t))).collect();
+        a.x_labels(svg, &ticks);
+        svg.text(a.left, svg.h - 4.0, "start", MUTED, l.x);
+    })
 }
 
 /// Horizontal bars, each labelled with its name at the left and its value at its end: the

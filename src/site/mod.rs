@@ -174,7 +174,13 @@ pub fn render(
     clock.step("load templates, translations and content");
 
     let snapshot = crate::time::format_rfc3339(lb.as_of)[..10].to_string();
+    let curves = lb
+        .details
+        .par_iter()
+        .map(|(id, d)| (id.clone(), charts::Curve::of(&d.steps)))
+        .collect();
     let ctx = View {
+        curves: &curves,
         config,
         lb,
         langs: &langs,

@@ -127,6 +127,8 @@ pub struct View<'a> {
     /// The as-of date (`YYYY-MM-DD`): the snapshot's name under `archive/`.
     pub snapshot: &'a str,
     pub methodology: &'a Methodology,
+    /// Each brand's still-waiting curve, drawn once for every language.
+    pub curves: &'a std::collections::HashMap<String, super::charts::Curve>,
 }
 
 /// `../` once per directory level of a page path.
