@@ -22,6 +22,7 @@
 //! Both comparisons score with method version 1, the one the scripts implement.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -980,6 +981,19 @@ fn load_average() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// Runs the release binary on the site root `root` with `args`, measured; its output goes to
+/// `<step>.out` and `<step>.err` in `work`.
+fn replyrank(bin: &str, root: &Path, args: &[OsString], step: &str, work: &Path) -> Measured {
+    let mut cmd = Command::new(bin);
+    cmd.arg("--root").arg(root).args(args);
+    run_measured(
+        &format!("replyrank {step}"),
+        cmd,
+        &work.join(format!("{step}.out")),
+        &work.join(format!("{step}.err")),
+    )
+}
+
 fn bench_size(
     n: usize,
     days: u32,
@@ -1033,18 +1047,15 @@ fn bench_size(
     unsafe { libc::sync() };
     let load_before = load_average();
 
-    let mut cmd = Command::new(bin);
-    cmd.arg("--root")
-        .arg(&root)
-        .arg("import")
-        .arg(&csv)
-        .args(["--format", "twcs"]);
-    let import = run_measured(
-        "replyrank import",
-        cmd,
-        &work.join("import.out"),
-        &work.join("import.err"),
-    );
+    let twcs = |csv: &Path| -> Vec<OsString> {
+        vec![
+            "import".into(),
+            csv.into(),
+            "--format".into(),
+            "twcs".into(),
+        ]
+    };
+    let import = replyrank(bin, &root, &twcs(&csv), "import", work);
     let summary = fs::read_to_string(work.join("import.out")).unwrap_or_default();
     for l in summary.lines().take(4) {
         eprintln!("   import: {}", l.chars().take(200).collect::<String>());
@@ -1058,14 +1069,7 @@ fn bench_size(
 
     // SAFETY: as above; the store is flushed before the timed score step.
     unsafe { libc::sync() };
-    let mut cmd = Command::new(bin);
-    cmd.arg("--root").arg(&root).arg("score");
-    let score = run_measured(
-        "replyrank score",
-        cmd,
-        &work.join("score.out"),
-        &work.join("score.err"),
-    );
+    let score = replyrank(bin, &root, &["score".into()], "score", work);
     let lb_path = root.join("public/data/leaderboard.json");
     let lb = read_json(&lb_path);
     let brands = lb["brands"].as_array().map_or(&[][..], Vec::as_slice);
@@ -1079,14 +1083,7 @@ fn bench_size(
     );
 
     let rescore = {
-        let mut cmd = Command::new(bin);
-        cmd.arg("--root").arg(&root).arg("score");
-        let m = run_measured(
-            "replyrank score (repeat)",
-            cmd,
-            &work.join("rescore.out"),
-            &work.join("rescore.err"),
-        );
+        let m = replyrank(bin, &root, &["score".into()], "rescore", work);
         eprintln!(
             "   repeat score {:.2} s, CPU {:.2} s, peak RSS {:.0} MB",
             m.secs(),
@@ -1107,28 +1104,10 @@ fn bench_size(
         r
     });
     // The daily job, after the comparisons (it changes the store): the last day appended.
-    let mut cmd = Command::new(bin);
-    cmd.arg("--root")
-        .arg(&root)
-        .arg("import")
-        .arg(&day_csv)
-        .args(["--format", "twcs"]);
-    let day_import = run_measured(
-        "replyrank import (last day)",
-        cmd,
-        &work.join("day-import.out"),
-        &work.join("day-import.err"),
-    );
+    let day_import = replyrank(bin, &root, &twcs(&day_csv), "day-import", work);
     // SAFETY: as above.
     unsafe { libc::sync() };
-    let mut cmd = Command::new(bin);
-    cmd.arg("--root").arg(&root).arg("score");
-    let day_score = run_measured(
-        "replyrank score (after the last day)",
-        cmd,
-        &work.join("day-score.out"),
-        &work.join("day-score.err"),
-    );
+    let day_score = replyrank(bin, &root, &["score".into()], "day-score", work);
     // Then the site, as the publishing workflow builds it (the methodology page is the one
     // piece of content a site needs).
     let content = root.join("content");
@@ -1138,14 +1117,7 @@ fn bench_size(
         content.join("methodology.md"),
     )
     .expect("copy the methodology page");
-    let mut cmd = Command::new(bin);
-    cmd.arg("--root").arg(&root).arg("build");
-    let day_build = run_measured(
-        "replyrank build (after the last day)",
-        cmd,
-        &work.join("day-build.out"),
-        &work.join("day-build.err"),
-    );
+    let day_build = replyrank(bin, &root, &["build".into()], "day-build", work);
     eprintln!(
         "   daily job: import of the last day's {} posts {:.2} s, then score {:.2} s (CPU {:.2} s, \
          peak RSS {:.0} MB), or build {:.2} s (CPU {:.2} s)",

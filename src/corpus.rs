@@ -114,16 +114,7 @@ impl Corpus {
 
     /// The newest post time not after `now`, and how many posts are dated after it.
     pub fn newest_until(&self, now: i64) -> (Option<i64>, usize) {
-        let mut newest = None;
-        let mut later = 0;
-        for p in self.posts.iter().filter(|p| p.at != i64::MIN) {
-            if p.at > now {
-                later += 1;
-            } else if newest.is_none_or(|n| p.at > n) {
-                newest = Some(p.at);
-            }
-        }
-        (newest, later)
+        newest_until(&self.posts, now)
     }
 
     /// Reads every partition of the store. A reader thread parses blocks of lines in parallel
@@ -155,6 +146,20 @@ impl Corpus {
         }
         b.finish()
     }
+}
+
+/// The newest time of `posts` not after `now`, and how many are dated after it.
+fn newest_until<'a>(posts: impl IntoIterator<Item = &'a Meta>, now: i64) -> (Option<i64>, usize) {
+    let mut newest = None;
+    let mut later = 0;
+    for p in posts.into_iter().filter(|p| p.at != i64::MIN) {
+        if p.at > now {
+            later += 1;
+        } else if newest.is_none_or(|n| p.at > n) {
+            newest = Some(p.at);
+        }
+    }
+    (newest, later)
 }
 
 /// The ids of the posts a store holds, by source, as its index knows them: what `import` and
@@ -502,12 +507,7 @@ impl CorpusBuilder {
 
     /// The newest post time not after `now`.
     fn newest_until(&self, now: i64) -> Option<i64> {
-        self.sources
-            .iter()
-            .flat_map(|s| &s.posts)
-            .map(|p| p.at)
-            .filter(|&t| t != i64::MIN && t <= now)
-            .max()
+        newest_until(self.sources.iter().flat_map(|s| &s.posts), now).0
     }
 
     /// Whether a post is dated before `t`.

@@ -56,7 +56,7 @@ impl Stores {
     }
 
     /// The ids the published store holds, from its index (brought up to date first), for a
-    /// writer to de-duplicate against ([`StoreWriter::knowing`]).
+    /// writer to de-duplicate against ([`Stores::writer`]).
     pub fn stored_ids(&self, registry: &Registry) -> Result<(StoredIds, IndexUse)> {
         StoredIds::load(&self.published, registry, &self.index)
     }
@@ -104,12 +104,15 @@ impl Stores {
         Ok(deleted)
     }
 
-    /// A writer of raw posts into both stores.
-    pub fn writer<'s>(&'s self, registry: &'s Registry) -> StoreWriter<'s> {
+    /// A writer of raw posts into both stores, de-duplicating published posts against
+    /// `stored`, the published store's ids as its index gave them ([`Stores::stored_ids`]).
+    pub fn writer<'s>(&'s self, registry: &'s Registry, stored: &'s StoredIds) -> StoreWriter<'s> {
+        let mut published = Appender::new(&self.published);
+        published.knowing(stored);
         StoreWriter {
             stores: self,
             registry,
-            published: Appender::new(&self.published),
+            published,
             private: Appender::new(&self.private),
             forgotten: 0,
         }
@@ -127,14 +130,8 @@ pub struct StoreWriter<'s> {
 }
 
 impl<'s> StoreWriter<'s> {
-    /// De-duplicates published posts against `stored`, the published store's ids as its index
-    /// gave them, instead of reading them from the store.
-    pub fn knowing(&mut self, stored: &'s crate::corpus::StoredIds) {
-        self.published.knowing(stored);
-    }
-
     /// Leaves out of `posts` those the published store already holds, as its index says (see
-    /// [`StoreWriter::knowing`]), counted as duplicates, so an import that repeats what is
+    /// [`Stores::writer`]), counted as duplicates, so an import that repeats what is
     /// stored does not classify it again. Posts of a collected source are published under
     /// pseudonyms: those still raw are left to [`StoreWriter::push`].
     pub fn drop_stored(&mut self, posts: &mut Vec<Post<'_>>) {

@@ -4,6 +4,8 @@
 //! posts. Bounded to a few seconds per target; `REPLYRANK_FUZZ_CASES=20000 cargo test --release
 //! --test fuzz` runs longer.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
@@ -13,29 +15,6 @@ use replyrank::import::{Format, PairsOptions, import_file};
 use replyrank::registry::Registry;
 use replyrank::root::SiteRoot;
 use replyrank::store::{Notice, Store};
-
-/// Cases per target: `REPLYRANK_FUZZ_CASES`, else `default`.
-fn cases(default: u32) -> u32 {
-    std::env::var("REPLYRANK_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A fixed seed, so `cargo test` (and CI) runs the same cases every time;
-/// `REPLYRANK_FUZZ_SEED=N` explores others (with `REPLYRANK_FUZZ_CASES` for longer runs).
-fn config(default: u32) -> ProptestConfig {
-    let seed = std::env::var("REPLYRANK_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_171_031);
-    ProptestConfig {
-        cases: cases(default),
-        failure_persistence: None,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
-        ..ProptestConfig::default()
-    }
-}
 
 fn registry() -> Registry {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/brands.toml");
@@ -200,7 +179,7 @@ fn import_holds_up(format: Format, bytes: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config(40))]
+    #![proptest_config(common::fuzz_config(40))]
 
     #[test]
     fn garbled_twcs_files_are_rejected_row_by_row(edits in prop::collection::vec(edit(), 0..12)) {
@@ -227,7 +206,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(48))]
+    #![proptest_config(common::fuzz_config(48))]
 
     /// Readers never change a garbled partition and name every line they skip; a writer then
     /// leaves every partition ending on a whole line.
@@ -334,7 +313,7 @@ fn names_file_line(e: &str, file: &str) -> bool {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(common::fuzz_config(256))]
 
     #[test]
     fn garbled_registries_are_errors_with_file_line(edits in prop::collection::vec(edit(), 0..10)) {

@@ -418,15 +418,7 @@ fn change() -> impl proptest::strategy::Strategy<Value = Change> {
 #[test]
 fn any_sequence_of_store_changes_loads_through_the_index_as_a_full_read() {
     use proptest::prelude::*;
-    let cases = std::env::var("REPLYRANK_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(16);
-    let config = ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    };
+    let config = common::fuzz_config(16);
     proptest!(config, |(changes in proptest::collection::vec(change(), 1..10))| {
         let root = common::site();
         let store = root.path().join("data/store");

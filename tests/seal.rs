@@ -358,15 +358,7 @@ fn change() -> impl proptest::strategy::Strategy<Value = Change> {
 #[test]
 fn any_sequence_of_store_changes_scores_through_the_seal_as_a_full_read() {
     use proptest::prelude::*;
-    let cases = std::env::var("REPLYRANK_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(24);
-    let config_cases = ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    };
+    let config_cases = common::fuzz_config(24);
     // Runs with a seal, and runs where new posts joined a sealed thread.
     let seen = std::sync::Mutex::new((0usize, 0usize));
     proptest!(config_cases, |(changes in proptest::collection::vec(change(), 1..16))| {

@@ -906,8 +906,7 @@ fn spawn_writer(
         // One writer for the run: it de-duplicates against the published store's ids (from its
         // index) and each source's private ids (loaded once).
         let (stored, _) = stores.stored_ids(&registry)?;
-        let mut writer = stores.writer(&registry);
-        writer.knowing(&stored);
+        let mut writer = stores.writer(&registry, &stored);
         while let Some(first) = rx.blocking_recv() {
             let mut group = vec![first];
             while let Ok(more) = rx.try_recv() {

@@ -94,7 +94,7 @@ impl Seal {
     }
 
     /// Whether the store holds a sealed post `id` of `source`.
-    pub fn stores(&self, source: &str, id: &str) -> bool {
+    pub(super) fn stores(&self, source: &str, id: &str) -> bool {
         self.source(source)
             .is_some_and(|s| s.stored.binary_search(&id_hash(id)).is_ok())
     }

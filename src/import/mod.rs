@@ -115,8 +115,7 @@ pub fn import_file(
         ..FileReport::default()
     };
     let (stored, _) = stores.stored_ids(registry)?;
-    let mut appender = stores.writer(registry);
-    appender.knowing(&stored);
+    let mut appender = stores.writer(registry, &stored);
     // A TWCS row takes about 160 bytes.
     appender.reserve(size as usize / 160);
     let mut sink = |rows: Vec<(usize, Row<'_>)>| -> Result<()> {

@@ -99,3 +99,18 @@ pub fn shipped_site() -> tempfile::TempDir {
     copy_dir(&repo.join("content"), &root.path().join("content"));
     root
 }
+
+/// How a property test runs: `REPLYRANK_FUZZ_CASES` cases (else `default`), from a fixed seed so
+/// `cargo test` (and CI) runs the same cases every time; `REPLYRANK_FUZZ_SEED=N` explores others
+/// (with `REPLYRANK_FUZZ_CASES` for longer runs).
+pub fn fuzz_config(default: u32) -> proptest::test_runner::Config {
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
+    proptest::test_runner::Config {
+        cases: env("REPLYRANK_FUZZ_CASES").map_or(default, |n: u64| n as u32),
+        failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(
+            env("REPLYRANK_FUZZ_SEED").unwrap_or(20_171_031),
+        ),
+        ..proptest::test_runner::Config::default()
+    }
+}
