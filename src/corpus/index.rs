@@ -570,6 +570,44 @@ fn temporary(path: &Path) -> Result<PathBuf> {
     Ok(path.with_extension(format!("tmp-{}", std::process::id())))
 }
 
+/// Writes `path` through a temporary file renamed into place: `magic`, [`VERSION`], the
+/// checksum (xxh3) of the body, then the body `body` writes. Returns the checksum.
+fn write_file(
+    path: &Path,
+    magic: &[u8; 16],
+    body: impl FnOnce(&mut Out<BufWriter<&mut File>>) -> Result<()>,
+) -> Result<u64> {
+    let tmp = temporary(path)?;
+    let result = (|| -> Result<u64> {
+        let mut file =
+            crate::store::open_nofollow(OpenOptions::new().write(true).create_new(true), &tmp)?;
+        file.write_all(magic)?;
+        file.write_all(&VERSION.to_le_bytes())?;
+        file.write_all(&0u64.to_le_bytes())?;
+        let mut o = Out {
+            w: BufWriter::with_capacity(1 << 20, &mut file),
+            hash: Xxh3::new(),
+        };
+        body(&mut o)?;
+        let sum = o.hash.digest();
+        o.w.flush()?;
+        drop(o);
+        file.seek(SeekFrom::Start((magic.len() + 4) as u64))?;
+        file.write_all(&sum.to_le_bytes())?;
+        Ok(sum)
+    })();
+    match result {
+        Ok(sum) => {
+            fs::rename(&tmp, path)?;
+            Ok(sum)
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
 fn write(
     index: &Path,
     registry: u64,
@@ -577,17 +615,7 @@ fn write(
     covered: &[Covered],
     b: &CorpusBuilder,
 ) -> Result<()> {
-    let tmp = temporary(index)?;
-    let result = (|| -> Result<()> {
-        let mut file =
-            crate::store::open_nofollow(OpenOptions::new().write(true).create_new(true), &tmp)?;
-        file.write_all(MAGIC)?;
-        file.write_all(&VERSION.to_le_bytes())?;
-        file.write_all(&0u64.to_le_bytes())?;
-        let mut o = Out {
-            w: BufWriter::with_capacity(1 << 20, &mut file),
-            hash: Xxh3::new(),
-        };
+    write_file(index, MAGIC, |o| {
         o.u64(registry)?;
         o.u64(covered.len() as u64)?;
         for c in covered {
@@ -669,20 +697,9 @@ fn write(
                 o.u64(ids_sum)?;
             }
         }
-        let sum = o.hash.digest();
-        o.w.flush()?;
-        drop(o);
-        file.seek(SeekFrom::Start((MAGIC.len() + 4) as u64))?;
-        file.write_all(&sum.to_le_bytes())?;
         Ok(())
-    })();
-    match result {
-        Ok(()) => Ok(fs::rename(&tmp, index)?),
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    })
+    .map(|_| ())
 }
 
 struct In<R: Read> {
@@ -695,7 +712,45 @@ struct In<R: Read> {
 /// The body is damaged or of another layout.
 const DAMAGED: &str = "the index is damaged";
 
+/// The body of a file [`open_file`] opened.
+type Body = In<BufReader<File>>;
+
+/// Opens a file [`write_file`] wrote with `magic`: its body to read, and the checksum the body
+/// must have ([`In::end`]). `None` when there is no such file; an error (why it cannot be used)
+/// when it is damaged or of another version.
+fn open_file(path: &Path, magic: &[u8; 16]) -> Result<Option<(Body, u64)>, String> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let mut r = BufReader::with_capacity(1 << 20, file);
+    let mut head = [0u8; 28];
+    r.read_exact(&mut head).map_err(|_| DAMAGED.to_string())?;
+    if &head[..16] != magic {
+        return Err(DAMAGED.into());
+    }
+    if le_u32(&head[16..20]) != VERSION {
+        return Err("the index is of another replyrank version".into());
+    }
+    let i = In {
+        r,
+        hash: Xxh3::new(),
+        scratch: Vec::new(),
+    };
+    Ok(Some((i, le_u64(&head[20..28]))))
+}
+
 impl<R: Read> In<R> {
+    /// Checks the body ended here and had the checksum `sum`.
+    fn end(&mut self, sum: u64) -> Result<(), String> {
+        let mut rest = [0u8; 1];
+        if self.r.read(&mut rest).map_err(|e| e.to_string())? != 0 || self.hash.digest() != sum {
+            return Err(DAMAGED.into());
+        }
+        Ok(())
+    }
+
     fn bytes(&mut self, n: usize) -> Result<Vec<u8>, String> {
         let mut buf = Vec::new();
         (&mut self.r)
@@ -805,18 +860,7 @@ impl Seal {
             return Ok(());
         }
         let ids = self.ids.as_ref().expect("the sealed ids were read or made");
-        let path = sealed_ids_path(index);
-        let tmp = temporary(&path)?;
-        let result = (|| -> Result<u64> {
-            let mut file =
-                crate::store::open_nofollow(OpenOptions::new().write(true).create_new(true), &tmp)?;
-            file.write_all(IDS_MAGIC)?;
-            file.write_all(&VERSION.to_le_bytes())?;
-            file.write_all(&0u64.to_le_bytes())?;
-            let mut o = Out {
-                w: BufWriter::with_capacity(1 << 20, &mut file),
-                hash: Xxh3::new(),
-            };
+        let sum = write_file(&sealed_ids_path(index), IDS_MAGIC, |o| {
             o.u64(ids.len() as u64)?;
             for s in ids {
                 o.str(&s.source)?;
@@ -824,24 +868,10 @@ impl Seal {
                     o.column(hashes, |h, b| b.extend_from_slice(&h.to_le_bytes()))?;
                 }
             }
-            let sum = o.hash.digest();
-            o.w.flush()?;
-            drop(o);
-            file.seek(SeekFrom::Start((IDS_MAGIC.len() + 4) as u64))?;
-            file.write_all(&sum.to_le_bytes())?;
-            Ok(sum)
-        })();
-        match result {
-            Ok(sum) => {
-                fs::rename(&tmp, &path)?;
-                self.ids_sum = Some(sum);
-                Ok(())
-            }
-            Err(e) => {
-                let _ = fs::remove_file(&tmp);
-                Err(e)
-            }
-        }
+            Ok(())
+        })?;
+        self.ids_sum = Some(sum);
+        Ok(())
     }
 
     /// Reads the sealed ids from beside the index at `index`, unless read already; an error
@@ -852,47 +882,33 @@ impl Seal {
             return Ok(());
         }
         let path = sealed_ids_path(index);
-        let unusable = |why: &str| format!("{}: {why}", path.display());
-        let file = File::open(&path).map_err(|e| unusable(&e.to_string()))?;
-        let mut r = BufReader::with_capacity(1 << 20, file);
-        let mut head = [0u8; 28];
-        r.read_exact(&mut head).map_err(|_| unusable(DAMAGED))?;
-        if &head[..16] != IDS_MAGIC || le_u32(&head[16..20]) != VERSION {
-            return Err(unusable(DAMAGED));
-        }
-        if Some(le_u64(&head[20..28])) != self.ids_sum {
-            return Err(unusable("not the sealed ids of the index"));
-        }
-        let mut i = In {
-            r,
-            hash: Xxh3::new(),
-            scratch: Vec::new(),
-        };
-        let mut ids = Vec::new();
-        for _ in 0..i.len(64).map_err(|e| unusable(&e))? {
-            let source = i.str().map_err(|e| unusable(&e))?;
-            let mut column = || {
-                i.column(16, |b| {
-                    u128::from_le_bytes(b[..16].try_into().expect("16 bytes"))
-                })
-                .map_err(|e| unusable(&e))
-            };
-            let (stored, named) = (column()?, column()?);
-            if !stored.is_sorted() || !named.is_sorted() {
-                return Err(unusable(DAMAGED));
+        let ids = (|| -> Result<Vec<SealedIds>, String> {
+            let (mut i, sum) = open_file(&path, IDS_MAGIC)?.ok_or("missing")?;
+            if Some(sum) != self.ids_sum {
+                return Err("not the sealed ids of the index".into());
             }
-            ids.push(SealedIds {
-                source,
-                stored,
-                named,
-            });
-        }
-        let mut rest = [0u8; 1];
-        if i.r.read(&mut rest).map_err(|e| unusable(&e.to_string()))? != 0
-            || Some(i.hash.digest()) != self.ids_sum
-        {
-            return Err(unusable(DAMAGED));
-        }
+            let mut ids = Vec::new();
+            for _ in 0..i.len(64)? {
+                let source = i.str()?;
+                let mut column = || {
+                    i.column(16, |b| {
+                        u128::from_le_bytes(b[..16].try_into().expect("16 bytes"))
+                    })
+                };
+                let (stored, named) = (column()?, column()?);
+                if !stored.is_sorted() || !named.is_sorted() {
+                    return Err(DAMAGED.into());
+                }
+                ids.push(SealedIds {
+                    source,
+                    stored,
+                    named,
+                });
+            }
+            i.end(sum)?;
+            Ok(ids)
+        })()
+        .map_err(|why| format!("{}: {why}", path.display()))?;
         self.ids = Some(ids);
         Ok(())
     }
@@ -911,25 +927,8 @@ fn le_u32(b: &[u8]) -> u32 {
 type ReadBack = Option<(CorpusBuilder, Vec<Covered>)>;
 
 fn read(index: &Path, registry: u64, store: &Path) -> Result<ReadBack, String> {
-    let file = match File::open(index) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read {}: {e}", index.display())),
-    };
-    let mut r = BufReader::with_capacity(1 << 20, file);
-    let mut head = [0u8; 28];
-    r.read_exact(&mut head).map_err(|_| DAMAGED.to_string())?;
-    if &head[..16] != MAGIC {
-        return Err(DAMAGED.into());
-    }
-    if le_u32(&head[16..20]) != VERSION {
-        return Err("the index is of another replyrank version".into());
-    }
-    let sum = le_u64(&head[20..28]);
-    let mut i = In {
-        r,
-        hash: Xxh3::new(),
-        scratch: Vec::new(),
+    let Some((mut i, sum)) = open_file(index, MAGIC)? else {
+        return Ok(None);
     };
     if i.u64()? != registry {
         return Err("the brand registry changed".into());
@@ -1017,10 +1016,7 @@ fn read(index: &Path, registry: u64, store: &Path) -> Result<ReadBack, String> {
         1 => Some(read_seal(&mut i)?),
         _ => return Err(DAMAGED.into()),
     };
-    let mut rest = [0u8; 1];
-    if i.r.read(&mut rest).map_err(|e| e.to_string())? != 0 || i.hash.digest() != sum {
-        return Err(DAMAGED.into());
-    }
+    i.end(sum)?;
     Ok(Some((
         CorpusBuilder {
             expected_posts: 0,
