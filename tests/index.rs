@@ -420,19 +420,12 @@ fn any_sequence_of_store_changes_loads_through_the_index_as_a_full_read() {
     use proptest::prelude::*;
     let config = common::fuzz_config(16);
     proptest!(config, |(changes in proptest::collection::vec(change(), 1..10))| {
-        let root = common::site();
-        let store = root.path().join("data/store");
-        fs::create_dir_all(&store).unwrap();
-        fs::write(store.join("FORMAT"), "replyrank.store/2\n").unwrap();
-        let sources = ["twcs", "zz"];
+        let (root, store) = common::two_source_store(10);
+        let sources = common::TWO_SOURCES;
         let mut months = [10u32, 10u32];
         let mut next_id = 0u32;
         let mut torn: Option<(usize, String)> = None;
         let partition = |s: usize, m: u32| store.join(sources[s]).join(format!("2017-{m:02}.jsonl"));
-        for (s, name) in sources.iter().enumerate() {
-            fs::create_dir_all(store.join(name)).unwrap();
-            fs::write(partition(s, 10), b"").unwrap();
-        }
         for c in changes {
             // A torn line is completed (or, if its month was rewritten, lost) by the next write.
             if let Some((s, rest)) = torn.take() {
@@ -479,15 +472,7 @@ fn any_sequence_of_store_changes_loads_through_the_index_as_a_full_read() {
                 Change::Damaged { source: s } => {
                     append(&partition(s, months[s]), b"{\"source\":\"twcs\"\n");
                 }
-                Change::Rewrite { source: s } => {
-                    let p = partition(s, months[s]);
-                    let text = fs::read_to_string(&p).unwrap();
-                    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
-                    lines.pop();
-                    let tmp = p.with_extension("tmp");
-                    fs::write(&tmp, lines.concat()).unwrap();
-                    fs::rename(&tmp, &p).unwrap();
-                }
+                Change::Rewrite { source: s } => common::drop_last_line(&partition(s, months[s])),
             }
             load_both(root.path());
         }

@@ -362,18 +362,11 @@ fn any_sequence_of_store_changes_scores_through_the_seal_as_a_full_read() {
     // Runs with a seal, and runs where new posts joined a sealed thread.
     let seen = std::sync::Mutex::new((0usize, 0usize));
     proptest!(config_cases, |(changes in proptest::collection::vec(change(), 1..16))| {
-        let root = common::site();
-        let store = root.path().join("data/store");
-        fs::create_dir_all(&store).unwrap();
-        fs::write(store.join("FORMAT"), "replyrank.store/2\n").unwrap();
-        let sources = ["twcs", "zz"];
+        let (root, store) = common::two_source_store(1);
+        let sources = common::TWO_SOURCES;
         let mut months = [1u32, 1u32];
         let mut next = 0u32;
         let partition = |s: usize, m: u32| store.join(sources[s]).join(format!("2017-{m:02}.jsonl"));
-        for (s, name) in sources.iter().enumerate() {
-            fs::create_dir_all(store.join(name)).unwrap();
-            fs::write(partition(s, 1), b"").unwrap();
-        }
         let templates = [
             format!("t1:{}", "0123456789abcdef".repeat(4)),
             format!("t1:{}", "fedcba9876543210".repeat(4)),
@@ -425,15 +418,7 @@ fn any_sequence_of_store_changes_scores_through_the_seal_as_a_full_read() {
                         fs::write(partition(s, months[s]), b"").unwrap();
                     }
                 }
-                Change::Rewrite { source: s } => {
-                    let p = partition(s, months[s]);
-                    let text = fs::read_to_string(&p).unwrap();
-                    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
-                    lines.pop();
-                    let tmp = p.with_extension("tmp");
-                    fs::write(&tmp, lines.concat()).unwrap();
-                    fs::rename(&tmp, &p).unwrap();
-                }
+                Change::Rewrite { source: s } => common::drop_last_line(&partition(s, months[s])),
                 Change::Run { window, v1, days_back } => {
                     let version = if v1 { Version::V1 } else { Version::V2 };
                     run.0 = config(root.path(), 5 + u32::from(window % 60), version);

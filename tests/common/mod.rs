@@ -114,3 +114,30 @@ pub fn fuzz_config(default: u32) -> proptest::test_runner::Config {
         ..proptest::test_runner::Config::default()
     }
 }
+
+/// Sources of the property tests' stores: a built-in one, and one replyrank does not know.
+pub const TWO_SOURCES: [&str; 2] = ["twcs", "zz"];
+
+/// A site root (the repository's registry) with an empty store of [`TWO_SOURCES`], each with
+/// an empty partition for month `month` of 2017; returns it and the store's folder.
+pub fn two_source_store(month: u32) -> (tempfile::TempDir, std::path::PathBuf) {
+    let root = site();
+    let store = root.path().join("data/store");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(store.join("FORMAT"), "replyrank.store/2\n").unwrap();
+    for name in TWO_SOURCES {
+        std::fs::create_dir_all(store.join(name)).unwrap();
+        std::fs::write(store.join(name).join(format!("2017-{month:02}.jsonl")), b"").unwrap();
+    }
+    (root, store)
+}
+
+/// Rewrites the partition `p` without its last line, atomically, as `forget` rewrites one.
+pub fn drop_last_line(p: &Path) {
+    let text = std::fs::read_to_string(p).unwrap();
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    lines.pop();
+    let tmp = p.with_extension("tmp");
+    std::fs::write(&tmp, lines.concat()).unwrap();
+    std::fs::rename(&tmp, p).unwrap();
+}
