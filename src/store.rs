@@ -661,8 +661,8 @@ impl<'s> Appender<'s> {
         if self.failed {
             bail!("an earlier write to the store failed; nothing more is written in this run");
         }
-        // The new posts as sort keys: partition (source, month), then (time, id); posts are
-        // large and never moved.
+        // The new posts as sort keys: partition (source, month), then (time, id), then the post
+        // (its index in `posts`, then its line); posts are large and never moved.
         let mut fresh: Vec<(&str, i64, i64, &str, u32)> = Vec::with_capacity(posts.len());
         for (i, p) in posts.iter().enumerate() {
             if p.validate().is_err() {
@@ -694,20 +694,44 @@ impl<'s> Appender<'s> {
                 ));
             }
         }
+        // Serialised in the batch's order, where the posts lie in memory (in partition order,
+        // reading them scattered took a tenth more of an import's CPU), then each post's key
+        // points at its line instead.
+        const CHUNK: usize = 2048;
+        let serialised: Vec<(Vec<u8>, Vec<usize>)> = fresh
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut buf = Vec::with_capacity(chunk.len() * 360);
+                let mut ends = Vec::with_capacity(chunk.len());
+                for &(.., i) in chunk {
+                    serde_json::to_writer(&mut buf, &posts[i as usize])
+                        .expect("a post always serialises");
+                    buf.push(b'\n');
+                    ends.push(buf.len());
+                }
+                (buf, ends)
+            })
+            .collect();
+        let line = |n: u32| {
+            let (buf, ends) = &serialised[n as usize / CHUNK];
+            let k = n as usize % CHUNK;
+            &buf[if k == 0 { 0 } else { ends[k - 1] }..ends[k]]
+        };
+        for (n, key) in fresh.iter_mut().enumerate() {
+            key.4 = n as u32;
+        }
         fresh.par_sort_unstable();
         for run in fresh.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
-            let first = &posts[run[0].4 as usize];
-            let dir = self.store.dir.join(first.source.as_ref());
+            let (source, at) = (run[0].0, run[0].2);
+            let dir = self.store.dir.join(source);
             source_dir(&dir)?;
-            let path = dir.join(format!("{}.jsonl", first.month()));
+            let path = dir.join(format!("{}.jsonl", crate::time::month_of(at)));
             let chunks: Vec<Vec<u8>> = run
-                .par_chunks(2048)
+                .par_chunks(CHUNK)
                 .map(|chunk| {
-                    let mut buf = Vec::with_capacity(chunk.len() * 320);
-                    for &(.., i) in chunk {
-                        serde_json::to_writer(&mut buf, &posts[i as usize])
-                            .expect("a post always serialises");
-                        buf.push(b'\n');
+                    let mut buf = Vec::with_capacity(chunk.len() * 360);
+                    for &(.., n) in chunk {
+                        buf.extend_from_slice(line(n));
                     }
                     buf
                 })
