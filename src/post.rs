@@ -124,11 +124,6 @@ impl Classified<'_> {
 }
 
 impl Post<'_> {
-    /// The calendar month (UTC) of the post, `YYYY-MM`: the store partition it belongs to.
-    pub fn month(&self) -> String {
-        crate::time::month_of(self.created_at)
-    }
-
     /// Checks what serde cannot: non-empty ids, a valid source name, a time within
     /// [`crate::time::YEARS`].
     pub fn validate(&self) -> Result<(), String> {
