@@ -261,6 +261,52 @@ fn what_the_index_cannot_vouch_for_is_read_again_in_full() {
     rebuilt("another replyrank version");
 }
 
+/// A damaged length anywhere in the index (a flipped bit in a count, a crafted file) is found
+/// damaged and the store read in full: it never asks for a huge allocation, which would abort
+/// every run until someone deleted the index.
+#[test]
+fn a_huge_length_anywhere_in_the_index_means_a_full_read_not_a_crash() {
+    let (root, store) = common::two_source_store(11);
+    let line = |source: &str, id: &str, reply_to: &str, author: &str, at: &str| {
+        format!(
+            "{{\"source\":\"{source}\",\"id\":\"{id}\",\"author\":\"{author}\",\"created_at\":\"2017-11-{at}Z\"{reply_to},\"mentions\":[\"Uber_Support\"],\"inbound\":true}}\n"
+        )
+    };
+    for source in common::TWO_SOURCES {
+        let lines = [
+            line(source, "1", "", "ann", "02T10:00:00"),
+            line(
+                source,
+                "2",
+                ",\"reply_to\":\"1\"",
+                "Uber_Support",
+                "02T10:05:00",
+            ),
+            line(source, "3", ",\"reply_to\":\"9\"", "bob", "03T11:00:00"),
+        ];
+        fs::write(store.join(source).join("2017-11.jsonl"), lines.concat()).unwrap();
+    }
+    assert!(
+        !fast(&load_both(root.path())),
+        "the first load writes the index"
+    );
+    let index = SiteRoot::at(root.path()).index();
+    let whole = fs::read(&index).unwrap();
+    // Large enough that a column of any width sized by it cannot be allocated; small enough
+    // to pass the reader's bound on lengths (2^40 bytes).
+    let huge = (1u64 << 34).to_le_bytes();
+    for at in 0..whole.len() - 8 {
+        let mut bytes = whole.clone();
+        bytes[at..at + 8].copy_from_slice(&huge);
+        if bytes == whole {
+            continue;
+        }
+        fs::write(&index, &bytes).unwrap();
+        let used = load_both(root.path());
+        assert!(used.rebuilt.is_some(), "a length at byte {at}: {used:?}");
+    }
+}
+
 #[test]
 fn an_index_that_cannot_be_written_is_reported_and_the_figures_are_unaffected() {
     let (root, rest_of_nov, _) = site_with_a_later_month();

@@ -488,3 +488,34 @@ fn a_missing_or_damaged_sealed_ids_file_means_a_full_read_when_the_ids_are_neede
     assert!(out.contains("imported 0, duplicates 1"), "{out}");
     same_leaderboard(root.path(), &cfg, None);
 }
+
+/// A damaged length anywhere in the sealed ids (a flipped bit, a crafted file) is found damaged
+/// and the store read in full: it never sizes a huge allocation, which would abort the run.
+#[test]
+fn a_huge_length_anywhere_in_the_sealed_ids_means_a_full_read_not_a_crash() {
+    let root = half_year();
+    let cfg = config(root.path(), 30, Version::V2);
+    same_leaderboard(root.path(), &cfg, None);
+    let site = SiteRoot::at(root.path());
+    let (index, ids) = (site.index(), root.path().join("data/index/sealed-ids.bin"));
+    let (whole_index, whole) = (fs::read(&index).unwrap(), fs::read(&ids).unwrap());
+    let registry = Registry::load(&site).unwrap();
+    let store = Store::open(&site).unwrap();
+    // As in `tests/index.rs`: too large for any column, small enough for the readers' bound.
+    let huge = (1u64 << 34).to_le_bytes();
+    for at in 0..whole.len() - 8 {
+        let mut bytes = whole.clone();
+        bytes[at..at + 8].copy_from_slice(&huge);
+        if bytes == whole {
+            continue;
+        }
+        fs::write(&index, &whole_index).unwrap();
+        fs::write(&ids, &bytes).unwrap();
+        let (_, used) = replyrank::corpus::StoredIds::load(&store, &registry, &index).unwrap();
+        let why = used.rebuilt.unwrap_or_default();
+        assert!(
+            why.contains("sealed-ids.bin"),
+            "a length at byte {at}: {why:?}"
+        );
+    }
+}

@@ -707,6 +707,9 @@ struct In<R: Read> {
     hash: Xxh3,
     /// Reused for each block of a column, so reading a column allocates only the column.
     scratch: Vec<u8>,
+    /// The bytes of the body not read yet: no length read from it may claim more (a damaged
+    /// one would otherwise size a huge allocation, and a failed allocation aborts the run).
+    left: u64,
 }
 
 /// The body is damaged or of another layout.
@@ -724,6 +727,10 @@ fn open_file(path: &Path, magic: &[u8; 16]) -> Result<Option<(Body, u64)>, Strin
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
+    let size = file
+        .metadata()
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
     let mut r = BufReader::with_capacity(1 << 20, file);
     let mut head = [0u8; 28];
     r.read_exact(&mut head).map_err(|_| DAMAGED.to_string())?;
@@ -737,6 +744,7 @@ fn open_file(path: &Path, magic: &[u8; 16]) -> Result<Option<(Body, u64)>, Strin
         r,
         hash: Xxh3::new(),
         scratch: Vec::new(),
+        left: size.saturating_sub(head.len() as u64),
     };
     Ok(Some((i, le_u64(&head[20..28]))))
 }
@@ -752,7 +760,10 @@ impl<R: Read> In<R> {
     }
 
     fn bytes(&mut self, n: usize) -> Result<Vec<u8>, String> {
-        let mut buf = Vec::new();
+        if n as u64 > self.left {
+            return Err(DAMAGED.into());
+        }
+        let mut buf = Vec::with_capacity(n);
         (&mut self.r)
             .take(n as u64)
             .read_to_end(&mut buf)
@@ -760,6 +771,7 @@ impl<R: Read> In<R> {
         if buf.len() != n {
             return Err(DAMAGED.into());
         }
+        self.left -= n as u64;
         self.hash.update(&buf);
         Ok(buf)
     }
@@ -767,10 +779,11 @@ impl<R: Read> In<R> {
         let b = self.bytes(8)?;
         Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
     }
-    /// A length, refused when it cannot be right (so damage never asks for a huge allocation).
+    /// A count of items `width` bytes wide each, refused when they would not fit in what is
+    /// left of the body (so damage never asks for a huge allocation).
     fn len(&mut self, width: usize) -> Result<usize, String> {
         let n = self.u64()?;
-        if n.saturating_mul(width as u64) > 1 << 40 {
+        if n.saturating_mul(width.max(1) as u64) > self.left {
             return Err(DAMAGED.into());
         }
         Ok(n as usize)
@@ -793,6 +806,7 @@ impl<R: Read> In<R> {
             if self.scratch.len() != take * width {
                 return Err(DAMAGED.into());
             }
+            self.left -= self.scratch.len() as u64;
             self.hash.update(&self.scratch);
             out.extend(self.scratch.chunks_exact(width).map(&get));
             left -= take;
@@ -888,7 +902,8 @@ impl Seal {
                 return Err("not the sealed ids of the index".into());
             }
             let mut ids = Vec::new();
-            for _ in 0..i.len(64)? {
+            // Each source takes at least its name's and two columns' lengths.
+            for _ in 0..i.len(24)? {
                 let source = i.str()?;
                 let mut column = || {
                     i.column(16, |b| {
@@ -934,7 +949,8 @@ fn read(index: &Path, registry: u64, store: &Path) -> Result<ReadBack, String> {
         return Err("the brand registry changed".into());
     }
     let mut covered = Vec::new();
-    for _ in 0..i.len(64)? {
+    // Each partition takes at least its path's length and six numbers.
+    for _ in 0..i.len(56)? {
         let path = i.str()?;
         let [dev, ino, mtime, offset, line, sum] = [0; 6].map(|_| i.u64());
         covered.push(Covered {
@@ -958,7 +974,8 @@ fn read(index: &Path, registry: u64, store: &Path) -> Result<ReadBack, String> {
         notices.push(Notice::BadLine { file, line, error });
     }
     let mut sources = Vec::new();
-    for s in 0..i.len(64)? {
+    // Each source takes at least 11 lengths and numbers.
+    for s in 0..i.len(88)? {
         let name = i.str()?;
         let anonymous = u32::try_from(i.u64()?).map_err(|_| DAMAGED.to_string())?;
         let ids = i.interner()?;
