@@ -763,7 +763,7 @@ impl<R: Read> In<R> {
         if n as u64 > self.left {
             return Err(DAMAGED.into());
         }
-        let mut buf = Vec::with_capacity(n);
+        let mut buf = Vec::new();
         (&mut self.r)
             .take(n as u64)
             .read_to_end(&mut buf)
