@@ -292,15 +292,7 @@ fn a_huge_length_anywhere_in_the_index_means_a_full_read_not_a_crash() {
     );
     let index = SiteRoot::at(root.path()).index();
     let whole = fs::read(&index).unwrap();
-    // Large enough that a column of any width sized by it cannot be allocated; small enough
-    // to pass the reader's bound on lengths (2^40 bytes).
-    let huge = (1u64 << 34).to_le_bytes();
-    for at in 0..whole.len() - 8 {
-        let mut bytes = whole.clone();
-        bytes[at..at + 8].copy_from_slice(&huge);
-        if bytes == whole {
-            continue;
-        }
+    for (at, bytes) in common::a_huge_length_at_each_byte(&whole) {
         fs::write(&index, &bytes).unwrap();
         let used = load_both(root.path());
         assert!(used.rebuilt.is_some(), "a length at byte {at}: {used:?}");

@@ -501,14 +501,7 @@ fn a_huge_length_anywhere_in_the_sealed_ids_means_a_full_read_not_a_crash() {
     let (whole_index, whole) = (fs::read(&index).unwrap(), fs::read(&ids).unwrap());
     let registry = Registry::load(&site).unwrap();
     let store = Store::open(&site).unwrap();
-    // As in `tests/index.rs`: too large for any column, small enough for the readers' bound.
-    let huge = (1u64 << 34).to_le_bytes();
-    for at in 0..whole.len() - 8 {
-        let mut bytes = whole.clone();
-        bytes[at..at + 8].copy_from_slice(&huge);
-        if bytes == whole {
-            continue;
-        }
+    for (at, bytes) in common::a_huge_length_at_each_byte(&whole) {
         fs::write(&index, &whole_index).unwrap();
         fs::write(&ids, &bytes).unwrap();
         let (_, used) = replyrank::corpus::StoredIds::load(&store, &registry, &index).unwrap();

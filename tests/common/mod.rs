@@ -132,6 +132,19 @@ pub fn two_source_store(month: u32) -> (tempfile::TempDir, std::path::PathBuf) {
     (root, store)
 }
 
+/// `whole` (a file of the store's index) with a length written over each 8 bytes in turn,
+/// where that changes it: (offset, damaged bytes). The length, 2^34, is too large for a column
+/// of any width to be allocated, and passed the fixed bound (2^40 bytes) the readers had before
+/// they checked lengths against the bytes left in the file.
+pub fn a_huge_length_at_each_byte(whole: &[u8]) -> impl Iterator<Item = (usize, Vec<u8>)> + '_ {
+    let huge = (1u64 << 34).to_le_bytes();
+    (0..whole.len().saturating_sub(8)).filter_map(move |at| {
+        let mut bytes = whole.to_vec();
+        bytes[at..at + 8].copy_from_slice(&huge);
+        (bytes != whole).then_some((at, bytes))
+    })
+}
+
 /// Rewrites the partition `p` without its last line, atomically, as `forget` rewrites one.
 pub fn drop_last_line(p: &Path) {
     let text = std::fs::read_to_string(p).unwrap();
