@@ -91,11 +91,16 @@ pub fn site() -> tempfile::TempDir {
     root
 }
 
-/// A site root holding a copy of the repository's registry, store and content.
+/// A site root holding a copy of the repository's registry, store and content: what a clone
+/// holds, without what a run in this checkout left beside them and git ignores (the store's
+/// index `data/index/` after `cargo run -- build`, a private store `data/private/`).
 pub fn shipped_site() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     copy_dir(&repo.join("data"), &root.path().join("data"));
+    for local in ["data/index", "data/private"] {
+        let _ = std::fs::remove_dir_all(root.path().join(local));
+    }
     copy_dir(&repo.join("content"), &root.path().join("content"));
     root
 }
