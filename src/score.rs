@@ -897,7 +897,7 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
         b.country_rank = k;
     }
 
-    let history: Vec<(String, Vec<MonthEntry>)> = (0..nb)
+    let history = (0..nb)
         .into_par_iter()
         .filter(|&b| !obs.months[b].is_empty())
         .map(|b| {
@@ -905,7 +905,6 @@ pub fn score(complaints: &[Complaint], inp: &Inputs) -> Leaderboard {
             (registry[b].id.clone(), entries)
         })
         .collect();
-    let history = history.into_iter().collect();
     let details = (0..nb)
         .filter(|&b| !obs.window[b].is_empty())
         .map(|b| {

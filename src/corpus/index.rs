@@ -88,7 +88,7 @@ impl Corpus {
         let (mut indexed, mut used) = update(store, registry, index, None)?;
         if indexed.builder.seal.is_some() {
             let why = "every post is asked for, and the index sealed threads away";
-            (indexed, used) = update_or_read_all(store, registry, index, None, Some(why.into()))?;
+            (indexed, used) = read_all(store, registry, index, why)?;
         }
         Ok((indexed.builder.finish_load(store), used))
     }
@@ -123,7 +123,7 @@ impl Corpus {
             _ => None,
         };
         if let Some(why) = unusable {
-            (indexed, used) = update_or_read_all(store, registry, index, None, Some(why.into()))?;
+            (indexed, used) = read_all(store, registry, index, why)?;
         }
         // Sealing starts once a post is dated before the line.
         if let Some(line) = line
@@ -135,7 +135,7 @@ impl Corpus {
             if let Some(seal) = &mut indexed.builder.seal
                 && let Err(why) = seal.read_ids(index)
             {
-                (indexed, used) = update_or_read_all(store, registry, index, None, Some(why))?;
+                (indexed, used) = read_all(store, registry, index, why)?;
             }
             used.sealed_now = indexed.builder.seal(line, ranking.version);
             let seal = indexed.builder.seal.as_mut().expect("sealed");
@@ -194,7 +194,7 @@ pub(super) fn update_with_sealed_ids(
     if let Some(seal) = &mut indexed.builder.seal
         && let Err(why) = seal.read_ids(index)
     {
-        return update_or_read_all(store, registry, index, None, Some(why));
+        return read_all(store, registry, index, why);
     }
     Ok((indexed, used))
 }
@@ -211,17 +211,27 @@ pub(super) fn update(
     update_or_read_all(store, registry, index, held, None)
 }
 
-/// [`update`], or, with `read_all` (why), a full read of the store.
+/// A full read of the store, and a new index; `why` is reported ([`IndexUse::rebuilt`]).
+fn read_all(
+    store: &Store,
+    registry: &Registry,
+    index: &Path,
+    why: impl Into<String>,
+) -> Result<(Indexed, IndexUse)> {
+    update_or_read_all(store, registry, index, None, Some(why.into()))
+}
+
+/// [`update`], or, with `in_full` (why), a full read of the store.
 fn update_or_read_all(
     store: &Store,
     registry: &Registry,
     index: &Path,
     held: Option<Indexed>,
-    read_all: Option<String>,
+    in_full: Option<String>,
 ) -> Result<(Indexed, IndexUse)> {
     let files = store.partitions(None)?;
     let mut used = IndexUse::default();
-    let held = match (held, read_all) {
+    let held = match (held, in_full) {
         (_, Some(why)) => Err(why),
         (Some(h), None) => Ok(Some((h.builder, h.covered))),
         (None, None) => read(index, registry.fingerprint, store.dir()),
@@ -284,12 +294,12 @@ fn update_or_read_all(
         && let Some(seal) = &mut b.seal
         && let Err(why) = seal.read_ids(index)
     {
-        return update_or_read_all(store, registry, index, None, Some(why));
+        return read_all(store, registry, index, why);
     }
     let ends = b.read(registry, &reads)?;
     if b.joins_seal {
         let why = "a new post joins a thread sealed away (a late reply, a repeated id)";
-        return update_or_read_all(store, registry, index, None, Some(why.into()));
+        return read_all(store, registry, index, why);
     }
     let mut changed = used.rebuilt.is_some() || !touched.is_empty();
     for (rel, st) in touched {

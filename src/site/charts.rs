@@ -258,17 +258,17 @@ impl Curve {
                 let mut band = String::new();
                 let mut d = String::new();
                 let mut drop_to = None;
-                let mut to = steps.first().map(|s| Tenths::of(still_waiting_x(&a, s.0)));
+                // Each step's x, worked out once: a step runs from its x to the next one's.
+                let xs: Vec<Tenths> = steps
+                    .iter()
+                    .map(|s| Tenths::of(still_waiting_x(&a, s.0)))
+                    .collect();
                 for (i, &(t, s, b)) in steps.iter().enumerate() {
                     if t >= 604_800 {
                         break;
                     }
-                    let from = to.expect("a step");
-                    to = Some(Tenths::of(still_waiting_x(
-                        &a,
-                        steps.get(i + 1).map_or(t, |n| n.0),
-                    )));
-                    let to = to.expect("just set");
+                    let from = xs[i];
+                    let to = xs.get(i + 1).copied().unwrap_or(from);
                     if let Some([blo, bhi]) = b
                         && from != to
                     {
